@@ -1,0 +1,145 @@
+//! The `App` handle: the shared state of one running mock, and the only place that takes its lock.
+//!
+//! Cloning an `App` is shallow (an `Arc` increment), as with mini-redis's `Db`. One
+//! `parking_lot::Mutex<World>` guards the simulated state: a code exchange must be atomic across
+//! several maps and a mock has no contention worth splitting for. The guard is `!Send`, so it can
+//! never be held across an `.await` in a handler. The clock is read once per operation and passed in.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use parking_lot::{Mutex, RwLock};
+use serde_json::{Value, json};
+
+use crate::clock::Clock;
+use crate::ids::{Ids, rfc3339_millis};
+use crate::journal::Journal;
+use crate::scenario::Scenario;
+use crate::world::World;
+
+/// Start-up choices that override the scenario (from the command line, or a test).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Seed of the random generator (beats the scenario's).
+    pub seed: Option<u64>,
+    /// Clock start (beats the scenario's).
+    pub clock_start: Option<DateTime<Utc>>,
+    /// Whether the clock starts frozen (beats the scenario's).
+    pub frozen: Option<bool>,
+}
+
+/// Handle to one running mock. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    scenario: RwLock<Loaded>,
+    overrides: Overrides,
+    world: Mutex<World>,
+    clock: Clock,
+    ids: Ids,
+    journal: Journal,
+}
+
+struct Loaded {
+    scenario: Arc<Scenario>,
+    origin: String,
+}
+
+impl App {
+    /// A mock serving `scenario` (read from `origin`, a file path or a label like `built-in`).
+    pub fn new(scenario: Scenario, origin: impl Into<String>, overrides: Overrides) -> App {
+        let seed = overrides.seed.or(scenario.seed);
+        let ids = Ids::new(seed);
+        let clock = Clock::new(
+            overrides.clock_start.or(scenario.clock.start),
+            overrides.frozen.unwrap_or(scenario.clock.frozen),
+        );
+        let world = World::from_scenario(&scenario, clock.now(), &ids);
+        App {
+            inner: Arc::new(Inner {
+                scenario: RwLock::new(Loaded {
+                    scenario: Arc::new(scenario),
+                    origin: origin.into(),
+                }),
+                overrides,
+                world: Mutex::new(world),
+                clock,
+                ids,
+                journal: Journal::new(crate::journal::DEFAULT_CAPACITY),
+            }),
+        }
+    }
+
+    /// The virtual clock.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The request journal.
+    pub fn journal(&self) -> &Journal {
+        &self.inner.journal
+    }
+
+    /// The seeded generator.
+    pub fn ids(&self) -> &Ids {
+        &self.inner.ids
+    }
+
+    /// The virtual time now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    /// The loaded scenario.
+    pub fn scenario(&self) -> Arc<Scenario> {
+        self.inner.scenario.read().scenario.clone()
+    }
+
+    /// Where the loaded scenario came from.
+    pub fn scenario_origin(&self) -> String {
+        self.inner.scenario.read().origin.clone()
+    }
+
+    /// Runs `f` on the world under the lock, with the time read once for the whole operation.
+    pub fn with_world<R>(&self, f: impl FnOnce(&mut World, DateTime<Utc>, &Ids) -> R) -> R {
+        let now = self.now();
+        let mut world = self.inner.world.lock();
+        f(&mut world, now, &self.inner.ids)
+    }
+
+    /// Back to the scenario's initial state: world, clock, seed and journal.
+    pub fn reset(&self) {
+        let scenario = self.scenario();
+        let seed = self
+            .inner
+            .overrides
+            .seed
+            .or(scenario.seed)
+            .unwrap_or_else(|| self.inner.ids.seed());
+        // Hold the world lock across the whole reset so no request sees half of it.
+        let mut world = self.inner.world.lock();
+        self.inner.ids.reseed(seed);
+        self.inner.clock.reset();
+        *world = World::from_scenario(&scenario, self.inner.clock.now(), &self.inner.ids);
+        self.inner.journal.reset();
+    }
+
+    /// Appends a request to the journal, stamped with the virtual time.
+    pub fn journal_request(&self, method: &str, path: &str, raw_query: &str, status: u16) {
+        self.inner
+            .journal
+            .record(rfc3339_millis(self.now()), method, path, raw_query, status);
+    }
+
+    /// Everything live, for `GET /__admin/state`.
+    pub fn state(&self) -> Value {
+        let mut state = self.with_world(|w, now, _| w.snapshot(now));
+        state["clock"] = json!(self.inner.clock.status());
+        state["seed"] = json!(self.inner.ids.seed());
+        state["scenario"] = json!(self.scenario().name);
+        state
+    }
+}

@@ -1,0 +1,69 @@
+//! The command line: `serve` (the default) and `check`. Every flag can also come from the environment.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The port the mock listens on when none is given.
+pub const DEFAULT_PORT: u16 = 8787;
+
+/// wix-oauth-mock: an in-memory emulator of Wix's OAuth and app-authentication servers.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wix-oauth-mock",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// `serve`'s flags, so a bare `wix-oauth-mock --port 0` serves.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+    /// Validate scenario files; prints `file:line:col: message` per problem, exits 1 on any.
+    Check {
+        /// Scenario files (YAML or JSON).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// How to serve.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. The default keeps the mock off the network.
+    #[arg(long, env = "WIX_MOCK_BIND", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Port to listen on; 0 picks a free one (the real one is printed).
+    #[arg(long, env = "WIX_MOCK_PORT", default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// Scenario file (YAML or JSON); the built-in default scenario when absent.
+    #[arg(long, env = "WIX_MOCK_SCENARIO")]
+    pub scenario: Option<PathBuf>,
+    /// Seed of the random generator (overrides the scenario's).
+    #[arg(long, env = "WIX_MOCK_SEED")]
+    pub seed: Option<u64>,
+    /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `wix_oauth_mock=debug`).
+    #[arg(long, env = "WIX_MOCK_LOG", default_value = "warn")]
+    pub log: String,
+}
+
+impl Cli {
+    /// The serve arguments, whether given after `serve` or bare.
+    pub fn serve_args(&self) -> Option<&ServeArgs> {
+        match &self.command {
+            None => Some(&self.serve),
+            Some(Command::Serve(args)) => Some(args),
+            Some(Command::Check { .. }) => None,
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! The virtual clock: the one source of "now" for everything that is issued or expires.
+//!
+//! This is the only module that reads the system clock. Everything else asks a [`Clock`], so tests can
+//! freeze time, jump past an expiry and replay a run exactly. Clones share one time (as governor's
+//! `FakeRelativeClock` does): advancing any clone moves them all.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use parking_lot::Mutex;
+use serde::Serialize;
+
+/// Source of "now" for everything that expires.
+#[derive(Clone, Debug)]
+pub struct Clock(Arc<Mutex<State>>);
+
+#[derive(Debug)]
+struct State {
+    mode: Mode,
+    /// Where [`Clock::reset`] puts the clock back to: the scenario's start (or the real time) and mode.
+    initial_start: Option<DateTime<Utc>>,
+    initial_frozen: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// Runs with the system clock, shifted by `offset`.
+    Live { offset: Duration },
+    /// Stands still at the given instant until moved by hand.
+    Frozen(DateTime<Utc>),
+}
+
+/// What `GET /__admin/clock` shows.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ClockStatus {
+    /// The virtual time, RFC 3339 with milliseconds.
+    pub now: String,
+    /// The virtual time in Unix seconds, as it appears in `iat`/`exp` claims.
+    pub unix: i64,
+    /// Whether the clock stands still.
+    pub frozen: bool,
+}
+
+fn system_now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+impl Clock {
+    /// A clock that starts at `start` (the real time when `None`), frozen or running.
+    pub fn new(start: Option<DateTime<Utc>>, frozen: bool) -> Clock {
+        Clock(Arc::new(Mutex::new(State {
+            mode: initial_mode(start, frozen),
+            initial_start: start,
+            initial_frozen: frozen,
+        })))
+    }
+
+    /// A frozen clock at `at`: what every test uses.
+    pub fn frozen_at(at: DateTime<Utc>) -> Clock {
+        Clock::new(Some(at), true)
+    }
+
+    /// The current virtual time, truncated to milliseconds (Wix timestamps carry milliseconds).
+    pub fn now(&self) -> DateTime<Utc> {
+        let mode = self.0.lock().mode;
+        match mode {
+            Mode::Live { offset } => (system_now() + offset).trunc_subsecs(3),
+            Mode::Frozen(at) => at,
+        }
+    }
+
+    /// Moves the clock forward (or back, with a negative duration), frozen or not.
+    pub fn advance(&self, by: Duration) {
+        let mut state = self.0.lock();
+        state.mode = match state.mode {
+            Mode::Live { offset } => Mode::Live {
+                offset: offset + by,
+            },
+            Mode::Frozen(at) => Mode::Frozen(at + by),
+        };
+    }
+
+    /// Jumps to `at`; a running clock keeps running from there.
+    pub fn set(&self, at: DateTime<Utc>) {
+        let mut state = self.0.lock();
+        state.mode = match state.mode {
+            Mode::Live { .. } => Mode::Live {
+                offset: at - system_now(),
+            },
+            Mode::Frozen(_) => Mode::Frozen(at.trunc_subsecs(3)),
+        };
+    }
+
+    /// Stops the clock at the current virtual time.
+    pub fn freeze(&self) {
+        let now = self.now();
+        self.0.lock().mode = Mode::Frozen(now);
+    }
+
+    /// Lets a frozen clock run again from where it stands.
+    pub fn resume(&self) {
+        let mut state = self.0.lock();
+        if let Mode::Frozen(at) = state.mode {
+            state.mode = Mode::Live {
+                offset: at - system_now(),
+            };
+        }
+    }
+
+    /// Whether the clock stands still.
+    pub fn is_frozen(&self) -> bool {
+        matches!(self.0.lock().mode, Mode::Frozen(_))
+    }
+
+    /// Puts the clock back where it started (the scenario's start time and mode).
+    pub fn reset(&self) {
+        let mut state = self.0.lock();
+        state.mode = initial_mode(state.initial_start, state.initial_frozen);
+    }
+
+    /// Changes what [`Clock::reset`] returns to, and resets: used when a new scenario is loaded.
+    pub fn reconfigure(&self, start: Option<DateTime<Utc>>, frozen: bool) {
+        let mut state = self.0.lock();
+        state.initial_start = start;
+        state.initial_frozen = frozen;
+        state.mode = initial_mode(start, frozen);
+    }
+
+    /// The clock as the admin API shows it.
+    pub fn status(&self) -> ClockStatus {
+        let now = self.now();
+        ClockStatus {
+            now: crate::ids::rfc3339_millis(now),
+            unix: now.timestamp(),
+            frozen: self.is_frozen(),
+        }
+    }
+}
+
+fn initial_mode(start: Option<DateTime<Utc>>, frozen: bool) -> Mode {
+    let start = start.unwrap_or_else(system_now).trunc_subsecs(3);
+    if frozen {
+        Mode::Frozen(start)
+    } else {
+        Mode::Live {
+            offset: start - system_now(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_frozen_clock_only_moves_when_told() {
+        let clock = Clock::frozen_at(t("2026-01-01T00:00:00Z"));
+        assert_eq!(clock.now(), t("2026-01-01T00:00:00Z"));
+        clock.advance(Duration::seconds(601));
+        assert_eq!(clock.now(), t("2026-01-01T00:10:01Z"));
+        clock.set(t("2027-05-05T05:05:05Z"));
+        assert_eq!(clock.now(), t("2027-05-05T05:05:05Z"));
+    }
+
+    #[test]
+    fn clones_share_one_time() {
+        let clock = Clock::frozen_at(t("2026-01-01T00:00:00Z"));
+        let other = clock.clone();
+        other.advance(Duration::seconds(10));
+        assert_eq!(clock.now(), t("2026-01-01T00:00:10Z"));
+    }
+
+    #[test]
+    fn reset_returns_to_the_start_and_mode() {
+        let clock = Clock::frozen_at(t("2026-01-01T00:00:00Z"));
+        clock.advance(Duration::hours(5));
+        clock.resume();
+        assert!(!clock.is_frozen());
+        clock.reset();
+        assert!(clock.is_frozen());
+        assert_eq!(clock.now(), t("2026-01-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn a_running_clock_starts_at_its_start_time() {
+        let clock = Clock::new(Some(t("2030-01-01T00:00:00Z")), false);
+        let drift = clock.now() - t("2030-01-01T00:00:00Z");
+        assert!(drift >= Duration::zero() && drift < Duration::seconds(5));
+        clock.freeze();
+        let frozen = clock.now();
+        assert_eq!(clock.now(), frozen);
+    }
+}

@@ -1,0 +1,215 @@
+//! Every error the mock can answer with, and the one place that turns them into Wix's wire bodies.
+//!
+//! Wix speaks two error dialects (see `../shared/wix-api.md` §1 and §4a):
+//! - REST APIs answer `{"message", "details": {"applicationError": {"code", "description", "data"}}}` or
+//!   `details.validationError.fieldViolations[]`;
+//! - the OAuth endpoints (`/oauth/access`, `/oauth2/token`) follow RFC 6749 §5.2 (`error`, `error_description`).
+//!
+//! Their exact OAuth bodies are undocumented (wix-api.md open question 1), so OAuth errors carry **both**
+//! dialects in one body: an RFC 6749 client reads `error`, a Wix SDK client reads `message` and
+//! `details.applicationError.code`, and neither is confused by the other's fields. Nothing outside this
+//! module builds an error body.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use warp::http::{HeaderValue, StatusCode, header};
+use warp::reply::Response;
+
+/// One violated rule of a request field, as Wix lists them in `validationError.fieldViolations`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldViolation {
+    /// The field's path in the request, e.g. `eventName` or `oAuthApp.name`.
+    pub field: String,
+    /// What is wrong, for people.
+    pub description: String,
+    /// The rule that failed, e.g. `REQUIRED_FIELD`, `MIN_LENGTH`, `INVALID_ENUM_VALUE`.
+    pub violated_rule: String,
+}
+
+impl FieldViolation {
+    /// A violation of `rule` on `field`.
+    pub fn new(field: &str, rule: &str, description: impl Into<String>) -> FieldViolation {
+        FieldViolation {
+            field: field.to_string(),
+            description: description.into(),
+            violated_rule: rule.to_string(),
+        }
+    }
+}
+
+/// Every failure the mock answers with. Each variant names the Wix behaviour it imitates.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum WixError {
+    // ---- OAuth dialect: RFC 6749 §5.2 fields plus Wix's envelope ----
+    /// RFC 6749 `invalid_request`: a required parameter is missing, repeated or malformed. 400.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// RFC 6749 `invalid_client`: unknown client id or wrong secret. 401, as RFC 6749 §5.2 allows for
+    /// failed client authentication (the wire capture's Python client saw the same).
+    #[error("{0}")]
+    InvalidClient(String),
+    /// RFC 6749 `invalid_grant`: the code or refresh token is unknown, expired, used, or belongs to
+    /// another client, or the app is no longer installed. 400.
+    #[error("{0}")]
+    InvalidGrant(String),
+    /// RFC 6749 `unsupported_grant_type`. 400.
+    #[error("{0}")]
+    UnsupportedGrantType(String),
+
+    // ---- Wix REST envelope ----
+    /// 401 `applicationError`: missing, unknown, expired or revoked access token (wix-api.md §1: "401
+    /// missing or bad Authorization, or expired token"). The code names which, e.g. `MISSING_TOKEN`
+    /// (a code seen in the wild) or `TOKEN_EXPIRED`.
+    #[error("{message}")]
+    Unauthenticated { code: &'static str, message: String },
+    /// 403 `PERMISSION_DENIED`: the token lacks a scope the call needs.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// 404 with an entity-specific code (e.g. `OAUTH_APP_NOT_FOUND`, `INSTANCE_NOT_FOUND`).
+    #[error("{message}")]
+    NotFound { code: &'static str, message: String },
+    /// 400 `validationError` listing each violated field (INVALID_ARGUMENT).
+    #[error("{}", describe_violations(.0))]
+    Validation(Vec<FieldViolation>),
+    /// 400 `applicationError` for a request body or query that cannot be read at all.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 404 for a path the mock does not serve.
+    #[error("no API is served at this path")]
+    RouteNotFound,
+    /// 405 for a known path with another method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 413 for a body over the documented limit.
+    #[error("request body larger than {0} bytes")]
+    PayloadTooLarge(u64),
+
+    // ---- Browser pages ----
+    /// Wix's HTML "ERROR: BAD REQUEST 400 ... This action can't be completed." page, sent by the
+    /// installer for bad parameters (wix-api.md §2). Never a redirect.
+    #[error("{0}")]
+    InstallerPage(String),
+}
+
+fn describe_violations(v: &[FieldViolation]) -> String {
+    let fields: Vec<&str> = v.iter().map(|f| f.field.as_str()).collect();
+    format!("invalid request: {}", fields.join(", "))
+}
+
+impl WixError {
+    /// The HTTP status Wix sends for this error.
+    pub fn status(&self) -> StatusCode {
+        use WixError::*;
+        match self {
+            InvalidRequest(_) | InvalidGrant(_) | UnsupportedGrantType(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            InvalidClient(_) | Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            PermissionDenied(_) => StatusCode::FORBIDDEN,
+            NotFound { .. } | RouteNotFound => StatusCode::NOT_FOUND,
+            Validation(_) | BadRequest(_) | InstallerPage(_) => StatusCode::BAD_REQUEST,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        }
+    }
+
+    /// The machine-readable code: the RFC 6749 `error` for OAuth errors, `applicationError.code` otherwise.
+    pub fn code(&self) -> &'static str {
+        use WixError::*;
+        match self {
+            InvalidRequest(_) => "invalid_request",
+            InvalidClient(_) => "invalid_client",
+            InvalidGrant(_) => "invalid_grant",
+            UnsupportedGrantType(_) => "unsupported_grant_type",
+            Unauthenticated { code, .. } | NotFound { code, .. } => code,
+            PermissionDenied(_) => "PERMISSION_DENIED",
+            Validation(_) => "INVALID_ARGUMENT",
+            BadRequest(_) => "BAD_REQUEST",
+            RouteNotFound => "NOT_FOUND",
+            MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            InstallerPage(_) => "BAD_REQUEST",
+        }
+    }
+
+    /// The JSON body for this error (HTML pages have none).
+    pub fn body(&self) -> Value {
+        use WixError::*;
+        let message = self.to_string();
+        match self {
+            InvalidRequest(_) | InvalidClient(_) | InvalidGrant(_) | UnsupportedGrantType(_) => {
+                json!({
+                    "error": self.code(),
+                    "error_description": message,
+                    "message": message,
+                    "details": {"applicationError": {
+                        "code": self.code().to_ascii_uppercase(),
+                        "description": message,
+                        "data": {}
+                    }}
+                })
+            }
+            Validation(violations) => json!({
+                "message": message,
+                "details": {"validationError": {"fieldViolations": violations}}
+            }),
+            _ => json!({
+                "message": message,
+                "details": {"applicationError": {
+                    "code": self.code(),
+                    "description": message,
+                    "data": {}
+                }}
+            }),
+        }
+    }
+}
+
+impl warp::Reply for WixError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let WixError::InstallerPage(reason) = &self {
+            let mut res = crate::pages::installer_error(reason).into_response();
+            *res.status_mut() = status;
+            return res;
+        }
+        let mut res = warp::reply::json(&self.body()).into_response();
+        *res.status_mut() = status;
+        if matches!(self, WixError::MethodNotAllowed) {
+            // RFC 9110 asks for Allow on 405; the mock does not know the allowed set per path, so it
+            // names the methods it serves at all.
+            res.headers_mut().insert(
+                header::ALLOW,
+                HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE"),
+            );
+        }
+        res
+    }
+}
+
+/// Maps warp's own rejections (no route, wrong method, unreadable body) to Wix-shaped errors. Application
+/// errors never get here: handlers use `then` and return [`WixError`] themselves.
+pub async fn handle_rejection(
+    rejection: warp::Rejection,
+) -> Result<Response, std::convert::Infallible> {
+    use warp::Reply;
+    let err = if let Some(e) = rejection.find::<Rejected>() {
+        e.0.clone()
+    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        WixError::MethodNotAllowed
+    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
+        WixError::PayloadTooLarge(crate::routes::BODY_LIMIT)
+    } else if rejection.is_not_found() {
+        WixError::RouteNotFound
+    } else {
+        WixError::BadRequest(format!("{rejection:?}"))
+    };
+    Ok(err.into_response())
+}
+
+/// A [`WixError`] raised from inside a filter (body too large, unreadable query).
+#[derive(Debug)]
+pub struct Rejected(pub WixError);
+
+impl warp::reject::Reject for Rejected {}

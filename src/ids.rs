@@ -1,0 +1,150 @@
+//! The one seeded random generator, and the shapes of everything random the mock hands out.
+//!
+//! This is the only module that may read an unseeded source of randomness (to pick a seed when none
+//! is configured). Every code, token, secret and id comes from [`Ids`], so a fixed seed on a frozen
+//! clock replays a run exactly.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use parking_lot::Mutex;
+use rand::rngs::StdRng;
+use rand::{Rng, RngCore, SeedableRng};
+
+/// Characters of opaque tokens: URL-safe, so they survive query strings and fragments unescaped.
+const TOKEN_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// The seeded generator. Cloning is shallow: clones draw from the same sequence.
+#[derive(Clone, Debug)]
+pub struct Ids {
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    seed: u64,
+    rng: StdRng,
+}
+
+impl Ids {
+    /// A generator seeded with `seed`, or with a random seed when `None`.
+    pub fn new(seed: Option<u64>) -> Ids {
+        let seed = seed.unwrap_or_else(|| rand::rng().next_u64());
+        Ids {
+            inner: Arc::new(Mutex::new(Inner {
+                seed,
+                rng: StdRng::seed_from_u64(seed),
+            })),
+        }
+    }
+
+    /// The seed in use (reported by the admin API so a run can be replayed).
+    pub fn seed(&self) -> u64 {
+        self.inner.lock().seed
+    }
+
+    /// Starts the sequence again from `seed`.
+    pub fn reseed(&self, seed: u64) {
+        let mut inner = self.inner.lock();
+        inner.seed = seed;
+        inner.rng = StdRng::seed_from_u64(seed);
+    }
+
+    /// `n` random bytes.
+    pub fn bytes(&self, n: usize) -> Vec<u8> {
+        let mut out = vec![0u8; n];
+        self.inner.lock().rng.fill_bytes(&mut out);
+        out
+    }
+
+    /// A random v4 GUID in Wix's lower-case hyphenated form.
+    pub fn guid(&self) -> String {
+        let mut b = [0u8; 16];
+        self.inner.lock().rng.fill_bytes(&mut b);
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let h =
+            |r: std::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
+        format!(
+            "{}-{}-{}-{}-{}",
+            h(0..4),
+            h(4..6),
+            h(6..8),
+            h(8..10),
+            h(10..16)
+        )
+    }
+
+    /// `prefix` followed by `len` URL-safe random characters.
+    pub fn token(&self, prefix: &str, len: usize) -> String {
+        let mut out = String::with_capacity(prefix.len() + len);
+        out.push_str(prefix);
+        let mut inner = self.inner.lock();
+        for _ in 0..len {
+            let i = inner.rng.random_range(0..TOKEN_ALPHABET.len());
+            out.push(TOKEN_ALPHABET[i] as char);
+        }
+        out
+    }
+
+    /// A number in `0..bound`, for seeded choices (probabilistic faults, jitter).
+    pub fn below(&self, bound: u64) -> u64 {
+        if bound == 0 {
+            return 0;
+        }
+        self.inner.lock().rng.random_range(0..bound)
+    }
+}
+
+/// Whether `s` is a GUID in the form Wix uses for app, site and instance ids.
+pub fn is_guid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// RFC 3339 with milliseconds and `Z`, the form of every Wix timestamp (`createdDate`, `signDate`).
+pub fn rfc3339_millis(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_sequence() {
+        let (a, b) = (Ids::new(Some(7)), Ids::new(Some(7)));
+        assert_eq!(a.guid(), b.guid());
+        assert_eq!(a.token("X.", 24), b.token("X.", 24));
+        a.reseed(7);
+        let c = Ids::new(Some(7));
+        assert_eq!(a.guid(), c.guid());
+    }
+
+    #[test]
+    fn guids_have_wix_form() {
+        let ids = Ids::new(Some(1));
+        for _ in 0..100 {
+            let g = ids.guid();
+            assert!(is_guid(&g), "{g}");
+            assert_eq!(&g[14..15], "4");
+        }
+        assert!(!is_guid("not-a-guid"));
+        assert!(!is_guid("5e2c9a6f-8a61-4b4f-9a43-0f3d2b1c7a1g"));
+    }
+
+    #[test]
+    fn tokens_are_url_safe() {
+        let t = Ids::new(Some(3)).token("OAUTH2.CODE.", 24);
+        assert!(t.starts_with("OAUTH2.CODE."));
+        assert_eq!(t.len(), "OAUTH2.CODE.".len() + 24);
+        assert!(
+            t.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
+        );
+    }
+}

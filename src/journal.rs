@@ -1,0 +1,150 @@
+//! The request journal: what the client under test sent, newest last, bounded, with secrets redacted.
+//!
+//! Like wiremock's `received_requests`, it lets a test verify what happened after the fact. Admin
+//! calls (`/__admin/...`) are not journaled, so reading the journal does not change it.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use parking_lot::Mutex;
+use serde::Serialize;
+
+/// How many requests the journal keeps; the oldest are dropped first.
+pub const DEFAULT_CAPACITY: usize = 1000;
+
+/// Query and body parameter names whose values never appear in the journal.
+const SECRET_PARAMS: &[&str] = &[
+    "access_token",
+    "client_secret",
+    "clientSecret",
+    "code",
+    "code_verifier",
+    "codeVerifier",
+    "password",
+    "refresh_token",
+    "refreshToken",
+    "secret",
+    "token",
+];
+
+/// What redacted values are replaced with.
+pub const REDACTED: &str = "[redacted]";
+
+/// One journaled request.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Entry {
+    /// Sequence number, from 1, never reused until a reset.
+    pub id: u64,
+    /// When it arrived, on the virtual clock (RFC 3339).
+    pub time: String,
+    pub method: String,
+    pub path: String,
+    /// Query parameters, secrets redacted.
+    pub query: BTreeMap<String, String>,
+    /// The status the mock answered with.
+    pub status: u16,
+}
+
+/// The bounded journal. Shared through [`crate::App`].
+#[derive(Debug)]
+pub struct Journal {
+    inner: Mutex<Inner>,
+    capacity: usize,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    next_id: u64,
+    entries: VecDeque<Entry>,
+}
+
+impl Journal {
+    /// An empty journal keeping at most `capacity` entries.
+    pub fn new(capacity: usize) -> Journal {
+        Journal {
+            inner: Mutex::new(Inner::default()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Appends a request, dropping the oldest when full.
+    pub fn record(&self, time: String, method: &str, path: &str, raw_query: &str, status: u16) {
+        let query = redact_query(raw_query);
+        let mut inner = self.inner.lock();
+        inner.next_id += 1;
+        let id = inner.next_id;
+        if inner.entries.len() == self.capacity {
+            inner.entries.pop_front();
+        }
+        inner.entries.push_back(Entry {
+            id,
+            time,
+            method: method.to_string(),
+            path: path.to_string(),
+            query,
+            status,
+        });
+    }
+
+    /// Every entry, oldest first.
+    pub fn entries(&self) -> Vec<Entry> {
+        self.inner.lock().entries.iter().cloned().collect()
+    }
+
+    /// Forgets every entry (ids go on counting).
+    pub fn clear(&self) {
+        self.inner.lock().entries.clear();
+    }
+
+    /// Forgets every entry and restarts ids at 1.
+    pub fn reset(&self) {
+        *self.inner.lock() = Inner::default();
+    }
+}
+
+/// Whether a parameter's value must never be shown.
+pub fn is_secret(name: &str) -> bool {
+    SECRET_PARAMS.contains(&name)
+}
+
+fn redact_query(raw: &str) -> BTreeMap<String, String> {
+    url::form_urlencoded::parse(raw.as_bytes())
+        .map(|(k, v)| {
+            let v = if is_secret(&k) {
+                REDACTED.to_string()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_in_the_query_are_redacted() {
+        let j = Journal::new(10);
+        j.record(
+            "t".into(),
+            "GET",
+            "/installer/close-window",
+            "access_token=abc&x=1",
+            200,
+        );
+        let e = &j.entries()[0];
+        assert_eq!(e.query["access_token"], REDACTED);
+        assert_eq!(e.query["x"], "1");
+    }
+
+    #[test]
+    fn the_journal_keeps_only_the_newest_entries() {
+        let j = Journal::new(2);
+        for i in 0..5 {
+            j.record("t".into(), "GET", &format!("/{i}"), "", 200);
+        }
+        let paths: Vec<_> = j.entries().into_iter().map(|e| (e.id, e.path)).collect();
+        assert_eq!(paths, vec![(4, "/3".to_string()), (5, "/4".to_string())]);
+    }
+}

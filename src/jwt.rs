@@ -1,0 +1,220 @@
+//! Access tokens in Wix's form: `OauthNG.JWS.<JWT>`, HS256 with a `kid` header and a `data` claim that
+//! holds the instance as a JSON string (wix-api.md §4c).
+//!
+//! Tokens are self-contained: verifying one needs the key and the virtual clock, not a table of every
+//! token ever issued, so memory stays flat however many tokens a load test mints. Whether the app is
+//! still installed is checked by the caller against the world. jsonwebtoken checks `exp` against the
+//! *system* clock, so that check is switched off here and done against the virtual clock instead.
+
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+/// What every Wix access token starts with.
+pub const TOKEN_PREFIX: &str = "OauthNG.JWS.";
+
+/// Signs and verifies access tokens with one per-server key (drawn from the seeded generator).
+#[derive(Clone)]
+pub struct Signer {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    header: Header,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the key.
+        f.debug_struct("Signer")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The registered claims of a Wix access token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    /// The identity as a JSON string, as Wix encodes it.
+    pub data: String,
+    /// Issued at, Unix seconds on the virtual clock.
+    pub iat: i64,
+    /// Expires at, Unix seconds on the virtual clock.
+    pub exp: i64,
+}
+
+/// The instance object inside `data` (`{"instance": {...}}`), with Wix's field names.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceClaim {
+    /// The app instance the token speaks for.
+    pub instance_id: String,
+    /// The app id.
+    pub app_def_id: String,
+    /// When the token was signed, RFC 3339.
+    pub sign_date: String,
+    /// The Wix user the token acts for, when it acts for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    /// Permissions, as Wix writes them (a comma-joined string).
+    #[serde(default)]
+    pub permissions: String,
+    /// Always false in the mock.
+    #[serde(default)]
+    pub demo_mode: bool,
+    /// The site owner's user id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_owner_id: Option<String>,
+    /// The site member the token acts for, when it acts for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_member_id: Option<String>,
+    /// The site (metasite) id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta_site_id: Option<String>,
+    /// When the token expires, RFC 3339.
+    pub expiration_date: String,
+    /// The anonymous visitor id, when the token acts for a visitor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aid: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Data {
+    instance: InstanceClaim,
+}
+
+/// Why a token was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invalid {
+    /// Not a token the mock signed (wrong prefix, bad signature, garbled).
+    Unknown,
+    /// Signed by the mock, but its `exp` is past on the virtual clock.
+    Expired,
+}
+
+impl Signer {
+    /// A signer with the given key bytes and key id.
+    pub fn new(key: &[u8], kid: String) -> Signer {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(kid.clone());
+        header.typ = None; // Wix's header is exactly {"kid", "alg"}.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.required_spec_claims.clear();
+        Signer {
+            kid,
+            encoding: EncodingKey::from_secret(key),
+            decoding: DecodingKey::from_secret(key),
+            header,
+            validation,
+        }
+    }
+
+    /// The `kid` in every token header.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// Signs a token for `instance`, valid from `iat` until `exp`.
+    pub fn mint(&self, instance: InstanceClaim, iat: DateTime<Utc>, exp: DateTime<Utc>) -> String {
+        let data = serde_json::to_string(&Data { instance }).unwrap_or_default();
+        let claims = Claims {
+            data,
+            iat: iat.timestamp(),
+            exp: exp.timestamp(),
+        };
+        // HS256 over serialisable claims cannot fail.
+        let jwt = jsonwebtoken::encode(&self.header, &claims, &self.encoding).unwrap_or_default();
+        format!("{TOKEN_PREFIX}{jwt}")
+    }
+
+    /// Verifies a token's signature and its expiry against `now`.
+    pub fn verify(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(InstanceClaim, Claims), Invalid> {
+        let (claim, claims) = self.decode(token).ok_or(Invalid::Unknown)?;
+        if claims.exp <= now.timestamp() {
+            return Err(Invalid::Expired);
+        }
+        Ok((claim, claims))
+    }
+
+    /// Checks the signature only, for callers that report on expired tokens too (token-info, admin).
+    pub fn decode(&self, token: &str) -> Option<(InstanceClaim, Claims)> {
+        let jwt = token.strip_prefix(TOKEN_PREFIX)?;
+        let decoded = jsonwebtoken::decode::<Claims>(jwt, &self.decoding, &self.validation).ok()?;
+        let data: Data = serde_json::from_str(&decoded.claims.data).ok()?;
+        Some((data.instance, decoded.claims))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn claim() -> InstanceClaim {
+        InstanceClaim {
+            instance_id: "54f783ac-8c25-4a73-9ebf-a1125f71c5e3".into(),
+            app_def_id: "5e2c9a6f-8a61-4b4f-9a43-0f3d2b1c7a10".into(),
+            sign_date: "2026-01-01T00:00:00.000Z".into(),
+            expiration_date: "2026-01-01T00:05:00.000Z".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_minted_token_verifies_until_it_expires() {
+        let signer = Signer::new(b"0123456789abcdef0123456789abcdef", "kid12345".into());
+        let token = signer.mint(
+            claim(),
+            t("2026-01-01T00:00:00Z"),
+            t("2026-01-01T00:05:00Z"),
+        );
+        assert!(token.starts_with("OauthNG.JWS.eyJ"));
+        let (c, claims) = signer.verify(&token, t("2026-01-01T00:04:59Z")).unwrap();
+        assert_eq!(c, claim());
+        assert_eq!(claims.exp - claims.iat, 300);
+        assert_eq!(
+            signer.verify(&token, t("2026-01-01T00:05:00Z")),
+            Err(Invalid::Expired)
+        );
+    }
+
+    #[test]
+    fn tokens_from_another_key_or_garbled_are_unknown() {
+        let a = Signer::new(b"0123456789abcdef0123456789abcdef", "a".into());
+        let b = Signer::new(b"fedcba9876543210fedcba9876543210", "b".into());
+        let token = a.mint(
+            claim(),
+            t("2026-01-01T00:00:00Z"),
+            t("2026-01-01T00:05:00Z"),
+        );
+        let now = t("2026-01-01T00:00:01Z");
+        assert_eq!(b.verify(&token, now), Err(Invalid::Unknown));
+        assert_eq!(
+            a.verify("OauthNG.JWS.not-a-jwt", now),
+            Err(Invalid::Unknown)
+        );
+        assert_eq!(a.verify(&token[12..], now), Err(Invalid::Unknown));
+    }
+
+    #[test]
+    fn the_header_is_exactly_kid_and_alg() {
+        let signer = Signer::new(b"0123456789abcdef0123456789abcdef", "YHBsuJpH".into());
+        let token = signer.mint(
+            claim(),
+            t("2026-01-01T00:00:00Z"),
+            t("2026-01-01T00:05:00Z"),
+        );
+        let header = jsonwebtoken::decode_header(&token[TOKEN_PREFIX.len()..]).unwrap();
+        assert_eq!(header.kid.as_deref(), Some("YHBsuJpH"));
+        assert_eq!(header.typ, None);
+    }
+}

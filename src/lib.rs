@@ -1,0 +1,33 @@
+//! wix-oauth-mock: an in-memory emulator of Wix's OAuth and app-authentication servers.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the command line (`serve`, `check`); `main.rs` only wires it up.
+//! - [`scenario`]: scenario files (YAML or JSON): types, loading and `file:line:col` checks.
+//! - [`world`]: the simulated Wix state (apps, sites, instances, codes, tokens) and its rules. Pure:
+//!   no warp, no locks, every function takes `now`.
+//! - [`app`]: the [`App`] handle, the shared state of one server and the only place that locks it.
+//! - [`clock`]: the virtual clock, the only reader of the system clock.
+//! - [`ids`]: the one seeded random generator, the only reader of OS randomness.
+//! - [`jwt`]: `OauthNG.JWS.<JWT>` access tokens, signed and checked against the virtual clock.
+//! - [`journal`]: the bounded request journal, secrets redacted.
+//! - [`error`]: [`WixError`], the one place that builds Wix error bodies.
+//! - [`pages`]: the HTML pages (installer error, consent, close-window).
+//! - [`routes`]: the HTTP surface, one file per area; [`server`]: binding and serving.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod journal;
+pub mod jwt;
+pub mod pages;
+pub mod routes;
+pub mod scenario;
+pub mod server;
+pub mod world;
+
+pub use app::{App, Overrides};
+pub use error::WixError;
+pub use scenario::Scenario;

@@ -1,0 +1,82 @@
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::Parser;
+use wix_oauth_mock::cli::{Cli, Command, ServeArgs};
+use wix_oauth_mock::{App, Overrides, Scenario, server};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match (&cli.command, cli.serve_args()) {
+        (Some(Command::Check { files }), _) => check(files),
+        (_, Some(args)) => serve(args.clone()),
+        _ => ExitCode::FAILURE,
+    }
+}
+
+fn check(files: &[std::path::PathBuf]) -> ExitCode {
+    let mut failed = false;
+    for file in files {
+        match Scenario::from_file(file) {
+            Ok(s) => println!("{}: ok (scenario \"{}\")", file.display(), s.name),
+            Err(e) => {
+                failed = true;
+                eprintln!("{e}");
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
+        .with_writer(std::io::stderr)
+        .init();
+    let (scenario, origin) = match &args.scenario {
+        Some(path) => match Scenario::from_file(path) {
+            Ok(s) => (s, format!("file {}", path.display())),
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => (Scenario::builtin(), "built-in".to_string()),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let addr = SocketAddr::new(args.bind, args.port);
+        let listener = match server::bind(addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("cannot listen on {addr}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let local = listener.local_addr().unwrap_or(addr);
+        let name = scenario.name.clone();
+        let overrides = Overrides {
+            seed: args.seed,
+            ..Default::default()
+        };
+        let app = App::new(scenario, origin.clone(), overrides);
+        println!("wix-oauth-mock listening on http://{local} with scenario \"{name}\" ({origin})");
+        let _ = std::io::stdout().flush();
+        server::run(listener, app, server::shutdown_signal()).await;
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,161 @@
+//! The admin API under `/__admin/` (the WireMock convention): health, the virtual clock, reset, the
+//! loaded scenario, the live state and the request journal. Plain JSON routes that tests drive.
+
+use bytes::Bytes;
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use super::{body_bytes, json_response, reply_json, with_app};
+use crate::app::App;
+use crate::clock::ClockStatus;
+use crate::error::WixError;
+
+/// The admin routes.
+pub fn routes(app: App) -> BoxedFilter<(Response,)> {
+    let health = warp::path!("__admin" / "health")
+        .and(warp::get())
+        .map(|| json_response(StatusCode::OK, &json!({"status": "ok"})));
+    let clock_get = warp::path!("__admin" / "clock")
+        .and(warp::get())
+        .and(with_app(app.clone()))
+        .map(|app: App| json_response(StatusCode::OK, &app.clock().status()));
+    health
+        .boxed()
+        .or(clock_get)
+        .unify()
+        .or(clock_route(app.clone()))
+        .unify()
+        .or(reset_route(app.clone()))
+        .unify()
+        .or(scenario_route(app.clone()))
+        .unify()
+        .or(state_route(app.clone()))
+        .unify()
+        .or(requests_route(app))
+        .unify()
+        .boxed()
+}
+
+/// `POST /__admin/clock` body: exactly one of the actions.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockCommand {
+    /// Move forward by this many seconds (negative moves back).
+    advance_secs: Option<i64>,
+    /// Jump to this RFC 3339 time.
+    set: Option<DateTime<Utc>>,
+    /// `true` stops the clock, `false` lets it run.
+    freeze: Option<bool>,
+    /// `true` lets the clock run (same as `freeze: false`).
+    resume: Option<bool>,
+}
+
+/// POST /__admin/clock — `{"advance_secs": 3600}`, `{"set": "2026-01-01T00:00:00Z"}`,
+/// `{"freeze": true}` or `{"resume": true}`; answers the clock's new status.
+fn clock_route(app: App) -> BoxedFilter<(Response,)> {
+    warp::path!("__admin" / "clock")
+        .and(warp::post())
+        .and(body_bytes())
+        .and(with_app(app))
+        .then(move_clock)
+        .map(reply_json)
+        .boxed()
+}
+
+async fn move_clock(body: Bytes, app: App) -> Result<ClockStatus, WixError> {
+    let cmd: ClockCommand = serde_json::from_slice(&body)
+        .map_err(|e| WixError::BadRequest(format!("invalid clock command: {e}")))?;
+    let clock = app.clock();
+    let actions = [
+        cmd.advance_secs.is_some(),
+        cmd.set.is_some(),
+        cmd.freeze.is_some(),
+        cmd.resume.is_some(),
+    ];
+    if actions.iter().filter(|a| **a).count() != 1 {
+        return Err(WixError::BadRequest(
+            "give exactly one of advance_secs, set, freeze, resume".into(),
+        ));
+    }
+    if let Some(secs) = cmd.advance_secs {
+        // Bounded so the arithmetic cannot overflow chrono's range.
+        if secs.abs() > 100 * 365 * 24 * 3600 {
+            return Err(WixError::BadRequest(
+                "advance_secs must be within 100 years".into(),
+            ));
+        }
+        clock.advance(Duration::seconds(secs));
+    }
+    if let Some(at) = cmd.set {
+        clock.set(at);
+    }
+    match (cmd.freeze, cmd.resume) {
+        (Some(true), _) => clock.freeze(),
+        (Some(false), _) | (_, Some(true)) => clock.resume(),
+        _ => {}
+    }
+    Ok(clock.status())
+}
+
+/// POST /__admin/reset — back to the scenario's initial state: world, clock, seed and journal.
+fn reset_route(app: App) -> BoxedFilter<(Response,)> {
+    warp::path!("__admin" / "reset")
+        .and(warp::post())
+        .and(with_app(app))
+        .map(|app: App| {
+            app.reset();
+            json_response(
+                StatusCode::OK,
+                &json!({"status": "reset", "clock": app.clock().status()}),
+            )
+        })
+        .boxed()
+}
+
+/// GET /__admin/scenario — the loaded scenario, secrets included (this is a test tool).
+fn scenario_route(app: App) -> BoxedFilter<(Response,)> {
+    warp::path!("__admin" / "scenario")
+        .and(warp::get())
+        .and(with_app(app))
+        .map(|app: App| {
+            json_response(
+                StatusCode::OK,
+                &json!({"origin": app.scenario_origin(), "scenario": &*app.scenario()}),
+            )
+        })
+        .boxed()
+}
+
+/// GET /__admin/state — apps, sites, instances with setup status, live codes and tokens.
+fn state_route(app: App) -> BoxedFilter<(Response,)> {
+    warp::path!("__admin" / "state")
+        .and(warp::get())
+        .and(with_app(app))
+        .map(|app: App| json_response(StatusCode::OK, &app.state()))
+        .boxed()
+}
+
+/// GET /__admin/requests — the journal, oldest first; DELETE /__admin/requests clears it.
+fn requests_route(app: App) -> BoxedFilter<(Response,)> {
+    let get = warp::path!("__admin" / "requests")
+        .and(warp::get())
+        .and(with_app(app.clone()))
+        .map(|app: App| {
+            let entries = app.journal().entries();
+            let body: Value = json!({"count": entries.len(), "requests": entries});
+            json_response(StatusCode::OK, &body)
+        });
+    let delete = warp::path!("__admin" / "requests")
+        .and(warp::delete())
+        .and(with_app(app))
+        .map(|app: App| {
+            app.journal().clear();
+            json_response(StatusCode::OK, &json!({"status": "cleared"}))
+        });
+    get.or(delete).unify().boxed()
+}

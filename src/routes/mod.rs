@@ -1,0 +1,308 @@
+//! The HTTP surface: every route, the filters they share, and the journal around them.
+//!
+//! Each area (`installer`, `oauth`, `bi_event`, `admin`) exports `routes(app)`. Routes follow the
+//! quickwit shape: path and extraction filters, then `.then(handler)` where the handler returns
+//! `Result<T, WixError>` and knows nothing of warp, then one adaptor to a response. A rejection only
+//! ever means "not this route" or comes from warp's own extraction; [`crate::error::handle_rejection`]
+//! turns what is left into Wix-shaped errors.
+
+mod admin;
+mod bi_event;
+mod installer;
+mod oauth;
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::TryStreamExt;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use warp::filters::BoxedFilter;
+use warp::http::{HeaderValue, StatusCode, header};
+use warp::path::FullPath;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::app::App;
+use crate::error::{Rejected, WixError, handle_rejection};
+
+/// Largest request body accepted, in bytes; larger ones get `413` (documented in README.md).
+pub const BODY_LIMIT: u64 = 64 * 1024;
+
+/// Every route of the mock, journaled, with Wix-shaped errors for whatever no route accepts.
+pub fn routes(app: App) -> BoxedFilter<(Response,)> {
+    let api = installer::routes(app.clone())
+        .or(oauth::routes(app.clone()))
+        .unify()
+        .or(bi_event::routes(app.clone()))
+        .unify()
+        .or(admin::routes(app.clone()))
+        .unify()
+        .boxed()
+        .recover(handle_rejection)
+        .unify()
+        .boxed();
+    journaled(app, api)
+}
+
+/// Records every non-admin request and the status it got.
+fn journaled(app: App, api: BoxedFilter<(Response,)>) -> BoxedFilter<(Response,)> {
+    warp::method()
+        .and(warp::path::full())
+        .and(raw_query())
+        .and(api)
+        .map(
+            move |method: warp::http::Method, path: FullPath, query: String, res: Response| {
+                if !path.as_str().starts_with("/__admin") {
+                    app.journal_request(
+                        method.as_str(),
+                        path.as_str(),
+                        &query,
+                        res.status().as_u16(),
+                    );
+                }
+                res
+            },
+        )
+        .boxed()
+}
+
+/// Hands a clone of the app to a handler.
+pub fn with_app(app: App) -> impl Filter<Extract = (App,), Error = Infallible> + Clone {
+    warp::any().map(move || app.clone())
+}
+
+/// The raw query string, empty when there is none (never rejects).
+pub fn raw_query() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
+    warp::query::raw().or(warp::any().map(String::new)).unify()
+}
+
+/// The request body, at most [`BODY_LIMIT`] bytes whether or not a Content-Length was sent.
+pub fn body_bytes() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
+    warp::header::optional::<u64>("content-length")
+        .and_then(|len: Option<u64>| async move {
+            match len {
+                Some(n) if n > BODY_LIMIT => Err(warp::reject::custom(Rejected(
+                    WixError::PayloadTooLarge(BODY_LIMIT),
+                ))),
+                _ => Ok(()),
+            }
+        })
+        .untuple_one()
+        .and(warp::body::stream())
+        .and_then(|stream| async move { collect_limited(stream).await })
+}
+
+async fn collect_limited<S, B>(stream: S) -> Result<Bytes, Rejection>
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let mut stream = std::pin::pin!(stream);
+    let mut body = BytesMut::new();
+    while let Some(mut chunk) = stream.try_next().await.map_err(|_| {
+        warp::reject::custom(Rejected(WixError::BadRequest(
+            "unreadable request body".into(),
+        )))
+    })? {
+        if body.len() as u64 + chunk.remaining() as u64 > BODY_LIMIT {
+            return Err(warp::reject::custom(Rejected(WixError::PayloadTooLarge(
+                BODY_LIMIT,
+            ))));
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            body.extend_from_slice(part);
+            let n = part.len();
+            chunk.advance(n);
+        }
+    }
+    Ok(body.freeze())
+}
+
+/// The `Authorization` header's token: raw, as Wix documents it, or after `Bearer ` (wix-api.md §0).
+pub fn access_token() -> impl Filter<Extract = (Option<String>,), Error = Infallible> + Clone {
+    warp::header::optional::<String>("authorization")
+        .or(warp::any().map(|| None))
+        .unify()
+        .map(|h: Option<String>| h.map(|v| strip_bearer(&v).to_string()))
+}
+
+/// `Bearer <token>` → `<token>` (any case); a raw token is returned as it is.
+pub fn strip_bearer(value: &str) -> &str {
+    let v = value.trim();
+    match v.get(..7) {
+        Some(p) if p.eq_ignore_ascii_case("bearer ") => v[7..].trim_start(),
+        _ => v,
+    }
+}
+
+/// Serialises a handler's result: the value as JSON with 200, or the error as Wix sends it.
+pub fn reply_json<T: Serialize>(result: Result<T, WixError>) -> Response {
+    match result {
+        Ok(value) => json_response(StatusCode::OK, &value),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `value` as a JSON response with `status`.
+pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    let mut res = warp::reply::json(value).into_response();
+    *res.status_mut() = status;
+    res
+}
+
+/// A `302 Found` to `location`, or the error page when the handler failed.
+pub fn reply_redirect(result: Result<String, WixError>) -> Response {
+    match result {
+        Ok(location) => redirect(&location),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A `302 Found` to `location`.
+pub fn redirect(location: &str) -> Response {
+    let mut res = warp::reply::html("").into_response();
+    *res.status_mut() = StatusCode::FOUND;
+    match HeaderValue::from_str(location) {
+        Ok(v) => {
+            res.headers_mut().insert(header::LOCATION, v);
+            res
+        }
+        // Every location is built with `url`, which percent-encodes; kept for safety.
+        Err(_) => {
+            WixError::InstallerPage("cannot redirect to an invalid URL".into()).into_response()
+        }
+    }
+}
+
+/// Request parameters from a JSON object or a form body, with lowerCamel names folded to snake_case.
+///
+/// Wix's token endpoints take both case styles and both encodings "whatever the Content-Type says"
+/// (wix-api.md §3, §4b: an old client sent JSON as text/plain), so the body is sniffed instead.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Params(BTreeMap<String, Value>);
+
+impl Params {
+    /// Parses a body: empty, a JSON object, or `application/x-www-form-urlencoded`.
+    pub fn parse(body: &[u8]) -> Result<Params, WixError> {
+        let text = std::str::from_utf8(body)
+            .map_err(|_| WixError::InvalidRequest("request body is not valid UTF-8".into()))?;
+        let trimmed = text.trim();
+        let pairs: Vec<(String, Value)> = if trimmed.is_empty() {
+            Vec::new()
+        } else if trimmed.starts_with('{') {
+            let map: Map<String, Value> = serde_json::from_str(trimmed)
+                .map_err(|e| WixError::InvalidRequest(format!("malformed JSON body: {e}")))?;
+            map.into_iter().collect()
+        } else if trimmed.starts_with(['[', '"'])
+            || trimmed.parse::<f64>().is_ok()
+            || trimmed == "null"
+        {
+            return Err(WixError::InvalidRequest(
+                "request body must be a JSON object or a form".into(),
+            ));
+        } else {
+            serde_urlencoded::from_str::<Vec<(String, String)>>(trimmed)
+                .map_err(|e| WixError::InvalidRequest(format!("malformed form body: {e}")))?
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect()
+        };
+        let mut params = BTreeMap::new();
+        for (key, value) in pairs {
+            let name = snake_case(&key);
+            if params.insert(name.clone(), value).is_some() {
+                // RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once."
+                return Err(WixError::InvalidRequest(format!(
+                    "parameter `{name}` is given more than once"
+                )));
+            }
+        }
+        Ok(Params(params))
+    }
+
+    /// A string parameter; absent and empty are both `None`, any other JSON type is an error.
+    pub fn optional(&self, name: &str) -> Result<Option<&str>, WixError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(WixError::InvalidRequest(format!(
+                "`{name}` must be a string"
+            ))),
+        }
+    }
+
+    /// A string parameter that must be present and non-empty.
+    pub fn required(&self, name: &str) -> Result<&str, WixError> {
+        self.optional(name)?
+            .ok_or_else(|| WixError::InvalidRequest(format!("missing required parameter `{name}`")))
+    }
+}
+
+/// `grantType` → `grant_type`; snake_case names are returned unchanged.
+pub fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Parses a query string into single-valued parameters; a repeated or undecodable one is an error.
+pub fn query_params(raw: &str) -> Result<BTreeMap<String, String>, String> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw).map_err(|e| format!("malformed query string: {e}"))?;
+    let mut out = BTreeMap::new();
+    for (k, v) in pairs {
+        if out.contains_key(&k) {
+            return Err(format!("query parameter `{k}` is given more than once"));
+        }
+        out.insert(k, v);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_accept_json_in_both_cases_and_forms() {
+        let a = Params::parse(br#"{"grantType":"refresh_token","client_id":"x"}"#).unwrap();
+        assert_eq!(a.required("grant_type").unwrap(), "refresh_token");
+        assert_eq!(a.required("client_id").unwrap(), "x");
+        let b = Params::parse(b"grant_type=refresh_token&clientId=x").unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn params_refuse_repeats_wrong_types_and_garbage() {
+        assert!(Params::parse(b"a=1&a=2").is_err());
+        assert!(Params::parse(br#"{"clientId":"a","client_id":"b"}"#).is_err());
+        assert!(
+            Params::parse(br#"{"code":1}"#)
+                .unwrap()
+                .required("code")
+                .is_err()
+        );
+        assert!(Params::parse(br#"{"code":"#).is_err());
+        assert!(Params::parse(b"[1,2]").is_err());
+        assert!(Params::parse(&[0xff, 0xfe]).is_err());
+        assert!(Params::parse(b"").unwrap().optional("x").unwrap().is_none());
+    }
+
+    #[test]
+    fn bearer_is_optional_in_authorization() {
+        assert_eq!(strip_bearer("Bearer OauthNG.JWS.x"), "OauthNG.JWS.x");
+        assert_eq!(strip_bearer("bearer  OauthNG.JWS.x"), "OauthNG.JWS.x");
+        assert_eq!(strip_bearer("OauthNG.JWS.x"), "OauthNG.JWS.x");
+    }
+}

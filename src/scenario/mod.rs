@@ -1,0 +1,463 @@
+//! Scenario files: the declarative description of the Wix world the mock serves.
+//!
+//! A scenario names the apps (with their secrets, URLs and scopes), the sites they are installed on,
+//! the clock's start, the random seed and every time-to-live. It is YAML (parsed with serde-saphyr) or
+//! JSON; unknown keys are errors, and every problem is reported as `file:line:col: message` so an
+//! editor can jump to it. This module only reads and checks scenarios; `world` turns one into state.
+//! `scenarios/README.md` documents the format field by field.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+/// The built-in default scenario, also shipped as `scenarios/default.yaml`.
+pub const DEFAULT_YAML: &str = include_str!("../../scenarios/default.yaml");
+
+/// A whole scenario file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name, printed at start and shown by the admin API.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// What the scenario is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Seed of the random generator; random when absent (the admin API reports the one in use).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Where the virtual clock starts and whether it runs.
+    #[serde(default)]
+    pub clock: ClockSpec,
+    /// Lifetimes of everything the mock issues.
+    #[serde(default)]
+    pub ttl: Ttl,
+    /// How the installer asks for consent, unless an app says otherwise.
+    #[serde(default)]
+    pub consent: ConsentMode,
+    /// The Wix apps (as registered in the Wix Dev Center).
+    #[serde(default)]
+    pub apps: Vec<AppSpec>,
+    /// Wix sites, with the apps already installed on them.
+    #[serde(default)]
+    pub sites: Vec<SiteSpec>,
+}
+
+fn default_name() -> String {
+    "unnamed".to_string()
+}
+
+/// The virtual clock's initial setting.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockSpec {
+    /// RFC 3339 start time; the real time when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<DateTime<Utc>>,
+    /// Whether the clock stands still until moved through the admin API.
+    #[serde(default)]
+    pub frozen: bool,
+}
+
+/// Lifetimes in seconds. Defaults are Wix's documented values.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ttl {
+    /// Authorization code from the installer: "valid 10 minutes" (wix-api.md §2).
+    pub code_secs: u64,
+    /// Legacy `/oauth/access` access token: 5 minutes (wix-api.md §3).
+    pub legacy_access_token_secs: u64,
+    /// `/oauth2/token` access tokens: "always 14400 (4 hours)" (wix-api.md §4a).
+    pub access_token_secs: u64,
+    /// The `token` the App Market appends to the App URL. Undocumented; 10 minutes like a code (INFERRED).
+    pub install_token_secs: u64,
+    /// A consent page left open. Undocumented; 10 minutes (INFERRED).
+    pub consent_secs: u64,
+}
+
+impl Default for Ttl {
+    fn default() -> Ttl {
+        Ttl {
+            code_secs: 600,
+            legacy_access_token_secs: 300,
+            access_token_secs: 14_400,
+            install_token_secs: 600,
+            consent_secs: 600,
+        }
+    }
+}
+
+/// How the installer obtains the user's consent.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentMode {
+    /// Consent is given at once and the installer redirects straight away (what CI wants).
+    #[default]
+    Auto,
+    /// The installer shows an HTML page listing the permissions, with Approve and Deny.
+    Page,
+}
+
+/// A Wix app as registered in the Dev Center.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSpec {
+    /// The app id (`appDefId`, the OAuth `client_id`), a GUID.
+    pub id: Spanned<String>,
+    /// Display name, shown on the consent page and by `GET /apps/v1/instance`.
+    pub name: String,
+    /// The app secret (the OAuth `client_secret`).
+    pub secret: String,
+    /// The App URL the App Market sends the browser to, with `?token=`.
+    pub app_url: Spanned<String>,
+    /// Registered redirect URLs: `/installer/install` redirects only to one of these, matched exactly.
+    #[serde(default)]
+    pub redirect_urls: Vec<Spanned<String>>,
+    /// Permission scopes the app asks for, e.g. `SCOPE.DC-STORES.MANAGE-PRODUCTS`.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Overrides the scenario's consent mode for this app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<ConsentMode>,
+    /// `appVersion` reported by `GET /apps/v1/instance`.
+    #[serde(default = "default_version")]
+    pub version: String,
+}
+
+fn default_version() -> String {
+    "1.0.0".to_string()
+}
+
+/// A Wix site.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteSpec {
+    /// The site id (`metaSiteId`), a GUID.
+    pub id: Spanned<String>,
+    /// `siteDisplayName`.
+    pub name: String,
+    /// The published URL, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The site owner's e-mail address.
+    #[serde(default = "default_owner_email")]
+    pub owner_email: String,
+    /// Site locale, e.g. `en`.
+    #[serde(default = "default_locale")]
+    pub locale: String,
+    /// Payment currency, e.g. `USD`.
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    /// Apps already installed on this site at start.
+    #[serde(default)]
+    pub installs: Vec<InstallSpec>,
+}
+
+fn default_owner_email() -> String {
+    "owner@example.com".to_string()
+}
+fn default_locale() -> String {
+    "en".to_string()
+}
+fn default_currency() -> String {
+    "USD".to_string()
+}
+
+/// An app installed on a site at start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstallSpec {
+    /// The id of an app declared under `apps`.
+    pub app: Spanned<String>,
+    /// The instance id, a GUID.
+    pub instance_id: Spanned<String>,
+    /// Whether the instance already sent `APP_FINISHED_CONFIGURATION`.
+    #[serde(default)]
+    pub setup_complete: bool,
+    /// A refresh token that works from the start, so tests can begin mid-flow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// One problem found in a scenario, at a position in its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line, 0 when unknown.
+    pub line: u64,
+    /// 1-based column, 0 when unknown.
+    pub column: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Why a scenario could not be loaded: every problem found, with the file it was read from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ScenarioError {
+    /// The file (or a label such as `<built-in>` or `<request body>`).
+    pub origin: String,
+    /// Every problem, in file order.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}:{}:{}: {}", self.origin, p.line, p.column, p.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl Scenario {
+    /// The built-in default scenario.
+    pub fn builtin() -> Scenario {
+        // The embedded file is checked by a unit test, so this cannot fail in a released binary.
+        Scenario::parse(DEFAULT_YAML, "<built-in>").expect("the built-in scenario is valid")
+    }
+
+    /// Reads and checks a scenario file.
+    pub fn from_file(path: &Path) -> Result<Scenario, ScenarioError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+            origin: origin.clone(),
+            problems: vec![Problem {
+                line: 0,
+                column: 0,
+                message: format!("cannot read file: {e}"),
+            }],
+        })?;
+        Scenario::parse(&text, &origin)
+    }
+
+    /// Parses and checks scenario text. JSON is recognised by its opening `{`; anything else is YAML.
+    pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+        let fail = |problems| ScenarioError {
+            origin: origin.to_string(),
+            problems,
+        };
+        let is_json = text.trim_start().starts_with('{');
+        let scenario: Scenario = if is_json {
+            serde_json::from_str(text).map_err(|e| {
+                fail(vec![Problem {
+                    line: e.line() as u64,
+                    column: e.column() as u64,
+                    message: e
+                        .to_string()
+                        .split(" at line ")
+                        .next()
+                        .unwrap_or("")
+                        .to_string(),
+                }])
+            })?
+        } else {
+            serde_saphyr::from_str(text).map_err(|e| fail(vec![yaml_problem(&e)]))?
+        };
+        // serde_json keeps no positions: for JSON, problems are located by finding the value in the text.
+        let mut problems = scenario.check(is_json.then_some(text));
+        problems.sort_by_key(|p| (p.line, p.column));
+        if problems.is_empty() {
+            Ok(scenario)
+        } else {
+            Err(fail(problems))
+        }
+    }
+
+    /// Checks what the types alone cannot: ids are GUIDs and unique, references resolve, URLs parse.
+    fn check(&self, json_text: Option<&str>) -> Vec<Problem> {
+        let at = |span: &Spanned<String>, message: String| at(span, message, json_text);
+        let mut problems = Vec::new();
+        let mut app_ids = HashSet::new();
+        for app in &self.apps {
+            check_guid(&app.id, "app id", &mut problems, json_text);
+            if !app_ids.insert(app.id.value.as_str()) {
+                problems.push(at(&app.id, format!("duplicate app id `{}`", app.id.value)));
+            }
+            if app.secret.is_empty() {
+                problems.push(at(
+                    &app.id,
+                    format!("app `{}` has an empty secret", app.id.value),
+                ));
+            }
+            check_url(&app.app_url, "app_url", &mut problems, json_text);
+            for url in &app.redirect_urls {
+                check_url(url, "redirect URL", &mut problems, json_text);
+            }
+        }
+        let mut site_ids = HashSet::new();
+        let mut instance_ids = HashSet::new();
+        for site in &self.sites {
+            check_guid(&site.id, "site id", &mut problems, json_text);
+            if !site_ids.insert(site.id.value.as_str()) {
+                problems.push(at(
+                    &site.id,
+                    format!("duplicate site id `{}`", site.id.value),
+                ));
+            }
+            let mut installed = HashSet::new();
+            for install in &site.installs {
+                if !app_ids.contains(install.app.value.as_str()) {
+                    problems.push(at(
+                        &install.app,
+                        format!(
+                            "site `{}` installs app `{}`, which is not declared under `apps`",
+                            site.id.value, install.app.value
+                        ),
+                    ));
+                }
+                if !installed.insert(install.app.value.as_str()) {
+                    problems.push(at(
+                        &install.app,
+                        format!(
+                            "app `{}` is installed twice on site `{}`",
+                            install.app.value, site.id.value
+                        ),
+                    ));
+                }
+                check_guid(&install.instance_id, "instance id", &mut problems, json_text);
+                if !instance_ids.insert(install.instance_id.value.as_str()) {
+                    problems.push(at(
+                        &install.instance_id,
+                        format!("duplicate instance id `{}`", install.instance_id.value),
+                    ));
+                }
+            }
+        }
+        let ttl = &self.ttl;
+        for (name, secs) in [
+            ("ttl.code_secs", ttl.code_secs),
+            ("ttl.legacy_access_token_secs", ttl.legacy_access_token_secs),
+            ("ttl.access_token_secs", ttl.access_token_secs),
+            ("ttl.install_token_secs", ttl.install_token_secs),
+            ("ttl.consent_secs", ttl.consent_secs),
+        ] {
+            if secs == 0 || secs > 10 * 365 * 24 * 3600 {
+                problems.push(Problem {
+                    line: 0,
+                    column: 0,
+                    message: format!("{name} must be between 1 second and 10 years, not {secs}"),
+                });
+            }
+        }
+        problems
+    }
+
+    /// The app with this id.
+    pub fn app(&self, id: &str) -> Option<&AppSpec> {
+        self.apps.iter().find(|a| a.id.value == id)
+    }
+}
+
+fn at(span: &Spanned<String>, message: String, json_text: Option<&str>) -> Problem {
+    let (line, column) = match json_text {
+        Some(text) => locate_in_text(text, &span.value),
+        None => (span.referenced.line(), span.referenced.column()),
+    };
+    Problem { line, column, message }
+}
+
+fn check_guid(id: &Spanned<String>, what: &str, problems: &mut Vec<Problem>, json_text: Option<&str>) {
+    if !crate::ids::is_guid(&id.value) {
+        problems.push(at(
+            id,
+            format!(
+                "{what} `{}` is not a GUID like 5e2c9a6f-8a61-4b4f-9a43-0f3d2b1c7a10",
+                id.value
+            ),
+            json_text,
+        ));
+    }
+}
+
+fn check_url(u: &Spanned<String>, what: &str, problems: &mut Vec<Problem>, json_text: Option<&str>) {
+    match url::Url::parse(&u.value) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
+        _ => problems.push(at(
+            u,
+            format!("{what} `{}` is not an absolute http(s) URL", u.value),
+            json_text,
+        )),
+    }
+}
+
+fn yaml_problem(e: &serde_saphyr::Error) -> Problem {
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((0, 0));
+    // The rendered error carries a source snippet after its first line; the first line is the message.
+    let rendered = e.to_string();
+    let message = rendered
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("invalid YAML")
+        .trim_start_matches("error: ")
+        .to_string();
+    Problem {
+        line,
+        column,
+        message,
+    }
+}
+
+/// The 1-based line and column of `"value"` in JSON text, `(0, 0)` when absent.
+fn locate_in_text(text: &str, value: &str) -> (u64, u64) {
+    let needle = format!("\"{value}\"");
+    match text.find(&needle) {
+        Some(offset) => {
+            let before = &text[..offset];
+            let line = before.matches('\n').count() as u64 + 1;
+            let column = (offset - before.rfind('\n').map(|i| i + 1).unwrap_or(0)) as u64 + 1;
+            (line, column)
+        }
+        None => (0, 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_scenario_is_valid() {
+        let s = Scenario::builtin();
+        assert!(!s.apps.is_empty());
+        assert!(!s.sites.is_empty());
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_with_their_position() {
+        let err = Scenario::parse("name: x\nappz: []\n", "s.yaml").unwrap_err();
+        let p = &err.problems[0];
+        assert_eq!((p.line, p.column), (2, 1), "{err}");
+        assert!(err.to_string().starts_with("s.yaml:2:1: "), "{err}");
+    }
+
+    #[test]
+    fn a_site_naming_a_missing_app_is_reported_at_the_reference() {
+        let yaml = "sites:\n  - id: 6354435d-e875-4113-8645-ccc901f07efd\n    name: S\n    installs:\n      - app: 11111111-2222-4333-8444-555555555555\n        instance_id: 54f783ac-8c25-4a73-9ebf-a1125f71c5e3\n";
+        let err = Scenario::parse(yaml, "s.yaml").unwrap_err();
+        assert_eq!(err.problems.len(), 1, "{err}");
+        assert_eq!(
+            (err.problems[0].line, err.problems[0].column),
+            (5, 14),
+            "{err}"
+        );
+        assert!(err.problems[0].message.contains("not declared"), "{err}");
+    }
+
+    #[test]
+    fn json_scenarios_are_accepted_and_located() {
+        let json = "{\n  \"sites\": [{\"id\": \"6354435d-e875-4113-8645-ccc901f07efd\", \"name\": \"S\",\n    \"installs\": [{\"app\": \"11111111-2222-4333-8444-555555555555\", \"instance_id\": \"54f783ac-8c25-4a73-9ebf-a1125f71c5e3\"}]}]\n}";
+        let err = Scenario::parse(json, "s.json").unwrap_err();
+        assert_eq!(err.problems[0].line, 3, "{err}");
+        assert!(Scenario::parse("{\"name\": \"empty\"}", "e.json").is_ok());
+    }
+}

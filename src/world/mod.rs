@@ -1,0 +1,902 @@
+//! The Wix world the mock simulates: apps, sites, app instances, and every grant issued to them.
+//!
+//! Pure domain: no warp, no locks, no clock reads. Every operation takes `now` (read once per request
+//! by [`crate::App`]) and, where it creates something random, the seeded [`Ids`]. That keeps each
+//! flow atomic under the one lock `App` holds, and lets these rules be tested with literal times.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+
+use crate::error::WixError;
+use crate::ids::{Ids, rfc3339_millis};
+use crate::jwt::{InstanceClaim, Invalid, Signer};
+use crate::scenario::{ConsentMode, Scenario, Ttl};
+
+/// How many recently issued access tokens `GET /__admin/state` lists. Access tokens are
+/// self-contained JWTs, so the mock keeps no table of them; this ring is only for people looking.
+const RECENT_TOKENS: usize = 50;
+
+/// A registered Wix app.
+#[derive(Debug, Clone)]
+pub struct WixApp {
+    pub id: String,
+    pub name: String,
+    pub secret: String,
+    pub app_url: String,
+    pub redirect_urls: Vec<String>,
+    pub scopes: Vec<String>,
+    pub consent: ConsentMode,
+    pub version: String,
+}
+
+impl WixApp {
+    /// Compares a presented secret in constant time.
+    pub fn secret_matches(&self, presented: &str) -> bool {
+        self.secret.as_bytes().ct_eq(presented.as_bytes()).into()
+    }
+}
+
+/// A Wix site.
+#[derive(Debug, Clone, Serialize)]
+pub struct Site {
+    pub id: String,
+    pub name: String,
+    pub url: Option<String>,
+    pub owner_id: String,
+    pub owner_email: String,
+    pub locale: String,
+    pub currency: String,
+}
+
+/// One installation of an app on a site.
+#[derive(Debug, Clone, Serialize)]
+pub struct Instance {
+    pub instance_id: String,
+    pub app_id: String,
+    pub site_id: String,
+    pub installed_at: String,
+    /// Set once the instance sends `APP_FINISHED_CONFIGURATION` (wix-api.md §8).
+    pub setup_complete: bool,
+    /// When the app sent the browser to `/installer/close-window`.
+    pub window_closed_at: Option<String>,
+    /// How many BI events of each name the instance sent.
+    pub bi_events: BTreeMap<String, u32>,
+}
+
+/// The `token` the App Market appends to the App URL; single use.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstallToken {
+    pub app_id: String,
+    /// The site chosen in the App Market; a new site when absent.
+    pub site_id: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A consent page waiting for Approve or Deny.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingConsent {
+    pub app_id: String,
+    pub site_id: Option<String>,
+    pub redirect_url: String,
+    pub state: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An authorization code from the installer.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthCode {
+    pub app_id: String,
+    pub instance_id: String,
+    pub redirect_url: String,
+    pub expires_at: DateTime<Utc>,
+    /// Codes are single-use; a used one is kept until it expires so reuse is told apart from garbage.
+    pub used: bool,
+}
+
+/// A legacy refresh token: valid while the app stays installed.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefreshGrant {
+    pub app_id: String,
+    pub instance_id: String,
+    pub issued_at: DateTime<Utc>,
+}
+
+/// An access token as listed for people by the admin API.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedToken {
+    pub token: String,
+    pub kind: &'static str,
+    pub app_id: String,
+    pub instance_id: String,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What `/installer/install` does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InstallStep {
+    /// Redirect the browser here (consent was automatic).
+    Redirect(String),
+    /// Show the consent page.
+    Consent(ConsentView),
+}
+
+/// What the consent page shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentView {
+    pub consent_id: String,
+    pub app_name: String,
+    pub scopes: Vec<String>,
+    pub site_name: Option<String>,
+    pub redirect_url: String,
+}
+
+/// The `/installer/install` query, already picked apart.
+#[derive(Debug, Clone, Default)]
+pub struct InstallRequest {
+    pub app_id: Option<String>,
+    pub redirect_url: Option<String>,
+    pub state: Option<String>,
+    pub token: Option<String>,
+    /// Mock extension: install on this site when no App Market token names one.
+    pub site_id: Option<String>,
+}
+
+/// The identity behind a valid access token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub instance_id: String,
+    pub app_id: String,
+    /// The permission scopes the token carries (an app token carries its app's scopes).
+    pub scopes: Vec<String>,
+    pub claim: InstanceClaim,
+}
+
+impl Caller {
+    /// `Ok` when the token carries at least one of `any_of`, else Wix's 403 PERMISSION_DENIED.
+    pub fn require_scope(&self, any_of: &[&str]) -> Result<(), WixError> {
+        if any_of
+            .iter()
+            .any(|s| self.scopes.iter().any(|have| have == s))
+        {
+            Ok(())
+        } else {
+            Err(WixError::PermissionDenied(format!(
+                "the access token lacks the required permission ({})",
+                any_of.join(" or ")
+            )))
+        }
+    }
+}
+
+/// A BI event as `/apps/v1/bi-event` accepts it.
+#[derive(Debug, Clone)]
+pub struct BiEvent {
+    pub event_name: String,
+}
+
+/// The whole simulated state.
+#[derive(Debug)]
+pub struct World {
+    pub ttl: Ttl,
+    pub signer: Signer,
+    pub apps: BTreeMap<String, WixApp>,
+    pub sites: BTreeMap<String, Site>,
+    pub instances: BTreeMap<String, Instance>,
+    pub install_tokens: HashMap<String, InstallToken>,
+    pub consents: HashMap<String, PendingConsent>,
+    pub codes: HashMap<String, AuthCode>,
+    pub refresh_tokens: HashMap<String, RefreshGrant>,
+    pub recent_tokens: VecDeque<IssuedToken>,
+    next_gc: DateTime<Utc>,
+}
+
+fn installer_error(msg: impl Into<String>) -> WixError {
+    WixError::InstallerPage(msg.into())
+}
+
+impl World {
+    /// The initial state a scenario describes. Draws the signing key first, so it depends on the seed only.
+    pub fn from_scenario(scenario: &Scenario, now: DateTime<Utc>, ids: &Ids) -> World {
+        let signer = Signer::new(&ids.bytes(32), ids.token("", 8));
+        let apps = scenario
+            .apps
+            .iter()
+            .map(|a| {
+                let app = WixApp {
+                    id: a.id.value.clone(),
+                    name: a.name.clone(),
+                    secret: a.secret.clone(),
+                    app_url: a.app_url.value.clone(),
+                    redirect_urls: a.redirect_urls.iter().map(|u| u.value.clone()).collect(),
+                    scopes: a.scopes.clone(),
+                    consent: a.consent.unwrap_or(scenario.consent),
+                    version: a.version.clone(),
+                };
+                (app.id.clone(), app)
+            })
+            .collect();
+        let mut world = World {
+            ttl: scenario.ttl.clone(),
+            signer,
+            apps,
+            sites: BTreeMap::new(),
+            instances: BTreeMap::new(),
+            install_tokens: HashMap::new(),
+            consents: HashMap::new(),
+            codes: HashMap::new(),
+            refresh_tokens: HashMap::new(),
+            recent_tokens: VecDeque::new(),
+            next_gc: now,
+        };
+        for s in &scenario.sites {
+            let site = Site {
+                id: s.id.value.clone(),
+                name: s.name.clone(),
+                url: s.url.clone(),
+                owner_id: ids.guid(),
+                owner_email: s.owner_email.clone(),
+                locale: s.locale.clone(),
+                currency: s.currency.clone(),
+            };
+            world.sites.insert(site.id.clone(), site);
+            for i in &s.installs {
+                world.instances.insert(
+                    i.instance_id.value.clone(),
+                    Instance {
+                        instance_id: i.instance_id.value.clone(),
+                        app_id: i.app.value.clone(),
+                        site_id: s.id.value.clone(),
+                        installed_at: rfc3339_millis(now),
+                        setup_complete: i.setup_complete,
+                        window_closed_at: None,
+                        bi_events: BTreeMap::new(),
+                    },
+                );
+                if let Some(rt) = &i.refresh_token {
+                    world.refresh_tokens.insert(
+                        rt.clone(),
+                        RefreshGrant {
+                            app_id: i.app.value.clone(),
+                            instance_id: i.instance_id.value.clone(),
+                            issued_at: now,
+                        },
+                    );
+                }
+            }
+        }
+        world
+    }
+
+    // ---- App Market and installer -------------------------------------------------------------
+
+    /// "The user installs the app from the App Market": returns the App URL with a fresh `token`.
+    pub fn app_market_install(
+        &mut self,
+        app_id: &str,
+        site_id: Option<&str>,
+        now: DateTime<Utc>,
+        ids: &Ids,
+    ) -> Result<String, WixError> {
+        self.maybe_gc(now);
+        let app = self
+            .apps
+            .get(app_id)
+            .ok_or_else(|| installer_error("unknown appId"))?;
+        if site_id.is_some_and(|site| !self.sites.contains_key(site)) {
+            return Err(installer_error("unknown siteId"));
+        }
+        let token = ids.token("", 48);
+        let url = with_query(&app.app_url, &[("token", token.as_str())])
+            .ok_or_else(|| installer_error("the app's App URL is not a valid URL"))?;
+        self.install_tokens.insert(
+            token,
+            InstallToken {
+                app_id: app_id.to_string(),
+                site_id: site_id.map(str::to_string),
+                expires_at: now + secs(self.ttl.install_token_secs),
+            },
+        );
+        Ok(url)
+    }
+
+    /// `GET /installer/install`: validates everything before anything is consumed, then either
+    /// installs at once (automatic consent) or opens a consent page.
+    pub fn start_install(
+        &mut self,
+        req: InstallRequest,
+        now: DateTime<Utc>,
+        ids: &Ids,
+    ) -> Result<InstallStep, WixError> {
+        self.maybe_gc(now);
+        let app_id = req
+            .app_id
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| installer_error("missing appId"))?;
+        let app = self
+            .apps
+            .get(&app_id)
+            .ok_or_else(|| installer_error("unknown appId"))?;
+        let redirect_url = req
+            .redirect_url
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| installer_error("missing redirectUrl"))?;
+        // Exact match only: anything else gets the error page and is never redirected to.
+        if !app.redirect_urls.contains(&redirect_url) {
+            return Err(installer_error(
+                "redirectUrl is not registered for this app",
+            ));
+        }
+        let mut site_id = req.site_id.filter(|s| !s.is_empty());
+        if let Some(token) = req.token.as_deref() {
+            let t = self.install_tokens.get(token).ok_or_else(|| {
+                installer_error("the install token is unknown or was already used")
+            })?;
+            if t.app_id != app_id {
+                return Err(installer_error(
+                    "the install token was issued for another app",
+                ));
+            }
+            if now >= t.expires_at {
+                return Err(installer_error("the install token expired"));
+            }
+            if t.site_id.is_some() {
+                site_id = t.site_id.clone();
+            }
+        }
+        if site_id.as_ref().is_some_and(|site| !self.sites.contains_key(site)) {
+            return Err(installer_error("unknown siteId"));
+        }
+        // Everything checked: now consume the single-use token.
+        if let Some(token) = req.token.as_deref() {
+            self.install_tokens.remove(token);
+        }
+        match app.consent {
+            ConsentMode::Auto => {
+                let url = self.complete_install(
+                    &app_id,
+                    site_id,
+                    &redirect_url,
+                    req.state.as_deref(),
+                    now,
+                    ids,
+                );
+                Ok(InstallStep::Redirect(url))
+            }
+            ConsentMode::Page => {
+                let consent_id = ids.token("", 32);
+                let view = ConsentView {
+                    consent_id: consent_id.clone(),
+                    app_name: app.name.clone(),
+                    scopes: app.scopes.clone(),
+                    site_name: site_id
+                        .as_ref()
+                        .and_then(|s| self.sites.get(s))
+                        .map(|s| s.name.clone()),
+                    redirect_url: redirect_url.clone(),
+                };
+                self.consents.insert(
+                    consent_id,
+                    PendingConsent {
+                        app_id,
+                        site_id,
+                        redirect_url,
+                        state: req.state,
+                        expires_at: now + secs(self.ttl.consent_secs),
+                    },
+                );
+                Ok(InstallStep::Consent(view))
+            }
+        }
+    }
+
+    /// The user's answer on the consent page. Returns where to redirect the browser.
+    pub fn decide_consent(
+        &mut self,
+        consent_id: &str,
+        approve: bool,
+        now: DateTime<Utc>,
+        ids: &Ids,
+    ) -> Result<String, WixError> {
+        let pending = self.consents.remove(consent_id).ok_or_else(|| {
+            installer_error("this consent page is unknown or was already answered")
+        })?;
+        if now >= pending.expires_at {
+            return Err(installer_error("this consent page expired"));
+        }
+        if approve {
+            return Ok(self.complete_install(
+                &pending.app_id,
+                pending.site_id,
+                &pending.redirect_url,
+                pending.state.as_deref(),
+                now,
+                ids,
+            ));
+        }
+        // What Wix does on Deny is undocumented. The mock follows RFC 6749 §4.1.2.1 (`access_denied`
+        // on the redirect URL), which is what an OAuth client library expects to handle (INFERRED).
+        let mut params = vec![
+            ("error", "access_denied"),
+            ("error_description", "the user denied the installation"),
+        ];
+        if let Some(state) = pending.state.as_deref() {
+            params.push(("state", state));
+        }
+        Ok(with_query(&pending.redirect_url, &params).unwrap_or(pending.redirect_url))
+    }
+
+    /// Creates (or reuses) the instance, issues a code, and builds the redirect back to the app.
+    fn complete_install(
+        &mut self,
+        app_id: &str,
+        site_id: Option<String>,
+        redirect_url: &str,
+        state: Option<&str>,
+        now: DateTime<Utc>,
+        ids: &Ids,
+    ) -> String {
+        let site_id = site_id.unwrap_or_else(|| self.new_site(ids));
+        let existing = self
+            .instances
+            .values()
+            .find(|i| i.site_id == site_id && i.app_id == app_id)
+            .map(|i| i.instance_id.clone());
+        let instance_id = existing.unwrap_or_else(|| {
+            let id = ids.guid();
+            self.instances.insert(
+                id.clone(),
+                Instance {
+                    instance_id: id.clone(),
+                    app_id: app_id.to_string(),
+                    site_id: site_id.clone(),
+                    installed_at: rfc3339_millis(now),
+                    setup_complete: false,
+                    window_closed_at: None,
+                    bi_events: BTreeMap::new(),
+                },
+            );
+            id
+        });
+        let code = ids.token("OAUTH2.CODE.", 32);
+        self.codes.insert(
+            code.clone(),
+            AuthCode {
+                app_id: app_id.to_string(),
+                instance_id: instance_id.clone(),
+                redirect_url: redirect_url.to_string(),
+                expires_at: now + secs(self.ttl.code_secs),
+                used: false,
+            },
+        );
+        // Wix appends code, state (only when one was sent, echoed exactly) and instanceId.
+        let mut params = vec![("code", code.as_str())];
+        if let Some(state) = state {
+            params.push(("state", state));
+        }
+        params.push(("instanceId", instance_id.as_str()));
+        with_query(redirect_url, &params).unwrap_or_else(|| redirect_url.to_string())
+    }
+
+    fn new_site(&mut self, ids: &Ids) -> String {
+        let id = ids.guid();
+        let n = self.sites.len() + 1;
+        self.sites.insert(
+            id.clone(),
+            Site {
+                id: id.clone(),
+                name: format!("Site {n}"),
+                url: None,
+                owner_id: ids.guid(),
+                owner_email: format!("owner{n}@example.com"),
+                locale: "en".into(),
+                currency: "USD".into(),
+            },
+        );
+        id
+    }
+
+    // ---- OAuth grants ----------------------------------------------------------------------------
+
+    /// Authenticates an app by its id and secret (RFC 6749 client authentication).
+    pub fn authenticate_client(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<&WixApp, WixError> {
+        let app = self
+            .apps
+            .get(client_id)
+            .ok_or_else(|| WixError::InvalidClient(format!("unknown client_id `{client_id}`")))?;
+        if !app.secret_matches(client_secret) {
+            return Err(WixError::InvalidClient(
+                "bad client_id/client_secret".into(),
+            ));
+        }
+        Ok(app)
+    }
+
+    /// Exchanges an installer code for a new refresh token. Returns `(instance_id, refresh_token)`.
+    pub fn exchange_code(
+        &mut self,
+        app_id: &str,
+        code: &str,
+        redirect_uri: Option<&str>,
+        now: DateTime<Utc>,
+        ids: &Ids,
+    ) -> Result<(String, String), WixError> {
+        self.maybe_gc(now);
+        let grant = self
+            .codes
+            .get(code)
+            .ok_or_else(|| WixError::InvalidGrant("authorization code is unknown".into()))?;
+        if grant.app_id != app_id {
+            return Err(WixError::InvalidGrant(
+                "authorization code was issued to another app".into(),
+            ));
+        }
+        if grant.used {
+            // RFC 6749 §4.1.2 lets a server revoke what the code issued; Wix's behaviour is
+            // undocumented, so the earlier tokens stay valid and only the reuse fails (INFERRED).
+            return Err(WixError::InvalidGrant(
+                "authorization code was already used".into(),
+            ));
+        }
+        if now >= grant.expires_at {
+            return Err(WixError::InvalidGrant("authorization code expired".into()));
+        }
+        if let Some(uri) = redirect_uri {
+            // Wix's legacy exchange takes no redirect URI; RFC 6749 clients send one, and when they
+            // do it must be the one the code was issued for (§4.1.3).
+            if uri != grant.redirect_url {
+                return Err(WixError::InvalidGrant(
+                    "redirect_uri does not match the authorization request".into(),
+                ));
+            }
+        }
+        let instance_id = grant.instance_id.clone();
+        if !self.instances.contains_key(&instance_id) {
+            return Err(WixError::InvalidGrant(
+                "app is not installed on this site any more".into(),
+            ));
+        }
+        if let Some(g) = self.codes.get_mut(code) {
+            g.used = true;
+        }
+        let refresh_token = ids.token("OAUTH2.REFRESH.", 32);
+        self.refresh_tokens.insert(
+            refresh_token.clone(),
+            RefreshGrant {
+                app_id: app_id.to_string(),
+                instance_id: instance_id.clone(),
+                issued_at: now,
+            },
+        );
+        Ok((instance_id, refresh_token))
+    }
+
+    /// Checks a legacy refresh token. Returns the instance id; the token itself stays valid.
+    pub fn check_refresh(&self, app_id: &str, refresh_token: &str) -> Result<String, WixError> {
+        let grant = self.refresh_tokens.get(refresh_token).ok_or_else(|| {
+            WixError::InvalidGrant("refresh token is unknown or was revoked".into())
+        })?;
+        if grant.app_id != app_id {
+            return Err(WixError::InvalidGrant(
+                "refresh token was issued to another app".into(),
+            ));
+        }
+        if !self.instances.contains_key(&grant.instance_id) {
+            return Err(WixError::InvalidGrant(
+                "app is not installed on this site any more".into(),
+            ));
+        }
+        Ok(grant.instance_id.clone())
+    }
+
+    /// Signs an access token for an instance, valid `ttl_secs` from `now`.
+    pub fn mint_access_token(
+        &mut self,
+        instance_id: &str,
+        kind: &'static str,
+        ttl_secs: u64,
+        now: DateTime<Utc>,
+    ) -> Result<String, WixError> {
+        let instance = self.instances.get(instance_id).ok_or_else(|| {
+            WixError::InvalidGrant("app is not installed on this site any more".into())
+        })?;
+        let exp = now + secs(ttl_secs);
+        let site = self.sites.get(&instance.site_id);
+        let claim = InstanceClaim {
+            instance_id: instance.instance_id.clone(),
+            app_def_id: instance.app_id.clone(),
+            sign_date: rfc3339_millis(now),
+            site_owner_id: site.map(|s| s.owner_id.clone()),
+            meta_site_id: Some(instance.site_id.clone()),
+            expiration_date: rfc3339_millis(exp),
+            ..Default::default()
+        };
+        let token = self.signer.mint(claim, now, exp);
+        if self.recent_tokens.len() == RECENT_TOKENS {
+            self.recent_tokens.pop_front();
+        }
+        self.recent_tokens.push_back(IssuedToken {
+            token: token.clone(),
+            kind,
+            app_id: instance.app_id.clone(),
+            instance_id: instance_id.to_string(),
+            issued_at: now,
+            expires_at: exp,
+        });
+        Ok(token)
+    }
+
+    /// The shared access-token check of every protected route: signature, expiry on the virtual
+    /// clock, and that the instance it speaks for is still installed.
+    pub fn authorize(&self, token: Option<&str>, now: DateTime<Utc>) -> Result<Caller, WixError> {
+        let token = token
+            .filter(|t| !t.is_empty())
+            .ok_or(WixError::Unauthenticated {
+                code: "MISSING_TOKEN",
+                message: "missing access token in the Authorization header".into(),
+            })?;
+        let (claim, _) = self.signer.verify(token, now).map_err(|e| match e {
+            Invalid::Unknown => WixError::Unauthenticated {
+                code: "INVALID_TOKEN",
+                message: "unknown or malformed access token".into(),
+            },
+            Invalid::Expired => WixError::Unauthenticated {
+                code: "TOKEN_EXPIRED",
+                message: "access token expired".into(),
+            },
+        })?;
+        match self.instances.get(&claim.instance_id) {
+            Some(i) if i.app_id == claim.app_def_id => Ok(Caller {
+                instance_id: i.instance_id.clone(),
+                app_id: i.app_id.clone(),
+                scopes: self
+                    .apps
+                    .get(&i.app_id)
+                    .map(|a| a.scopes.clone())
+                    .unwrap_or_default(),
+                claim,
+            }),
+            _ => Err(WixError::Unauthenticated {
+                code: "TOKEN_REVOKED",
+                message: "access token was revoked: the app is not installed on this site".into(),
+            }),
+        }
+    }
+
+    // ---- App management ---------------------------------------------------------------------------
+
+    /// Records a BI event; `APP_FINISHED_CONFIGURATION` completes the instance's setup.
+    pub fn record_bi_event(&mut self, caller: &Caller, event: &BiEvent) {
+        if let Some(instance) = self.instances.get_mut(&caller.instance_id) {
+            if event.event_name == "APP_FINISHED_CONFIGURATION" {
+                instance.setup_complete = true;
+            }
+            *instance
+                .bi_events
+                .entry(event.event_name.clone())
+                .or_default() += 1;
+        }
+    }
+
+    /// Records that the app closed the install window with a valid token.
+    pub fn close_window(&mut self, caller: &Caller, now: DateTime<Utc>) {
+        if let Some(instance) = self.instances.get_mut(&caller.instance_id) {
+            instance.window_closed_at = Some(rfc3339_millis(now));
+        }
+    }
+
+    // ---- Housekeeping ------------------------------------------------------------------------------
+
+    /// Drops codes, install tokens and consent pages an hour after they expired, at most once a
+    /// virtual minute. The hour of grace lets a late client hear "expired" rather than "unknown".
+    fn maybe_gc(&mut self, now: DateTime<Utc>) {
+        if now < self.next_gc {
+            return;
+        }
+        self.next_gc = now + Duration::seconds(60);
+        let horizon = now - Duration::hours(1);
+        self.codes.retain(|_, c| c.expires_at > horizon);
+        self.install_tokens.retain(|_, t| t.expires_at > horizon);
+        self.consents.retain(|_, c| c.expires_at > horizon);
+    }
+
+    /// Everything live, for `GET /__admin/state`. Apps are listed without their secrets.
+    pub fn snapshot(&self, now: DateTime<Utc>) -> Value {
+        let left = |t: &DateTime<Utc>| (*t - now).num_seconds().max(0);
+        let apps: Vec<Value> = self
+            .apps
+            .values()
+            .map(|a| {
+                json!({
+                    "id": a.id, "name": a.name, "app_url": a.app_url, "redirect_urls": a.redirect_urls,
+                    "scopes": a.scopes, "consent": a.consent, "version": a.version,
+                })
+            })
+            .collect();
+        let mut codes: Vec<Value> = self
+            .codes
+            .iter()
+            .filter(|(_, c)| c.expires_at > now)
+            .map(|(code, c)| {
+                json!({
+                    "code": code, "app_id": c.app_id, "instance_id": c.instance_id, "used": c.used,
+                    "expires_at": rfc3339_millis(c.expires_at), "expires_in": left(&c.expires_at),
+                })
+            })
+            .collect();
+        codes.sort_by(|a, b| a["expires_at"].as_str().cmp(&b["expires_at"].as_str()));
+        let mut refresh: Vec<Value> = self
+            .refresh_tokens
+            .iter()
+            .map(|(t, g)| {
+                json!({
+                    "refresh_token": t, "app_id": g.app_id, "instance_id": g.instance_id,
+                    "issued_at": rfc3339_millis(g.issued_at),
+                })
+            })
+            .collect();
+        refresh.sort_by(|a, b| {
+            (a["issued_at"].as_str(), a["refresh_token"].as_str())
+                .cmp(&(b["issued_at"].as_str(), b["refresh_token"].as_str()))
+        });
+        let access: Vec<Value> = self
+            .recent_tokens
+            .iter()
+            .filter(|t| t.expires_at > now)
+            .map(|t| {
+                json!({
+                    "access_token": t.token, "kind": t.kind, "app_id": t.app_id, "instance_id": t.instance_id,
+                    "issued_at": rfc3339_millis(t.issued_at), "expires_at": rfc3339_millis(t.expires_at),
+                    "expires_in": left(&t.expires_at),
+                })
+            })
+            .collect();
+        json!({
+            "apps": apps,
+            "sites": self.sites.values().collect::<Vec<_>>(),
+            "instances": self.instances.values().collect::<Vec<_>>(),
+            "codes": codes,
+            "refresh_tokens": refresh,
+            "access_tokens": access,
+            "pending_installs": self.install_tokens.len(),
+            "pending_consents": self.consents.len(),
+        })
+    }
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::seconds(s.min(i64::MAX as u64 / 1000) as i64)
+}
+
+/// `base` with `params` appended to its query (existing parameters kept), or `None` if `base` is no URL.
+pub fn with_query(base: &str, params: &[(&str, &str)]) -> Option<String> {
+    let mut url = url::Url::parse(base).ok()?;
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+    }
+    Some(url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const APP: &str = "5e2c9a6f-8a61-4b4f-9a43-0f3d2b1c7a10";
+    const REDIRECT: &str = "http://localhost:3000/wix/oauth/callback";
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn world() -> (World, Ids) {
+        let ids = Ids::new(Some(1));
+        let w = World::from_scenario(&Scenario::builtin(), t("2026-01-01T00:00:00Z"), &ids);
+        (w, ids)
+    }
+
+    fn install(w: &mut World, ids: &Ids, now: DateTime<Utc>) -> (String, String) {
+        let req = InstallRequest {
+            app_id: Some(APP.into()),
+            redirect_url: Some(REDIRECT.into()),
+            state: Some("s1".into()),
+            ..Default::default()
+        };
+        let InstallStep::Redirect(url) = w.start_install(req, now, ids).unwrap() else {
+            panic!()
+        };
+        let url = url::Url::parse(&url).unwrap();
+        let q: HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(q["state"], "s1");
+        (q["code"].clone(), q["instanceId"].clone())
+    }
+
+    #[test]
+    fn a_code_is_single_use_and_expires_after_its_ttl() {
+        let (mut w, ids) = world();
+        let now = t("2026-01-01T00:00:00Z");
+        let (code, instance) = install(&mut w, &ids, now);
+        let (got, _) = w.exchange_code(APP, &code, None, now, &ids).unwrap();
+        assert_eq!(got, instance);
+        assert!(
+            matches!(w.exchange_code(APP, &code, None, now, &ids), Err(WixError::InvalidGrant(m)) if m.contains("already used"))
+        );
+
+        let (late, _) = install(&mut w, &ids, now);
+        let later = now + Duration::seconds(600);
+        assert!(
+            matches!(w.exchange_code(APP, &late, None, later, &ids), Err(WixError::InvalidGrant(m)) if m.contains("expired"))
+        );
+    }
+
+    #[test]
+    fn an_unregistered_redirect_url_is_refused_before_anything_is_created() {
+        let (mut w, ids) = world();
+        let before = w.instances.len();
+        let req = InstallRequest {
+            app_id: Some(APP.into()),
+            redirect_url: Some("http://localhost:3000/wix/oauth/callback/evil".into()),
+            ..Default::default()
+        };
+        let err = w
+            .start_install(req, t("2026-01-01T00:00:00Z"), &ids)
+            .unwrap_err();
+        assert!(matches!(err, WixError::InstallerPage(_)));
+        assert_eq!(w.instances.len(), before);
+        assert!(w.codes.is_empty());
+    }
+
+    #[test]
+    fn access_tokens_stop_working_at_expiry_and_when_the_instance_is_gone() {
+        let (mut w, _) = world();
+        let now = t("2026-01-01T00:00:00Z");
+        let instance = "54f783ac-8c25-4a73-9ebf-a1125f71c5e3";
+        let token = w.mint_access_token(instance, "legacy", 300, now).unwrap();
+        assert_eq!(
+            w.authorize(Some(&token), now + Duration::seconds(299))
+                .unwrap()
+                .instance_id,
+            instance
+        );
+        assert!(matches!(
+            w.authorize(Some(&token), now + Duration::seconds(300)),
+            Err(WixError::Unauthenticated {
+                code: "TOKEN_EXPIRED",
+                ..
+            })
+        ));
+        w.instances.remove(instance);
+        assert!(matches!(
+            w.authorize(Some(&token), now),
+            Err(WixError::Unauthenticated {
+                code: "TOKEN_REVOKED",
+                ..
+            })
+        ));
+        assert!(matches!(
+            w.authorize(None, now),
+            Err(WixError::Unauthenticated {
+                code: "MISSING_TOKEN",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn with_query_keeps_existing_parameters_and_encodes_values() {
+        assert_eq!(
+            with_query("https://a.example/cb?x=1", &[("state", "a b&c")]).unwrap(),
+            "https://a.example/cb?x=1&state=a+b%26c"
+        );
+    }
+}
