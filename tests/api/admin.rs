@@ -1,0 +1,151 @@
+use serde_json::json;
+use warp::http::StatusCode;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn health_answers_ok() {
+    let app = spawn_app();
+    let res = app.get("/__admin/health").await;
+    insta::assert_json_snapshot!("admin__health", snap(&res));
+}
+
+#[tokio::test]
+async fn the_clock_can_be_read_advanced_set_frozen_and_resumed() {
+    let app = spawn_app();
+    insta::assert_json_snapshot!(
+        "admin__clock_initial",
+        app.get("/__admin/clock").await.json()
+    );
+    let res = app
+        .post_json("/__admin/clock", &json!({"advance_secs": 3600}))
+        .await;
+    assert_eq!(res.json()["now"], "2026-01-01T01:00:00.000Z");
+    let res = app
+        .post_json("/__admin/clock", &json!({"set": "2030-06-01T12:00:00Z"}))
+        .await;
+    assert_eq!(res.json()["now"], "2030-06-01T12:00:00.000Z");
+    assert_eq!(res.json()["unix"], 1_906_545_600);
+    let res = app
+        .post_json("/__admin/clock", &json!({"resume": true}))
+        .await;
+    assert_eq!(res.json()["frozen"], false);
+    let res = app
+        .post_json("/__admin/clock", &json!({"freeze": true}))
+        .await;
+    assert_eq!(res.json()["frozen"], true);
+}
+
+#[tokio::test]
+async fn a_bad_clock_command_is_a_400_and_moves_nothing() {
+    let app = spawn_app();
+    for body in [
+        json!({}),
+        json!({"advance_secs": 1, "freeze": true}),
+        json!({"advance": 5}),
+        json!({"set": "yesterday"}),
+    ] {
+        let res = app.post_json("/__admin/clock", &body).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{body}");
+    }
+    assert_eq!(
+        app.get("/__admin/clock").await.json()["now"],
+        "2026-01-01T00:00:00.000Z"
+    );
+}
+
+#[tokio::test]
+async fn reset_restores_the_initial_state_clock_included() {
+    // Arrange
+    let app = spawn_app();
+    let before = app.state().await;
+    let (access, _, _) = app.installed_tokens().await;
+    app.post_json_with_token(
+        "/apps/v1/bi-event",
+        &access,
+        &json!({"eventName": "APP_FINISHED_CONFIGURATION"}),
+    )
+    .await;
+    app.advance_clock(1000).await;
+    assert_ne!(app.state().await, before);
+    // Act
+    let res = app
+        .send(warp::test::request().method("POST").path("/__admin/reset"))
+        .await;
+    // Assert
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(app.state().await, before);
+    assert_eq!(app.get("/__admin/requests").await.json()["count"], 0);
+    // The seed restarts too, so the same flow yields the same values.
+    let again = app.install().await;
+    app.send(warp::test::request().method("POST").path("/__admin/reset"))
+        .await;
+    assert_eq!(app.install().await.code, again.code);
+}
+
+#[tokio::test]
+async fn the_loaded_scenario_is_served_with_its_secrets() {
+    let app = spawn_app();
+    let res = app.get("/__admin/scenario").await;
+    let body = res.json();
+    assert_eq!(body["scenario"]["name"], "default");
+    assert_eq!(body["scenario"]["apps"][0]["secret"], APP_SECRET);
+    assert_eq!(body["scenario"]["ttl"]["code_secs"], 600);
+}
+
+#[tokio::test]
+async fn the_state_lists_apps_instances_codes_and_tokens() {
+    let app = spawn_app();
+    let installed = app.install().await;
+    let state = app.state().await;
+    insta::assert_json_snapshot!("admin__state_after_install", state, {
+        ".codes[].code" => "[code]",
+        ".sites[].owner_id" => "[owner_id]",
+        ".instances[].instance_id" => "[instance_id]",
+        ".instances[].site_id" => "[site_id]",
+        ".sites[].id" => "[site_id]",
+        ".codes[].instance_id" => "[instance_id]",
+    });
+    assert_eq!(
+        state["codes"][0]["instance_id"],
+        installed.instance_id.as_str()
+    );
+    assert!(
+        state["apps"][0].get("secret").is_none(),
+        "the state does not list secrets"
+    );
+}
+
+#[tokio::test]
+async fn the_journal_records_requests_with_secrets_redacted() {
+    // Arrange
+    let app = spawn_app();
+    let installed = app.install().await;
+    app.exchange_code(&installed.code).await;
+    app.get("/installer/close-window?access_token=secret-token-value")
+        .await;
+    // Act
+    let res = app.get("/__admin/requests").await;
+    // Assert
+    let text = res.text();
+    assert!(!text.contains(APP_SECRET));
+    assert!(!text.contains(&installed.code));
+    assert!(!text.contains("secret-token-value"));
+    insta::assert_json_snapshot!("admin__journal", res.json());
+}
+
+#[tokio::test]
+async fn the_journal_can_be_cleared() {
+    let app = spawn_app();
+    app.get("/nowhere").await;
+    assert_eq!(app.get("/__admin/requests").await.json()["count"], 1);
+    let res = app
+        .send(
+            warp::test::request()
+                .method("DELETE")
+                .path("/__admin/requests"),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(app.get("/__admin/requests").await.json()["count"], 0);
+}
