@@ -45,6 +45,9 @@ pub struct Scenario {
     /// Wix sites, with the apps already installed on them.
     #[serde(default)]
     pub sites: Vec<SiteSpec>,
+    /// Headless OAuth apps that exist at start (clients for visitor, member and admin tokens).
+    #[serde(default)]
+    pub oauth_apps: Vec<OAuthAppSpec>,
 }
 
 fn default_name() -> String {
@@ -181,6 +184,46 @@ pub struct InstallSpec {
     /// A refresh token that works from the start, so tests can begin mid-flow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+}
+
+/// A Headless OAuth app that exists at start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthAppSpec {
+    /// The app id (the `clientId`), a GUID.
+    pub id: Spanned<String>,
+    /// 2 to 256 characters.
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// A secret known to tests (for admin tokens). Without one, the app can still generate one, once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// The site (Headless project) it belongs to; the first site when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<Spanned<String>>,
+    #[serde(default)]
+    pub login_url: String,
+    #[serde(default)]
+    pub logout_url: String,
+    #[serde(default)]
+    pub allowed_redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub allowed_redirect_domains: Vec<String>,
+    #[serde(default = "default_application_type")]
+    pub application_type: String,
+    #[serde(default = "default_technology")]
+    pub technology: String,
+    /// `createdDate`; the clock's start when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_date: Option<DateTime<Utc>>,
+}
+
+fn default_application_type() -> String {
+    "OAUTH_APP_TYPE_UNSPECIFIED".to_string()
+}
+fn default_technology() -> String {
+    "OAUTH_TECHNOLOGY_UNSPECIFIED".to_string()
 }
 
 /// One problem found in a scenario, at a position in its file.
@@ -320,13 +363,38 @@ impl Scenario {
                         ),
                     ));
                 }
-                check_guid(&install.instance_id, "instance id", &mut problems, json_text);
+                check_guid(
+                    &install.instance_id,
+                    "instance id",
+                    &mut problems,
+                    json_text,
+                );
                 if !instance_ids.insert(install.instance_id.value.as_str()) {
                     problems.push(at(
                         &install.instance_id,
                         format!("duplicate instance id `{}`", install.instance_id.value),
                     ));
                 }
+            }
+        }
+        let mut oauth_ids = HashSet::new();
+        for o in &self.oauth_apps {
+            check_guid(&o.id, "OAuth app id", &mut problems, json_text);
+            if !oauth_ids.insert(o.id.value.as_str()) || app_ids.contains(o.id.value.as_str()) {
+                problems.push(at(&o.id, format!("duplicate app id `{}`", o.id.value)));
+            }
+            if let Some(site) = o
+                .site
+                .as_ref()
+                .filter(|s| !site_ids.contains(s.value.as_str()))
+            {
+                problems.push(at(
+                    site,
+                    format!(
+                        "OAuth app `{}` names site `{}`, which is not declared under `sites`",
+                        o.id.value, site.value
+                    ),
+                ));
             }
         }
         let ttl = &self.ttl;
@@ -359,10 +427,19 @@ fn at(span: &Spanned<String>, message: String, json_text: Option<&str>) -> Probl
         Some(text) => locate_in_text(text, &span.value),
         None => (span.referenced.line(), span.referenced.column()),
     };
-    Problem { line, column, message }
+    Problem {
+        line,
+        column,
+        message,
+    }
 }
 
-fn check_guid(id: &Spanned<String>, what: &str, problems: &mut Vec<Problem>, json_text: Option<&str>) {
+fn check_guid(
+    id: &Spanned<String>,
+    what: &str,
+    problems: &mut Vec<Problem>,
+    json_text: Option<&str>,
+) {
     if !crate::ids::is_guid(&id.value) {
         problems.push(at(
             id,
@@ -375,7 +452,12 @@ fn check_guid(id: &Spanned<String>, what: &str, problems: &mut Vec<Problem>, jso
     }
 }
 
-fn check_url(u: &Spanned<String>, what: &str, problems: &mut Vec<Problem>, json_text: Option<&str>) {
+fn check_url(
+    u: &Spanned<String>,
+    what: &str,
+    problems: &mut Vec<Problem>,
+    json_text: Option<&str>,
+) {
     match url::Url::parse(&u.value) {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
         _ => problems.push(at(

@@ -16,6 +16,10 @@ use crate::ids::{Ids, rfc3339_millis};
 use crate::jwt::{InstanceClaim, Invalid, Signer};
 use crate::scenario::{ConsentMode, Scenario, Ttl};
 
+pub mod oauth_apps;
+
+pub use oauth_apps::OAuthApp;
+
 /// How many recently issued access tokens `GET /__admin/state` lists. Access tokens are
 /// self-contained JWTs, so the mock keeps no table of them; this ring is only for people looking.
 const RECENT_TOKENS: usize = 50;
@@ -192,6 +196,8 @@ pub struct World {
     pub codes: HashMap<String, AuthCode>,
     pub refresh_tokens: HashMap<String, RefreshGrant>,
     pub recent_tokens: VecDeque<IssuedToken>,
+    /// Headless OAuth apps by id (deleted ones are removed).
+    pub oauth_apps: BTreeMap<String, OAuthApp>,
     next_gc: DateTime<Utc>,
 }
 
@@ -231,8 +237,38 @@ impl World {
             codes: HashMap::new(),
             refresh_tokens: HashMap::new(),
             recent_tokens: VecDeque::new(),
+            oauth_apps: BTreeMap::new(),
             next_gc: now,
         };
+        let first_site = scenario
+            .sites
+            .first()
+            .map(|s| s.id.value.clone())
+            .unwrap_or_default();
+        for o in &scenario.oauth_apps {
+            let app = OAuthApp {
+                id: o.id.value.clone(),
+                created_date: o.created_date.unwrap_or(now),
+                name: o.name.clone(),
+                description: o.description.clone(),
+                login_url: o.login_url.clone(),
+                logout_url: o.logout_url.clone(),
+                allowed_redirect_uris: o.allowed_redirect_uris.clone(),
+                allowed_redirect_domains: o.allowed_redirect_domains.clone(),
+                // A known secret counts as generated.
+                allow_secret_generation: o.secret.is_none(),
+                application_type: o.application_type.clone(),
+                technology: o.technology.clone(),
+                wix_pages_domains_mappings: Vec::new(),
+                site_id: o
+                    .site
+                    .as_ref()
+                    .map(|s| s.value.clone())
+                    .unwrap_or_else(|| first_site.clone()),
+                secret_digest: o.secret.as_deref().map(oauth_apps::digest),
+            };
+            world.oauth_apps.insert(app.id.clone(), app);
+        }
         for s in &scenario.sites {
             let site = Site {
                 id: s.id.value.clone(),
@@ -348,7 +384,10 @@ impl World {
                 site_id = t.site_id.clone();
             }
         }
-        if site_id.as_ref().is_some_and(|site| !self.sites.contains_key(site)) {
+        if site_id
+            .as_ref()
+            .is_some_and(|site| !self.sites.contains_key(site))
+        {
             return Err(installer_error("unknown siteId"));
         }
         // Everything checked: now consume the single-use token.
@@ -763,6 +802,7 @@ impl World {
             "apps": apps,
             "sites": self.sites.values().collect::<Vec<_>>(),
             "instances": self.instances.values().collect::<Vec<_>>(),
+            "oauth_apps": self.oauth_apps.values().collect::<Vec<_>>(),
             "codes": codes,
             "refresh_tokens": refresh,
             "access_tokens": access,
