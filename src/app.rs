@@ -26,6 +26,14 @@ pub struct Overrides {
     pub clock_start: Option<DateTime<Utc>>,
     /// Whether the clock starts frozen (beats the scenario's).
     pub frozen: Option<bool>,
+    /// When set, `/__admin/*` (but health, ready and version) requires this token.
+    pub admin_token: Option<String>,
+}
+
+/// Compares two secrets in constant time (for equal lengths; the length itself is not secret).
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// Handle to one running mock. Cheap to clone.
@@ -76,6 +84,11 @@ impl App {
     /// The virtual clock.
     pub fn clock(&self) -> &Clock {
         &self.inner.clock
+    }
+
+    /// The admin token, if the admin API is protected.
+    pub fn admin_token(&self) -> Option<String> {
+        self.inner.overrides.admin_token.clone()
     }
 
     /// The request journal.

@@ -52,9 +52,24 @@ pub struct ServeArgs {
     /// Seed of the random generator (overrides the scenario's).
     #[arg(long, env = "WIX_MOCK_SEED")]
     pub seed: Option<u64>,
-    /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `wix_oauth_mock=debug`).
+    /// Log filter, in tracing's EnvFilter syntax (`info` logs one line per request).
     #[arg(long, env = "WIX_MOCK_LOG", default_value = "warn")]
     pub log: String,
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, env = "WIX_MOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Protects `/__admin/*` (except health, ready and version) with this token.
+    #[arg(long, env = "WIX_MOCK_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 impl Cli {

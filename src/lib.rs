@@ -14,6 +14,7 @@
 //! - [`error`]: [`WixError`], the one place that builds Wix error bodies.
 //! - [`pages`]: the HTML pages (installer error, consent, close-window).
 //! - [`routes`]: the HTTP surface, one file per area; [`server`]: binding and serving.
+//! - [`mock`]: library mode, [`WixMock`], for Rust tests.
 
 pub mod app;
 pub mod cli;
@@ -22,6 +23,7 @@ pub mod error;
 pub mod ids;
 pub mod journal;
 pub mod jwt;
+pub mod mock;
 pub mod pages;
 pub mod routes;
 pub mod scenario;
@@ -30,4 +32,5 @@ pub mod world;
 
 pub use app::{App, Overrides};
 pub use error::WixError;
+pub use mock::WixMock;
 pub use scenario::Scenario;

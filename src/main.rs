@@ -3,7 +3,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Parser;
-use wix_oauth_mock::cli::{Cli, Command, ServeArgs};
+use wix_oauth_mock::cli::{Cli, Command, LogFormat, ServeArgs};
 use wix_oauth_mock::{App, Overrides, Scenario, server};
 
 fn main() -> ExitCode {
@@ -34,10 +34,13 @@ fn check(files: &[std::path::PathBuf]) -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let (scenario, origin) = match &args.scenario {
         Some(path) => match Scenario::from_file(path) {
             Ok(s) => (s, format!("file {}", path.display())),
@@ -71,6 +74,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         let name = scenario.name.clone();
         let overrides = Overrides {
             seed: args.seed,
+            admin_token: args.admin_token.clone().filter(|t| !t.is_empty()),
             ..Default::default()
         };
         let app = App::new(scenario, origin.clone(), overrides);

@@ -24,7 +24,27 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(with_app(app.clone()))
         .map(|app: App| json_response(StatusCode::OK, &app.clock().status()));
+    let ready = warp::path!("__admin" / "ready")
+        .and(warp::get())
+        .and(with_app(app.clone()))
+        .map(|app: App| {
+            // The scenario is loaded before the listener is bound, so a server that answers is ready.
+            json_response(
+                StatusCode::OK,
+                &json!({"status": "ready", "scenario": app.scenario().name}),
+            )
+        });
+    let version = warp::path!("__admin" / "version").and(warp::get()).map(|| {
+        json_response(
+            StatusCode::OK,
+            &json!({"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")}),
+        )
+    });
     health
+        .or(ready)
+        .unify()
+        .or(version)
+        .unify()
         .boxed()
         .or(clock_get)
         .unify()

@@ -39,33 +39,81 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .unify()
         .or(admin::routes(app.clone()))
         .unify()
-        .boxed()
+        .boxed();
+    let api = admin_guard(app.clone())
+        .and(api)
         .recover(handle_rejection)
         .unify()
         .boxed();
     journaled(app, api)
 }
 
-/// Records every non-admin request and the status it got.
+/// Records every non-admin request and the status it got, and logs one line per request at info.
 fn journaled(app: App, api: BoxedFilter<(Response,)>) -> BoxedFilter<(Response,)> {
-    warp::method()
+    warp::any()
+        .map(std::time::Instant::now)
+        .and(warp::method())
         .and(warp::path::full())
         .and(raw_query())
         .and(api)
         .map(
-            move |method: warp::http::Method, path: FullPath, query: String, res: Response| {
+            move |started: std::time::Instant,
+                  method: warp::http::Method,
+                  path: FullPath,
+                  query: String,
+                  res: Response| {
+                let status = res.status().as_u16();
                 if !path.as_str().starts_with("/__admin") {
-                    app.journal_request(
-                        method.as_str(),
-                        path.as_str(),
-                        &query,
-                        res.status().as_u16(),
-                    );
+                    app.journal_request(method.as_str(), path.as_str(), &query, status);
                 }
+                // The path only: query strings can carry codes and tokens.
+                tracing::info!(
+                    method = method.as_str(),
+                    path = path.as_str(),
+                    status,
+                    latency_us = started.elapsed().as_micros() as u64,
+                    "request"
+                );
                 res
             },
         )
         .boxed()
+}
+
+/// Admin paths that stay open when an admin token is set: probes that reveal nothing.
+const OPEN_ADMIN_PATHS: &[&str] = &["/__admin/health", "/__admin/ready", "/__admin/version"];
+
+/// With an admin token configured, `/__admin/*` needs it, as `Authorization: Bearer <token>` or
+/// `X-Wix-Mock-Admin-Token: <token>`. Reads headers without rejecting, so odd headers on other routes
+/// are left for those routes to judge.
+fn admin_guard(app: App) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::path::full()
+        .and(warp::header::headers_cloned())
+        .and_then(move |path: FullPath, headers: warp::http::HeaderMap| {
+            let app = app.clone();
+            async move {
+                let path = path.as_str();
+                let Some(expected) = app.admin_token() else {
+                    return Ok(());
+                };
+                if !path.starts_with("/__admin") || OPEN_ADMIN_PATHS.contains(&path) {
+                    return Ok(());
+                }
+                let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+                let presented =
+                    header("x-wix-mock-admin-token").or(header("authorization").map(strip_bearer));
+                match presented {
+                    Some(p) if crate::app::constant_time_eq(p, &expected) => Ok(()),
+                    _ => Err(warp::reject::custom(Rejected(WixError::Unauthenticated {
+                        code: "ADMIN_TOKEN_REQUIRED",
+                        message:
+                            "the admin API needs the admin token (Authorization: Bearer <token>)"
+                                .into(),
+                    }))),
+                }
+            }
+        })
+        .untuple_one()
 }
 
 /// Hands a clone of the app to a handler.

@@ -258,6 +258,13 @@ impl fmt::Display for ScenarioError {
     }
 }
 
+impl Default for Scenario {
+    /// The built-in default scenario.
+    fn default() -> Scenario {
+        Scenario::builtin()
+    }
+}
+
 impl Scenario {
     /// The built-in default scenario.
     pub fn builtin() -> Scenario {

@@ -55,7 +55,13 @@ fn spawn_scenario(scenario: Scenario) -> TestApp {
         seed: Some(42),
         clock_start: Some(START.parse().unwrap()),
         frozen: Some(true),
+        ..Default::default()
     };
+    spawn_with_overrides(scenario, overrides)
+}
+
+/// Any scenario with any overrides (e.g. an admin token).
+pub fn spawn_with_overrides(scenario: Scenario, overrides: Overrides) -> TestApp {
     let app = App::new(scenario, "<test>", overrides);
     let routes = wix_oauth_mock::routes::routes(app.clone());
     TestApp { app, routes }

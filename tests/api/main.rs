@@ -16,3 +16,5 @@ mod bad_input;
 mod scenarios;
 // The real binary on a real socket.
 mod binary;
+// Operations: readiness, version, the admin token, library mode.
+mod ops;
