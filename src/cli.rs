@@ -35,6 +35,13 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Probe a running mock's `/__admin/health`; exits 0 when it answers 200. For container health
+    /// checks, where an image built `FROM scratch` has no curl.
+    Health {
+        /// Port of the mock on 127.0.0.1.
+        #[arg(long, env = "WIX_MOCK_PORT", default_value_t = DEFAULT_PORT)]
+        port: u16,
+    },
 }
 
 /// How to serve.
@@ -78,7 +85,7 @@ impl Cli {
         match &self.command {
             None => Some(&self.serve),
             Some(Command::Serve(args)) => Some(args),
-            Some(Command::Check { .. }) => None,
+            Some(Command::Check { .. } | Command::Health { .. }) => None,
         }
     }
 }

@@ -10,6 +10,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match (&cli.command, cli.serve_args()) {
         (Some(Command::Check { files }), _) => check(files),
+        (Some(Command::Health { port }), _) => health(*port),
         (_, Some(args)) => serve(args.clone()),
         _ => ExitCode::FAILURE,
     }
@@ -30,6 +31,26 @@ fn check(files: &[std::path::PathBuf]) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+fn health(port: u16) -> ExitCode {
+    use std::io::Read;
+    use std::time::Duration;
+    let probe = || -> std::io::Result<bool> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        stream.write_all(
+            b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+        )?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head)?;
+        Ok(head.ends_with(b" 200"))
+    };
+    match probe() {
+        Ok(true) => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
     }
 }
 
