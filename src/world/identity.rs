@@ -85,6 +85,9 @@ pub struct Member {
     #[serde(skip)]
     pub password: Option<String>,
     pub nickname: String,
+    /// Position in the scenario: auto-login picks the site's first member as declared.
+    #[serde(skip)]
+    pub order: usize,
 }
 
 /// Where the member-login redirect puts `code` and `state`.
@@ -288,6 +291,7 @@ impl Identities {
                         email: m.email.clone(),
                         password: m.password.clone(),
                         nickname: m.nickname.clone(),
+                        order: out.members.len(),
                     },
                 );
             }
@@ -661,6 +665,11 @@ impl World {
         now: DateTime<Utc>,
         ids: &Ids,
     ) -> Result<Minted, WixError> {
+        if self.oauth_apps.contains_key(client_id) {
+            return Err(WixError::InvalidClient(format!(
+                "`{client_id}` is a Headless OAuth app: ask without instance_id for an admin token"
+            )));
+        }
         self.authenticate_client(client_id, client_secret)?;
         let instance = self
             .instances
@@ -713,6 +722,11 @@ impl World {
         now: DateTime<Utc>,
         ids: &Ids,
     ) -> Result<Minted, WixError> {
+        if self.apps.contains_key(client_id) {
+            return Err(WixError::InvalidClient(format!(
+                "`{client_id}` is a Wix app, not a Headless OAuth app"
+            )));
+        }
         let ttl = self.ttl.access_token_secs;
         self.mint_for(
             Subject::Visitor {
@@ -1169,7 +1183,7 @@ impl World {
                     Some(who) => site_members()
                         .find(|m| m.id == who || m.email.eq_ignore_ascii_case(who))
                         .map(|m| m.id.clone()),
-                    None => site_members().next().map(|m| m.id.clone()),
+                    None => site_members().min_by_key(|m| m.order).map(|m| m.id.clone()),
                 };
                 match found {
                     Some(id) => id,
@@ -1187,7 +1201,11 @@ impl World {
             }
             Login::Auto { member } => {
                 let email = member
-                    .or_else(|| site_members().next().map(|m| m.email.clone()))
+                    .or_else(|| {
+                        site_members()
+                            .min_by_key(|m| m.order)
+                            .map(|m| m.email.clone())
+                    })
                     .unwrap_or_default();
                 return Ok(view(email, None));
             }
