@@ -28,12 +28,7 @@ fn instance_route(app: App) -> BoxedFilter<(Response,)> {
         .then(|token: Option<String>, app: App| async move {
             app.with_world(|w, now, _| {
                 let caller = w.authorize(token.as_deref(), now)?;
-                if caller.instance_id.is_empty() {
-                    return Err(WixError::PermissionDenied(
-                        "Get App Instance needs an app token; this token belongs to a Headless OAuth app"
-                            .into(),
-                    ));
-                }
+                caller.require_app_instance()?;
                 caller.require_scope(&[MANAGE_YOUR_APP])?;
                 let instance = w.instances.get(&caller.instance_id);
                 let app = w.apps.get(&caller.app_id);

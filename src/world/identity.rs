@@ -65,6 +65,26 @@ impl Identity {
     }
 }
 
+impl Caller {
+    /// `Ok` for a token of an app instance (the app itself or a Wix user in it); Headless tokens
+    /// (visitors, members, OAuth-app admins) belong to no instance and get Wix's 403.
+    pub fn require_app_instance(&self) -> Result<(), WixError> {
+        match self.identity {
+            Identity::App | Identity::User { .. } => Ok(()),
+            Identity::Visitor { .. } | Identity::Member { .. } | Identity::HeadlessAdmin => {
+                let kind = match self.identity {
+                    Identity::Visitor { .. } => "visitor",
+                    Identity::Member { .. } => "member",
+                    _ => "admin",
+                };
+                Err(WixError::PermissionDenied(format!(
+                    "this API needs an app instance token, not the {kind} token of a Headless OAuth app"
+                )))
+            }
+        }
+    }
+}
+
 /// A Wix user of a site.
 #[derive(Debug, Clone, Serialize)]
 pub struct User {

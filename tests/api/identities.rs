@@ -150,3 +150,22 @@ async fn admin_token_requests_are_validated() {
         insta::assert_json_snapshot!(format!("identities__admin_bad_{name}"), snap(&res));
     }
 }
+
+#[tokio::test]
+async fn a_visitor_token_cannot_send_bi_events() {
+    // Arrange
+    let app = spawn_app();
+    let (visitor, _) = app
+        .mint(&json!({"identity": "visitor", "client_id": CLIENT_ID}))
+        .await;
+    // Act
+    let res = app
+        .post_json_with_token(
+            "/apps/v1/bi-event",
+            &visitor,
+            &json!({"eventName": "APP_FINISHED_CONFIGURATION"}),
+        )
+        .await;
+    // Assert
+    insta::assert_json_snapshot!("identities__visitor_bi_event_denied", snap(&res));
+}
