@@ -24,7 +24,7 @@ use subtle::ConstantTimeEq;
 use super::{Caller, IssuedToken, RECENT_TOKENS, World, secs, with_query};
 use crate::error::{FieldViolation, WixError};
 use crate::ids::{Ids, rfc3339_millis};
-use crate::jwt::{InstanceClaim, Invalid};
+use crate::jwt::InstanceClaim;
 use crate::scenario::{MemberLogin, Scenario};
 
 /// The scopes of a Headless admin token (client credentials of an OAuth app, no instance). The OAuth
@@ -1334,11 +1334,6 @@ impl World {
             };
         }
         inactive
-    }
-
-    /// Whether `token` verifies but is past its `exp` (for error messages).
-    pub fn token_expired(&self, token: &str, now: DateTime<Utc>) -> bool {
-        matches!(self.signer.verify(token, now), Err(Invalid::Expired))
     }
 
     // ---- Housekeeping -------------------------------------------------------------------------------
