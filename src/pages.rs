@@ -106,7 +106,7 @@ pub fn close_window(recorded: bool) -> Response {
 }
 
 /// The Headless member-login page (`scenario.member_login: form`): e-mail, password, Log In and Cancel.
-pub fn member_login(view: &crate::world::identity::LoginView) -> Response {
+pub fn member_login(view: &crate::world::member_login::LoginView) -> Response {
     let error = view
         .error
         .as_deref()

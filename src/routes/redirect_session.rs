@@ -20,7 +20,7 @@ use super::{
 use crate::app::App;
 use crate::error::WixError;
 use crate::pages;
-use crate::world::identity::{AuthRequest, Login, LoginStep};
+use crate::world::member_login::{AuthRequest, Login, LoginStep};
 
 /// The redirect-session routes and the pages they lead to.
 pub fn routes(app: App) -> BoxedFilter<(Response,)> {

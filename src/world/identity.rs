@@ -1,4 +1,5 @@
-//! Who a token speaks for, and every `/oauth2/token` grant that mints one (wix-api.md §4-6).
+//! Who a token speaks for: the shared check behind `World::authorize`, minting for any identity, and
+//! token info (wix-api.md §4-5).
 //!
 //! Identities: an app on one of its instances, a Wix user acting in that app (the app's scopes
 //! intersected with the user's role), an anonymous visitor or a logged-in member of a Headless
@@ -7,22 +8,19 @@
 //! Access tokens and Headless refresh tokens are self-contained signed JWTs, so memory stays flat
 //! however many are minted. Revocation is kept as small records instead of a token table: a token is
 //! dead when its app is uninstalled or its OAuth app deleted, and a member's tokens die together when
-//! the member logs out (a per-member session generation, carried in the token's `sid`). Member-login
-//! redirect sessions and authorization codes are short-lived and swept an hour after they expire.
+//! the member logs out (a per-member session generation, carried in the token's `sid`). The grants
+//! of `/oauth2/token` are in `grants.rs`, the member-login redirect flow in `member_login.rs`.
 //! Pure domain, like the rest of `world`: no warp, no locks, `now` passed in.
 
 use std::collections::{BTreeMap, HashMap};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
-use super::{Caller, IssuedToken, RECENT_TOKENS, World, secs, with_query};
-use crate::error::{FieldViolation, WixError};
+use super::member_login::{MemberCode, RedirectSession};
+use super::{Caller, IssuedToken, RECENT_TOKENS, World, secs};
+use crate::error::WixError;
 use crate::ids::{Ids, rfc3339_millis};
 use crate::jwt::InstanceClaim;
 use crate::scenario::{MemberLogin, Scenario};
@@ -110,83 +108,6 @@ pub struct Member {
     pub order: usize,
 }
 
-/// Where the member-login redirect puts `code` and `state`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ResponseMode {
-    Fragment,
-    Query,
-}
-
-/// A member-login redirect session waiting for the browser (wix-api.md §6).
-#[derive(Debug, Clone, Serialize)]
-pub struct RedirectSession {
-    pub client_id: String,
-    pub site_id: String,
-    pub redirect_uri: String,
-    pub state: Option<String>,
-    pub code_challenge: String,
-    pub response_mode: ResponseMode,
-    pub expires_at: DateTime<Utc>,
-}
-
-/// A member-login authorization code: single use, bound to its PKCE challenge and redirect URI.
-#[derive(Debug, Clone, Serialize)]
-pub struct MemberCode {
-    pub client_id: String,
-    pub site_id: String,
-    pub member_id: String,
-    pub redirect_uri: String,
-    pub code_challenge: String,
-    pub expires_at: DateTime<Utc>,
-    pub used: bool,
-}
-
-/// `auth.authRequest` of a redirect session, as sent (camelCase on the wire).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuthRequest {
-    pub redirect_uri: Option<String>,
-    pub client_id: Option<String>,
-    pub code_challenge: Option<String>,
-    pub code_challenge_method: Option<String>,
-    pub response_mode: Option<String>,
-    pub response_type: Option<String>,
-    pub scope: Option<String>,
-    pub state: Option<String>,
-    pub session_token: Option<String>,
-    pub idp: Option<String>,
-}
-
-/// What the login page was given.
-#[derive(Debug, Clone)]
-pub enum Login {
-    /// Auto-login: the member named by id or e-mail, else the site's first member.
-    Auto { member: Option<String> },
-    /// The form was submitted.
-    Form { email: String, password: String },
-    /// The person pressed Cancel.
-    Cancel,
-}
-
-/// What the login page does next.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LoginStep {
-    /// Redirect the browser here.
-    Redirect(String),
-    /// Show the login form (again, with an error when one is set).
-    Form(LoginView),
-}
-
-/// What the login form shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoginView {
-    pub session_id: String,
-    pub client_name: String,
-    pub email: String,
-    pub error: Option<String>,
-}
-
 /// Who `POST /__admin/tokens` mints a token for.
 #[derive(Debug, Clone)]
 pub enum Subject {
@@ -228,15 +149,15 @@ struct RefreshData {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct HeadlessRefresh {
-    client_id: String,
-    site_id: String,
+pub(super) struct HeadlessRefresh {
+    pub(super) client_id: String,
+    pub(super) site_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    visitor_id: Option<String>,
+    pub(super) visitor_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    member_id: Option<String>,
+    pub(super) member_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    sid: Option<String>,
+    pub(super) sid: Option<String>,
 }
 
 /// `POST /oauth2/token-info`'s answer. INFERRED types: the doc prints every value as a string
@@ -277,7 +198,7 @@ pub struct Identities {
     pub member_generations: HashMap<String, u32>,
     pub redirect_sessions: HashMap<String, RedirectSession>,
     pub member_codes: HashMap<String, MemberCode>,
-    next_gc: Option<DateTime<Utc>>,
+    pub(super) next_gc: Option<DateTime<Utc>>,
 }
 
 impl Identities {
@@ -322,7 +243,7 @@ impl Identities {
         out
     }
 
-    fn generation(&self, member_id: &str) -> String {
+    pub(super) fn generation(&self, member_id: &str) -> String {
         self.member_generations
             .get(member_id)
             .copied()
@@ -382,23 +303,19 @@ pub fn intersect(app_scopes: &[String], user_scopes: Option<&[String]>) -> Vec<S
     }
 }
 
-/// RFC 7636 S256: `base64url-nopad(SHA-256(verifier))`.
-pub fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
-/// RFC 7636 §4.1: 43 to 128 characters of `[A-Za-z0-9-._~]`.
-fn valid_verifier(v: &str) -> bool {
-    (43..=128).contains(&v.len())
-        && v.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || b"-._~".contains(&c))
-}
-
 fn revoked(message: &str) -> WixError {
     WixError::Unauthenticated {
         code: "TOKEN_REVOKED",
         message: message.into(),
     }
+}
+
+/// An unknown instance: Wix answers 404 ("app not found in any meta-site", wix-api.md §4a).
+pub(super) fn unknown_instance(instance_id: &str) -> WixError {
+    // Wix answers an unknown instance with 404 ("app not found in any meta-site", wix-api.md §4a).
+    WixError::UnknownInstance(format!(
+        "app not found in any meta-site: instance `{instance_id}`"
+    ))
 }
 
 impl World {
@@ -674,124 +591,15 @@ impl World {
         }
     }
 
-    // ---- /oauth2/token grants -------------------------------------------------------------------
+    // ---- Headless refresh tokens ----------------------------------------------------------------
 
-    /// `client_credentials` with `instance_id`: the app's token for one of its instances (§4a).
-    pub fn instance_token(
-        &mut self,
-        client_id: &str,
-        client_secret: &str,
-        instance_id: &str,
-        now: DateTime<Utc>,
-        ids: &Ids,
-    ) -> Result<Minted, WixError> {
-        if self.oauth_apps.contains_key(client_id) {
-            return Err(WixError::InvalidClient(format!(
-                "`{client_id}` is a Headless OAuth app: ask without instance_id for an admin token"
-            )));
-        }
-        self.authenticate_client(client_id, client_secret)?;
-        let instance = self
-            .instances
-            .get(instance_id)
-            .ok_or_else(|| unknown_instance(instance_id))?;
-        if instance.app_id != client_id {
-            return Err(WixError::InvalidGrant(
-                "app is not installed on instance_id".into(),
-            ));
-        }
-        let ttl = self.ttl.access_token_secs;
-        self.mint_for(
-            Subject::App {
-                instance_id: instance_id.to_string(),
-            },
-            ttl,
-            now,
-            ids,
-        )
-    }
-
-    /// `client_credentials` with an OAuth app's id and secret and no instance: a Headless admin token.
-    pub fn headless_admin_token(
-        &mut self,
-        client_id: &str,
-        client_secret: &str,
-        now: DateTime<Utc>,
-        ids: &Ids,
-    ) -> Result<Minted, WixError> {
-        if !self.oauth_client(client_id)?.secret_matches(client_secret) {
-            return Err(WixError::InvalidClient(
-                "bad client_id/client_secret".into(),
-            ));
-        }
-        let ttl = self.ttl.access_token_secs;
-        self.mint_for(
-            Subject::HeadlessAdmin {
-                client_id: client_id.to_string(),
-            },
-            ttl,
-            now,
-            ids,
-        )
-    }
-
-    /// `anonymous`: visitor access and refresh tokens for a Headless client (no secret).
-    pub fn visitor_tokens(
-        &mut self,
-        client_id: &str,
-        now: DateTime<Utc>,
-        ids: &Ids,
-    ) -> Result<Minted, WixError> {
-        if self.apps.contains_key(client_id) {
-            return Err(WixError::InvalidClient(format!(
-                "`{client_id}` is a Wix app, not a Headless OAuth app"
-            )));
-        }
-        let ttl = self.ttl.access_token_secs;
-        self.mint_for(
-            Subject::Visitor {
-                client_id: client_id.to_string(),
-                visitor_id: None,
-            },
-            ttl,
-            now,
-            ids,
-        )
-    }
-
-    /// `refresh_token` for a Headless visitor or member: a new access token; the refresh token stays
-    /// valid and is returned as it was (the SDK keeps its old one).
-    pub fn refresh_headless(
-        &mut self,
-        client_id: Option<&str>,
-        refresh_token: &str,
-        now: DateTime<Utc>,
-        ids: &Ids,
-    ) -> Result<Minted, WixError> {
-        let grant = self.check_headless_refresh(refresh_token, now)?;
-        if client_id.is_some_and(|c| c != grant.client_id) {
-            return Err(WixError::InvalidGrant(
-                "refresh token was issued to another client".into(),
-            ));
-        }
-        let ttl = self.ttl.access_token_secs;
-        let subject = match (grant.member_id, grant.visitor_id) {
-            (Some(member_id), _) => Subject::Member {
-                client_id: grant.client_id,
-                member_id,
-            },
-            (None, visitor_id) => Subject::Visitor {
-                client_id: grant.client_id,
-                visitor_id,
-            },
-        };
-        let mut minted = self.mint_for(subject, ttl, now, ids)?;
-        minted.refresh_token = Some(refresh_token.to_string());
-        Ok(minted)
+    /// Whether a token is a Headless refresh token (by its prefix).
+    pub fn is_headless_refresh(token: &str) -> bool {
+        token.starts_with(VISITOR_REFRESH_PREFIX) || token.starts_with(MEMBER_REFRESH_PREFIX)
     }
 
     /// Verifies a Headless refresh token and that what it speaks for still exists.
-    fn check_headless_refresh(
+    pub(super) fn check_headless_refresh(
         &self,
         token: &str,
         now: DateTime<Utc>,
@@ -818,447 +626,6 @@ impl World {
             ));
         }
         Ok(grant)
-    }
-
-    /// `refresh_token` on `/oauth2/token` with a legacy app refresh token and the app's credentials:
-    /// a 4-hour app token for the instance (the refresh token is returned unchanged).
-    pub fn refresh_app(
-        &mut self,
-        client_id: &str,
-        client_secret: &str,
-        refresh_token: &str,
-        now: DateTime<Utc>,
-        ids: &Ids,
-    ) -> Result<Minted, WixError> {
-        self.authenticate_client(client_id, client_secret)?;
-        let instance_id = self.check_refresh(client_id, refresh_token)?;
-        let ttl = self.ttl.access_token_secs;
-        let mut minted = self.mint_for(Subject::App { instance_id }, ttl, now, ids)?;
-        minted.refresh_token = Some(refresh_token.to_string());
-        Ok(minted)
-    }
-
-    /// Whether a token is a Headless refresh token (by its prefix).
-    pub fn is_headless_refresh(token: &str) -> bool {
-        token.starts_with(VISITOR_REFRESH_PREFIX) || token.starts_with(MEMBER_REFRESH_PREFIX)
-    }
-
-    /// `authorization_code` with PKCE: member tokens for a code from the member-login page.
-    /// Everything is checked before the code is spent, so a failed attempt issues nothing.
-    pub fn exchange_member_code(
-        &mut self,
-        client_id: &str,
-        code: &str,
-        code_verifier: &str,
-        redirect_uri: Option<&str>,
-        now: DateTime<Utc>,
-        ids: &Ids,
-    ) -> Result<Minted, WixError> {
-        self.maybe_gc_identities(now);
-        self.oauth_client(client_id)?;
-        if !valid_verifier(code_verifier) {
-            return Err(WixError::InvalidRequest(
-                "code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636)".into(),
-            ));
-        }
-        let grant = self
-            .identities
-            .member_codes
-            .get(code)
-            .ok_or_else(|| WixError::InvalidGrant("authorization code is unknown".into()))?;
-        if grant.client_id != client_id {
-            return Err(WixError::InvalidGrant(
-                "authorization code was issued to another client".into(),
-            ));
-        }
-        if grant.used {
-            return Err(WixError::InvalidGrant(
-                "authorization code was already used".into(),
-            ));
-        }
-        if now >= grant.expires_at {
-            return Err(WixError::InvalidGrant("authorization code expired".into()));
-        }
-        if redirect_uri.is_some_and(|u| u != grant.redirect_uri) {
-            return Err(WixError::InvalidGrant(
-                "redirect_uri does not match the authorization request".into(),
-            ));
-        }
-        let challenge = pkce_challenge(code_verifier);
-        if !bool::from(challenge.as_bytes().ct_eq(grant.code_challenge.as_bytes())) {
-            return Err(WixError::InvalidGrant(
-                "code_verifier does not match the code_challenge (S256)".into(),
-            ));
-        }
-        let member_id = grant.member_id.clone();
-        let ttl = self.ttl.access_token_secs;
-        let minted = self.mint_for(
-            Subject::Member {
-                client_id: client_id.to_string(),
-                member_id,
-            },
-            ttl,
-            now,
-            ids,
-        )?;
-        if let Some(g) = self.identities.member_codes.get_mut(code) {
-            g.used = true;
-        }
-        Ok(minted)
-    }
-
-    /// `strip_bound_session`: a fresh, unbound app token for the instance of `access_token`. The
-    /// SDK sends no client id, so the app is the token's (wix-api.md §4a); its secret must match.
-    pub fn strip_bound_session(
-        &mut self,
-        access_token: &str,
-        client_id: Option<&str>,
-        client_secret: &str,
-        now: DateTime<Utc>,
-        ids: &Ids,
-    ) -> Result<Minted, WixError> {
-        let caller = self
-            .authorize(Some(access_token), now)
-            .map_err(|e| match e {
-                WixError::Unauthenticated { message, .. } => WixError::InvalidGrant(message),
-                other => other,
-            })?;
-        if caller.instance_id.is_empty() {
-            return Err(WixError::InvalidGrant(
-                "access_token is not an app token".into(),
-            ));
-        }
-        if client_id.is_some_and(|c| c != caller.app_id) {
-            return Err(WixError::InvalidGrant(
-                "access_token was issued to another app".into(),
-            ));
-        }
-        self.authenticate_client(&caller.app_id, client_secret)?;
-        let ttl = self.ttl.access_token_secs;
-        self.mint_for(
-            Subject::App {
-                instance_id: caller.instance_id,
-            },
-            ttl,
-            now,
-            ids,
-        )
-    }
-
-    /// `authorized_client`: member tokens for `member_id`, asked with a visitor token of a Headless
-    /// client and an API key of the same site (wix-api.md §4b, external login).
-    pub fn authorized_client(
-        &mut self,
-        visitor_token: &str,
-        api_key: &str,
-        member_id: &str,
-        now: DateTime<Utc>,
-        ids: &Ids,
-    ) -> Result<Minted, WixError> {
-        let caller = self
-            .authorize(Some(visitor_token), now)
-            .map_err(|e| WixError::InvalidClient(format!("visitor token: {e}")))?;
-        if !matches!(
-            caller.identity,
-            Identity::Visitor { .. } | Identity::Member { .. }
-        ) {
-            return Err(WixError::InvalidClient(
-                "the Authorization token must be a Headless visitor token".into(),
-            ));
-        }
-        match self.identities.api_keys.get(api_key) {
-            Some(site) if *site == caller.site_id => {}
-            _ => {
-                return Err(WixError::InvalidClient(
-                    "the API key is unknown or belongs to another site".into(),
-                ));
-            }
-        }
-        if self
-            .identities
-            .members
-            .get(member_id)
-            .is_none_or(|m| m.site_id != caller.site_id)
-        {
-            return Err(WixError::InvalidGrant(format!(
-                "no member `{member_id}` on this site"
-            )));
-        }
-        let ttl = self.ttl.access_token_secs;
-        self.mint_for(
-            Subject::Member {
-                client_id: caller.app_id,
-                member_id: member_id.to_string(),
-            },
-            ttl,
-            now,
-            ids,
-        )
-    }
-
-    // ---- Member login (redirect sessions) ---------------------------------------------------------
-
-    /// Creates a member-login redirect session. Every field is checked here, so the login page only
-    /// ever redirects to a registered URI. Returns the session id.
-    pub fn create_login_session(
-        &mut self,
-        req: &AuthRequest,
-        now: DateTime<Utc>,
-        ids: &Ids,
-    ) -> Result<String, WixError> {
-        self.maybe_gc_identities(now);
-        let field = |f: &str| format!("auth.authRequest.{f}");
-        let mut violations = Vec::new();
-        let mut required = |name: &str, value: &Option<String>| match value.as_deref() {
-            Some(v) if !v.is_empty() => Some(v.to_string()),
-            _ => {
-                violations.push(FieldViolation::new(
-                    &field(name),
-                    "REQUIRED_FIELD",
-                    format!("{name} is required"),
-                ));
-                None
-            }
-        };
-        let client_id = required("clientId", &req.client_id);
-        let redirect_uri = required("redirectUri", &req.redirect_uri);
-        let challenge = required("codeChallenge", &req.code_challenge);
-        if req
-            .code_challenge_method
-            .as_deref()
-            .is_some_and(|m| m != "S256")
-        {
-            violations.push(FieldViolation::new(
-                &field("codeChallengeMethod"),
-                "INVALID_ENUM_VALUE",
-                "only S256 is supported",
-            ));
-        }
-        if req.response_type.as_deref().is_some_and(|t| t != "code") {
-            violations.push(FieldViolation::new(
-                &field("responseType"),
-                "INVALID_ENUM_VALUE",
-                "responseType must be code",
-            ));
-        }
-        let response_mode = match req.response_mode.as_deref() {
-            None | Some("") | Some("fragment") => ResponseMode::Fragment,
-            Some("query") => ResponseMode::Query,
-            Some(other) => {
-                // web_message needs a browser window to post to; the mock serves redirects only.
-                violations.push(FieldViolation::new(
-                    &field("responseMode"),
-                    "INVALID_ENUM_VALUE",
-                    format!(
-                        "responseMode `{other}` is not supported by the mock (fragment or query)"
-                    ),
-                ));
-                ResponseMode::Fragment
-            }
-        };
-        if challenge
-            .as_deref()
-            .is_some_and(|c| c.len() != 43 || URL_SAFE_NO_PAD.decode(c).is_err())
-        {
-            violations.push(FieldViolation::new(
-                &field("codeChallenge"),
-                "INVALID_FORMAT",
-                "codeChallenge must be base64url(SHA-256(verifier)) without padding",
-            ));
-        }
-        let (Some(client_id), Some(redirect_uri), Some(code_challenge), true) =
-            (client_id, redirect_uri, challenge, violations.is_empty())
-        else {
-            return Err(WixError::Validation(violations));
-        };
-        let oauth_app = self
-            .oauth_apps
-            .get(&client_id)
-            .ok_or_else(|| WixError::NotFound {
-                code: "OAUTH_APP_NOT_FOUND",
-                message: format!("OAuth app {client_id} not found"),
-            })?;
-        // Wix redirects only to exact `allowedRedirectUris` (wix-api.md §6).
-        if !oauth_app.allowed_redirect_uris.contains(&redirect_uri) {
-            return Err(WixError::Validation(vec![FieldViolation::new(
-                &field("redirectUri"),
-                "NOT_ALLOWED",
-                "redirectUri is not one of the OAuth app's allowedRedirectUris",
-            )]));
-        }
-        let site_id = oauth_app.site_id.clone();
-        let id = ids.guid();
-        self.identities.redirect_sessions.insert(
-            id.clone(),
-            RedirectSession {
-                client_id,
-                site_id,
-                redirect_uri,
-                state: req.state.clone(),
-                code_challenge,
-                response_mode,
-                expires_at: now + secs(self.ttl.consent_secs),
-            },
-        );
-        Ok(id)
-    }
-
-    /// A logout redirect session: checks the client and where to go after, and logs the member
-    /// behind `caller` out (every token of that member stops working at once).
-    pub fn logout(
-        &mut self,
-        caller: Option<&Caller>,
-        client_id: &str,
-        post_flow_url: Option<&str>,
-    ) -> Result<(), WixError> {
-        let oauth_app = self
-            .oauth_apps
-            .get(client_id)
-            .ok_or_else(|| WixError::NotFound {
-                code: "OAUTH_APP_NOT_FOUND",
-                message: format!("OAuth app {client_id} not found"),
-            })?;
-        if let Some(url) = post_flow_url {
-            // Flows other than login need the URL's domain in allowedRedirectDomains (wix-api.md §6).
-            let host = url::Url::parse(url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string));
-            let allowed = oauth_app.allowed_redirect_uris.iter().any(|u| u == url)
-                || host.is_some_and(|h| oauth_app.allowed_redirect_domains.contains(&h));
-            if !allowed {
-                return Err(WixError::Validation(vec![FieldViolation::new(
-                    "callbacks.postFlowUrl",
-                    "NOT_ALLOWED",
-                    "postFlowUrl's domain is not one of the OAuth app's allowedRedirectDomains",
-                )]));
-            }
-        }
-        if let Some(Caller {
-            identity: Identity::Member { member_id },
-            app_id,
-            ..
-        }) = caller
-            && app_id == client_id
-        {
-            *self
-                .identities
-                .member_generations
-                .entry(member_id.clone())
-                .or_default() += 1;
-        }
-        Ok(())
-    }
-
-    /// The member-login page: logs a member in (or shows the form) and redirects to the session's
-    /// redirect URI with `code` and `state`, or with `error` when the person cancels.
-    pub fn login_member(
-        &mut self,
-        session_id: &str,
-        login: Login,
-        now: DateTime<Utc>,
-        ids: &Ids,
-    ) -> Result<LoginStep, WixError> {
-        self.maybe_gc_identities(now);
-        let page = |m: &str| WixError::InstallerPage(m.to_string());
-        let session = self
-            .identities
-            .redirect_sessions
-            .get(session_id)
-            .ok_or_else(|| page("this login session is unknown or was already used"))?
-            .clone();
-        if now >= session.expires_at {
-            return Err(page("this login session expired"));
-        }
-        let site_members = || {
-            self.identities
-                .members
-                .values()
-                .filter(|m| m.site_id == session.site_id)
-        };
-        let view = |email: String, error: Option<String>| {
-            LoginStep::Form(LoginView {
-                session_id: session_id.to_string(),
-                client_name: self
-                    .oauth_apps
-                    .get(&session.client_id)
-                    .map(|a| a.name.clone())
-                    .unwrap_or_default(),
-                email,
-                error,
-            })
-        };
-        let member_id = match login {
-            Login::Cancel => {
-                self.identities.redirect_sessions.remove(session_id);
-                return Ok(LoginStep::Redirect(callback(
-                    &session,
-                    &[
-                        ("error", "access_denied"),
-                        ("error_description", "the member cancelled the login"),
-                    ],
-                )));
-            }
-            Login::Auto { member } if self.identities.member_login == MemberLogin::Auto => {
-                let found = match member.as_deref() {
-                    Some(who) => site_members()
-                        .find(|m| m.id == who || m.email.eq_ignore_ascii_case(who))
-                        .map(|m| m.id.clone()),
-                    None => site_members().min_by_key(|m| m.order).map(|m| m.id.clone()),
-                };
-                match found {
-                    Some(id) => id,
-                    None => {
-                        self.identities.redirect_sessions.remove(session_id);
-                        return Ok(LoginStep::Redirect(callback(
-                            &session,
-                            &[
-                                ("error", "access_denied"),
-                                ("error_description", "no such member on this site"),
-                            ],
-                        )));
-                    }
-                }
-            }
-            Login::Auto { member } => {
-                let email = member
-                    .or_else(|| {
-                        site_members()
-                            .min_by_key(|m| m.order)
-                            .map(|m| m.email.clone())
-                    })
-                    .unwrap_or_default();
-                return Ok(view(email, None));
-            }
-            Login::Form { email, password } => {
-                let found = site_members()
-                    .find(|m| m.email.eq_ignore_ascii_case(&email))
-                    .filter(|m| {
-                        m.password
-                            .as_deref()
-                            .is_none_or(|p| bool::from(p.as_bytes().ct_eq(password.as_bytes())))
-                    })
-                    .map(|m| m.id.clone());
-                match found {
-                    Some(id) => id,
-                    None => return Ok(view(email, Some("wrong e-mail or password".into()))),
-                }
-            }
-        };
-        let code = ids.token("OAUTH2.MCODE.", 32);
-        self.identities.redirect_sessions.remove(session_id);
-        self.identities.member_codes.insert(
-            code.clone(),
-            MemberCode {
-                client_id: session.client_id.clone(),
-                site_id: session.site_id.clone(),
-                member_id,
-                redirect_uri: session.redirect_uri.clone(),
-                code_challenge: session.code_challenge.clone(),
-                expires_at: now + secs(self.ttl.code_secs),
-                used: false,
-            },
-        );
-        Ok(LoginStep::Redirect(callback(&session, &[("code", &code)])))
     }
 
     // ---- Token info ---------------------------------------------------------------------------------
@@ -1335,66 +702,11 @@ impl World {
         }
         inactive
     }
-
-    // ---- Housekeeping -------------------------------------------------------------------------------
-
-    /// Drops login sessions and member codes an hour after they expired, at most once a virtual minute.
-    fn maybe_gc_identities(&mut self, now: DateTime<Utc>) {
-        if self.identities.next_gc.is_some_and(|at| now < at) {
-            return;
-        }
-        self.identities.next_gc = Some(now + Duration::seconds(60));
-        let horizon = now - Duration::hours(1);
-        self.identities
-            .redirect_sessions
-            .retain(|_, s| s.expires_at > horizon);
-        self.identities
-            .member_codes
-            .retain(|_, c| c.expires_at > horizon);
-    }
-}
-
-fn unknown_instance(instance_id: &str) -> WixError {
-    // Wix answers an unknown instance with 404 ("app not found in any meta-site", wix-api.md §4a).
-    WixError::UnknownInstance(format!(
-        "app not found in any meta-site: instance `{instance_id}`"
-    ))
-}
-
-/// The session's redirect URI with `params` (and the session's `state`) in its fragment or query.
-fn callback(session: &RedirectSession, params: &[(&str, &str)]) -> String {
-    let mut all: Vec<(&str, &str)> = params.to_vec();
-    if let Some(state) = session.state.as_deref() {
-        all.push(("state", state));
-    }
-    match session.response_mode {
-        ResponseMode::Query => {
-            with_query(&session.redirect_uri, &all).unwrap_or_else(|| session.redirect_uri.clone())
-        }
-        ResponseMode::Fragment => match url::Url::parse(&session.redirect_uri) {
-            Ok(mut u) => {
-                let fragment = url::form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(all)
-                    .finish();
-                u.set_fragment(Some(&fragment));
-                u.to_string()
-            }
-            Err(_) => session.redirect_uri.clone(),
-        },
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_pkce_challenge_matches_rfc_7636_appendix_b() {
-        assert_eq!(
-            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        );
-    }
 
     #[test]
     fn a_user_gets_the_app_scopes_its_role_allows() {
@@ -1407,13 +719,5 @@ mod tests {
             ),
             vec!["A".to_string(), "C".to_string()]
         );
-    }
-
-    #[test]
-    fn verifiers_follow_rfc_7636() {
-        assert!(valid_verifier(&"a".repeat(43)));
-        assert!(!valid_verifier(&"a".repeat(42)));
-        assert!(!valid_verifier(&"a".repeat(129)));
-        assert!(!valid_verifier(&format!("{}!", "a".repeat(43))));
     }
 }

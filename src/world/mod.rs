@@ -16,7 +16,9 @@ use crate::ids::{Ids, rfc3339_millis};
 use crate::jwt::{InstanceClaim, Invalid, Signer};
 use crate::scenario::{ConsentMode, Scenario, Ttl};
 
+pub mod grants;
 pub mod identity;
+pub mod member_login;
 pub mod oauth_apps;
 
 pub use identity::{Identities, Identity};
