@@ -12,7 +12,7 @@
 //! of `/oauth2/token` are in `grants.rs`, the member-login redirect flow in `member_login.rs`.
 //! Pure domain, like the rest of `world`: no warp, no locks, `now` passed in.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -196,6 +196,8 @@ pub struct Identities {
     pub member_login: MemberLogin,
     /// Member id → session generation; a logout bumps it. Bounded by the number of members.
     pub member_generations: HashMap<String, u32>,
+    /// Visitors who logged out. Grows by one per visitor logout, never per token.
+    pub logged_out_visitors: HashSet<String>,
     pub redirect_sessions: HashMap<String, RedirectSession>,
     pub member_codes: HashMap<String, MemberCode>,
     pub(super) next_gc: Option<DateTime<Utc>>,
@@ -286,6 +288,7 @@ impl Identities {
             "members": members,
             "member_login": self.member_login,
             "open_login_sessions": self.redirect_sessions.values().filter(|s| s.expires_at > now).count(),
+            "logged_out_visitors": self.logged_out_visitors.len(),
             "live_member_codes": self.member_codes.values().filter(|c| c.expires_at > now && !c.used).count(),
         })
     }
@@ -375,6 +378,9 @@ impl World {
                 Vec::new(),
             )
         } else if let Some(aid) = &claim.aid {
+            if self.identities.logged_out_visitors.contains(aid) {
+                return Err(revoked("access token was revoked: the visitor logged out"));
+            }
             (
                 Identity::Visitor {
                     visitor_id: aid.clone(),
@@ -623,6 +629,15 @@ impl World {
         {
             return Err(WixError::InvalidGrant(
                 "refresh token was revoked: the member logged out".into(),
+            ));
+        }
+        if grant
+            .visitor_id
+            .as_ref()
+            .is_some_and(|v| self.identities.logged_out_visitors.contains(v))
+        {
+            return Err(WixError::InvalidGrant(
+                "refresh token was revoked: the visitor logged out".into(),
             ));
         }
         Ok(grant)

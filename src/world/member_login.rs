@@ -228,18 +228,30 @@ impl World {
                 )]));
             }
         }
-        if let Some(Caller {
-            identity: Identity::Member { member_id },
-            app_id,
-            ..
-        }) = caller
-            && app_id == client_id
-        {
-            *self
-                .identities
-                .member_generations
-                .entry(member_id.clone())
-                .or_default() += 1;
+        // "Invalidates the visitor or member token" (wix-api.md §5): every token of the member, or
+        // of the visitor, whoever asked.
+        match caller {
+            Some(Caller {
+                identity: Identity::Member { member_id },
+                app_id,
+                ..
+            }) if app_id == client_id => {
+                *self
+                    .identities
+                    .member_generations
+                    .entry(member_id.clone())
+                    .or_default() += 1;
+            }
+            Some(Caller {
+                identity: Identity::Visitor { visitor_id },
+                app_id,
+                ..
+            }) if app_id == client_id => {
+                self.identities
+                    .logged_out_visitors
+                    .insert(visitor_id.clone());
+            }
+            _ => {}
         }
         Ok(())
     }

@@ -396,3 +396,38 @@ async fn logout_to_a_domain_the_oauth_app_does_not_allow_is_refused() {
     // Assert
     insta::assert_json_snapshot!("member_login__logout_bad_domain", snap(&res));
 }
+
+#[tokio::test]
+async fn a_visitor_logout_revokes_that_visitors_tokens_only() {
+    // Arrange
+    let app = spawn_app();
+    let (visitor, refresh) = app
+        .mint(&json!({"identity": "visitor", "client_id": CLIENT_ID}))
+        .await;
+    let (other, _) = app
+        .mint(&json!({"identity": "visitor", "client_id": CLIENT_ID}))
+        .await;
+    let body = json!({"logout": {"clientId": CLIENT_ID}});
+    // Act
+    let res = create_session(&app, &visitor, &body).await;
+    // Assert
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(app.token_info(&visitor).await.json()["active"], false);
+    assert_eq!(app.token_info(&other).await.json()["active"], true);
+    let renew = app
+        .oauth2_token(
+            &json!({"clientId": CLIENT_ID, "grantType": "refresh_token", "refreshToken": refresh}),
+        )
+        .await;
+    assert_eq!(renew.status, StatusCode::BAD_REQUEST);
+    let page = app
+        .get(&local(
+            res.json()["redirectSession"]["fullUrl"].as_str().unwrap(),
+        ))
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "no postFlowUrl: the logged-out page"
+    );
+}
