@@ -56,6 +56,10 @@ pub enum WixError {
     /// RFC 6749 `unsupported_grant_type`. 400.
     #[error("{0}")]
     UnsupportedGrantType(String),
+    /// `/oauth2/token` for an instance that does not exist: Wix answers 404 ("app not found in any
+    /// meta-site", wix-api.md §4a). Sent in the OAuth dialect as `invalid_grant` (INFERRED body).
+    #[error("{0}")]
+    UnknownInstance(String),
 
     // ---- Wix REST envelope ----
     /// 401 `applicationError`: missing, unknown, expired or revoked access token (wix-api.md §1: "401
@@ -106,6 +110,7 @@ impl WixError {
                 StatusCode::BAD_REQUEST
             }
             InvalidClient(_) | Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            UnknownInstance(_) => StatusCode::NOT_FOUND,
             PermissionDenied(_) => StatusCode::FORBIDDEN,
             NotFound { .. } | RouteNotFound => StatusCode::NOT_FOUND,
             Validation(_) | BadRequest(_) | InstallerPage(_) => StatusCode::BAD_REQUEST,
@@ -120,7 +125,7 @@ impl WixError {
         match self {
             InvalidRequest(_) => "invalid_request",
             InvalidClient(_) => "invalid_client",
-            InvalidGrant(_) => "invalid_grant",
+            InvalidGrant(_) | UnknownInstance(_) => "invalid_grant",
             UnsupportedGrantType(_) => "unsupported_grant_type",
             Unauthenticated { code, .. } | NotFound { code, .. } => code,
             PermissionDenied(_) => "PERMISSION_DENIED",
@@ -138,7 +143,11 @@ impl WixError {
         use WixError::*;
         let message = self.to_string();
         match self {
-            InvalidRequest(_) | InvalidClient(_) | InvalidGrant(_) | UnsupportedGrantType(_) => {
+            InvalidRequest(_)
+            | InvalidClient(_)
+            | InvalidGrant(_)
+            | UnsupportedGrantType(_)
+            | UnknownInstance(_) => {
                 json!({
                     "error": self.code(),
                     "error_description": message,

@@ -76,6 +76,10 @@ pub struct InstanceClaim {
     /// The anonymous visitor id, when the token acts for a visitor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aid: Option<String>,
+    /// The member's session generation (Wix's tokens carry a `sid`). A member logout bumps the
+    /// generation, which revokes every token carrying an older one without a table of tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -140,6 +144,38 @@ impl Signer {
             return Err(Invalid::Expired);
         }
         Ok((claim, claims))
+    }
+
+    /// Signs a token that is not an access token (a Headless refresh token): `prefix` then a JWT whose
+    /// `data` is `value` as a JSON string. Its `data` has no `instance` key, so it can never pass as
+    /// an access token, whatever prefix it is given.
+    pub fn mint_other<T: Serialize>(
+        &self,
+        prefix: &str,
+        value: &T,
+        iat: DateTime<Utc>,
+        exp: DateTime<Utc>,
+    ) -> String {
+        let claims = Claims {
+            data: serde_json::to_string(value).unwrap_or_default(),
+            iat: iat.timestamp(),
+            exp: exp.timestamp(),
+        };
+        let jwt = jsonwebtoken::encode(&self.header, &claims, &self.encoding).unwrap_or_default();
+        format!("{prefix}{jwt}")
+    }
+
+    /// Checks the signature of a token made by [`Signer::mint_other`] and reads its `data`; expiry
+    /// is left to the caller.
+    pub fn decode_other<T: serde::de::DeserializeOwned>(
+        &self,
+        prefix: &str,
+        token: &str,
+    ) -> Option<(T, Claims)> {
+        let jwt = token.strip_prefix(prefix)?;
+        let decoded = jsonwebtoken::decode::<Claims>(jwt, &self.decoding, &self.validation).ok()?;
+        let value: T = serde_json::from_str(&decoded.claims.data).ok()?;
+        Some((value, decoded.claims))
     }
 
     /// Checks the signature only, for callers that report on expired tokens too (token-info, admin).

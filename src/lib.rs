@@ -5,7 +5,9 @@
 //! - [`cli`]: the command line (`serve`, `check`); `main.rs` only wires it up.
 //! - [`scenario`]: scenario files (YAML or JSON): types, loading and `file:line:col` checks.
 //! - [`world`]: the simulated Wix state (apps, sites, instances, codes, tokens) and its rules. Pure:
-//!   no warp, no locks, every function takes `now`.
+//!   no warp, no locks, every function takes `now`. `world::identity` says who a token speaks for
+//!   (apps, Wix users, visitors, members, Headless admins), `world::grants` holds the `/oauth2/token`
+//!   grants, `world::member_login` the Headless redirect sessions and logout.
 //! - [`app`]: the [`App`] handle, the shared state of one server and the only place that locks it.
 //! - [`clock`]: the virtual clock, the only reader of the system clock.
 //! - [`ids`]: the one seeded random generator, the only reader of OS randomness.

@@ -104,3 +104,35 @@ pub fn close_window(recorded: bool) -> Response {
         ),
     )
 }
+
+/// The Headless member-login page (`scenario.member_login: form`): e-mail, password, Log In and Cancel.
+pub fn member_login(view: &crate::world::member_login::LoginView) -> Response {
+    let error = view
+        .error
+        .as_deref()
+        .map(|e| format!("<p id=\"error\" class=\"muted\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    page(
+        "Log in",
+        &format!(
+            "<h1>Log in to {client}</h1>{error}\
+<form method=\"post\" action=\"/oauth2/authorize\">\
+<input type=\"hidden\" name=\"redirectSessionId\" value=\"{id}\">\
+<p><label>E-mail <input type=\"email\" name=\"email\" value=\"{email}\"></label></p>\
+<p><label>Password <input type=\"password\" name=\"password\" value=\"\"></label></p>\
+<button class=\"approve\" type=\"submit\" name=\"action\" value=\"login\">Log In</button>\
+<button class=\"deny\" type=\"submit\" name=\"action\" value=\"cancel\">Cancel</button></form>",
+            client = escape(&view.client_name),
+            id = escape(&view.session_id),
+            email = escape(&view.email),
+        ),
+    )
+}
+
+/// The page the logout flow ends on when no `postFlowUrl` was given.
+pub fn logged_out() -> Response {
+    page(
+        "Logged out",
+        "<h1>You are logged out</h1><p id=\"status\">The member's tokens no longer work.</p>",
+    )
+}

@@ -45,6 +45,8 @@ fn bi_event_route(app: App) -> BoxedFilter<(Response,)> {
 async fn bi_event(token: Option<String>, body: Bytes, app: App) -> Result<Value, WixError> {
     // The token is checked before the body, as Wix's gateway authenticates first.
     let caller = app.with_world(|w, now, _| w.authorize(token.as_deref(), now))?;
+    // Visitor, member and Headless admin tokens pass the token check but belong to no instance.
+    caller.require_app_instance()?;
     let event = validate(&body)?;
     app.with_world(|w, _, _| w.record_bi_event(&caller, &event));
     Ok(json!({}))

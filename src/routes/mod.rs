@@ -7,9 +7,13 @@
 //! turns what is left into Wix-shaped errors.
 
 mod admin;
+mod admin_tokens;
+mod apps;
 mod bi_event;
 mod installer;
 mod oauth;
+mod oauth2;
+mod redirect_session;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -39,6 +43,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .unify()
         .or(admin::routes(app.clone()))
         .unify()
+        .or(identity_routes(app.clone()))
+        .unify()
         .boxed();
     let api = admin_guard(app.clone())
         .and(api)
@@ -46,6 +52,19 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .unify()
         .boxed();
     journaled(app, api)
+}
+
+/// The token endpoints and the identities behind them (issue 3): /oauth2/*, redirect sessions,
+/// /apps/v1/instance and /__admin/tokens.
+fn identity_routes(app: App) -> BoxedFilter<(Response,)> {
+    oauth2::routes(app.clone())
+        .or(redirect_session::routes(app.clone()))
+        .unify()
+        .or(apps::routes(app.clone()))
+        .unify()
+        .or(admin_tokens::routes(app))
+        .unify()
+        .boxed()
 }
 
 /// Records every non-admin request and the status it got, and logs one line per request at info.

@@ -14,6 +14,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+pub mod identity;
+
+pub use identity::{MemberLogin, MemberSpec, UserSpec};
+
 /// The built-in default scenario, also shipped as `scenarios/default.yaml`.
 pub const DEFAULT_YAML: &str = include_str!("../../scenarios/default.yaml");
 
@@ -48,6 +52,9 @@ pub struct Scenario {
     /// Headless OAuth apps that exist at start (clients for visitor, member and admin tokens).
     #[serde(default)]
     pub oauth_apps: Vec<OAuthAppSpec>,
+    /// How the member-login page logs members in: `auto` (CI) or `form`.
+    #[serde(default, skip_serializing_if = "MemberLogin::is_auto")]
+    pub member_login: MemberLogin,
 }
 
 fn default_name() -> String {
@@ -158,6 +165,15 @@ pub struct SiteSpec {
     /// Apps already installed on this site at start.
     #[serde(default)]
     pub installs: Vec<InstallSpec>,
+    /// Wix users (collaborators) of the site, each with a role and its scopes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<UserSpec>,
+    /// Site members, who log in to the site's Headless clients.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberSpec>,
+    /// API keys accepted for the site (the `authorized_client` grant's `<token>,<apiKey>`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_keys: Vec<String>,
 }
 
 fn default_owner_email() -> String {
@@ -404,6 +420,7 @@ impl Scenario {
                 ));
             }
         }
+        identity::check(self, json_text, &mut problems);
         let ttl = &self.ttl;
         for (name, secs) in [
             ("ttl.code_secs", ttl.code_secs),

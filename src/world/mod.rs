@@ -16,8 +16,12 @@ use crate::ids::{Ids, rfc3339_millis};
 use crate::jwt::{InstanceClaim, Invalid, Signer};
 use crate::scenario::{ConsentMode, Scenario, Ttl};
 
+pub mod grants;
+pub mod identity;
+pub mod member_login;
 pub mod oauth_apps;
 
+pub use identity::{Identities, Identity};
 pub use oauth_apps::OAuthApp;
 
 /// How many recently issued access tokens `GET /__admin/state` lists. Access tokens are
@@ -153,8 +157,14 @@ pub struct InstallRequest {
 /// The identity behind a valid access token.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// The app instance; empty for Headless tokens, which belong to an OAuth app, not an instance.
     pub instance_id: String,
+    /// The app id, or the OAuth app's client id for Headless tokens.
     pub app_id: String,
+    /// The site the token acts on.
+    pub site_id: String,
+    /// Who the token speaks for.
+    pub identity: Identity,
     /// The permission scopes the token carries (an app token carries its app's scopes).
     pub scopes: Vec<String>,
     pub claim: InstanceClaim,
@@ -198,6 +208,8 @@ pub struct World {
     pub recent_tokens: VecDeque<IssuedToken>,
     /// Headless OAuth apps by id (deleted ones are removed).
     pub oauth_apps: BTreeMap<String, OAuthApp>,
+    /// Users, members, member sessions and member-login state.
+    pub identities: Identities,
     next_gc: DateTime<Utc>,
 }
 
@@ -238,6 +250,7 @@ impl World {
             refresh_tokens: HashMap::new(),
             recent_tokens: VecDeque::new(),
             oauth_apps: BTreeMap::new(),
+            identities: Identities::from_scenario(scenario),
             next_gc: now,
         };
         let first_site = scenario
@@ -692,22 +705,8 @@ impl World {
                 message: "access token expired".into(),
             },
         })?;
-        match self.instances.get(&claim.instance_id) {
-            Some(i) if i.app_id == claim.app_def_id => Ok(Caller {
-                instance_id: i.instance_id.clone(),
-                app_id: i.app_id.clone(),
-                scopes: self
-                    .apps
-                    .get(&i.app_id)
-                    .map(|a| a.scopes.clone())
-                    .unwrap_or_default(),
-                claim,
-            }),
-            _ => Err(WixError::Unauthenticated {
-                code: "TOKEN_REVOKED",
-                message: "access token was revoked: the app is not installed on this site".into(),
-            }),
-        }
+        // Who the token speaks for, and whether that still holds (world/identity.rs).
+        self.caller_for(claim)
     }
 
     // ---- App management ---------------------------------------------------------------------------
@@ -808,6 +807,7 @@ impl World {
             "access_tokens": access,
             "pending_installs": self.install_tokens.len(),
             "pending_consents": self.consents.len(),
+            "identities": self.identities.snapshot(self, now),
         })
     }
 }

@@ -25,6 +25,24 @@ pub const INSTANCE_ID: &str = "54f783ac-8c25-4a73-9ebf-a1125f71c5e3";
 pub const REFRESH_TOKEN: &str = "OAUTH2.REFRESH.demo-site-refresh-token";
 /// Where every test's clock stands.
 pub const START: &str = "2026-01-01T00:00:00Z";
+/// The Headless OAuth app of the built-in scenario.
+pub const CLIENT_ID: &str = "0a4ceeaf-bc1a-46aa-9a26-b8f700fc63f5";
+/// Its secret (for Headless admin tokens).
+pub const CLIENT_SECRET: &str = "mock-oauth-app-secret-0001";
+/// One of its allowed redirect URIs.
+pub const CLIENT_REDIRECT: &str = "http://localhost:3000/callback";
+/// The demo site's first member (auto-login picks it) and its password.
+pub const MEMBER_ID: &str = "e63bf15d-beaa-4319-a09f-41be2512f0c3";
+pub const MEMBER_EMAIL: &str = "member@demo-site.example.com";
+pub const MEMBER_PASSWORD: &str = "member-password-0001";
+/// The demo site's owner (every scope) and an editor whose role allows only MANAGE-PRODUCTS.
+pub const OWNER_USER_ID: &str = "1f0c2a7e-3b4d-4c5e-8f60-7a8b9c0d1e2f";
+pub const EDITOR_USER_ID: &str = "2e1d3b8f-4c5e-4d6f-9071-8b9c0d1e2f30";
+/// The demo site's API key.
+pub const API_KEY: &str = "mock-api-key-0001";
+/// RFC 7636 Appendix B: a PKCE verifier and its S256 challenge.
+pub const PKCE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const PKCE_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// A mock under test, driven in-process through its real routes.
 pub struct TestApp {
@@ -204,6 +222,37 @@ impl TestApp {
             body["refresh_token"].as_str().unwrap().to_string(),
             installed.instance_id,
         )
+    }
+
+    /// `POST /oauth2/token` with a JSON body.
+    pub async fn oauth2_token(&self, body: &Value) -> Resp {
+        self.post_json("/oauth2/token", body).await
+    }
+
+    /// `POST /oauth2/token-info` for `token`.
+    pub async fn token_info(&self, token: &str) -> Resp {
+        self.post_json("/oauth2/token-info", &json!({ "token": token }))
+            .await
+    }
+
+    /// `POST /__admin/tokens`: the access token (and refresh token, if any) minted for `body`.
+    pub async fn mint(&self, body: &Value) -> (String, Option<String>) {
+        let res = self.post_json("/__admin/tokens", body).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        let b = res.json();
+        (
+            b["access_token"].as_str().unwrap().to_string(),
+            b["refresh_token"].as_str().map(str::to_string),
+        )
+    }
+
+    /// A client-credentials app token for the demo instance.
+    pub async fn app_token(&self) -> String {
+        let res = self
+            .oauth2_token(&json!({"grant_type": "client_credentials", "client_id": APP_ID, "client_secret": APP_SECRET, "instance_id": INSTANCE_ID}))
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        res.json()["access_token"].as_str().unwrap().to_string()
     }
 
     /// Moves the virtual clock through the admin API.

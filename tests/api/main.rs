@@ -12,6 +12,14 @@ mod bi_event;
 mod admin;
 // Every class of bad input gets a Wix-shaped 4xx and leaves the state unchanged.
 mod bad_input;
+// POST /oauth2/token: every grant, its errors, expiry on the virtual clock.
+mod oauth2_token;
+// POST /oauth2/token-info for every kind of token.
+mod token_info;
+// Headless member login: redirect sessions, the authorize page, PKCE codes, logout.
+mod member_login;
+// Users and scopes, GET /apps/v1/instance and POST /__admin/tokens.
+mod identities;
 // Scenario files: every shipped one loads; `check` reports line and column.
 mod scenarios;
 // The real binary on a real socket.

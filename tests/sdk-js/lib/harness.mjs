@@ -19,6 +19,24 @@ export const APP_SECRET = 'mock-app-secret-0001';
 export const SITE_ID = '6354435d-e875-4113-8645-ccc901f07efd';
 export const INSTANCE_ID = '54f783ac-8c25-4a73-9ebf-a1125f71c5e3';
 export const REDIRECT_URL = 'http://127.0.0.1:9/harness/oauth-callback';
+/** The Headless OAuth app declared in scenario.yaml (allows REDIRECT_URL). */
+export const HEADLESS_CLIENT_ID = '0a4ceeaf-bc1a-46aa-9a26-b8f700fc63f5';
+export const HEADLESS_CLIENT_SECRET = 'mock-oauth-app-secret-0001';
+/** The site member the authorize page logs in (member_login: auto picks the first). */
+export const MEMBER_ID = 'e63bf15d-beaa-4319-a09f-41be2512f0c3';
+/** An API key of the scenario's site (for the authorized_client grant). */
+export const API_KEY = 'mock-api-key-0001';
+
+/** POST /oauth2/token-info straight to the mock, as any backend would. */
+export async function tokenInfo(token) {
+  const res = await fetch(`${MOCK_URL}/oauth2/token-info`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token }),
+  });
+  if (res.status !== 200) throw new Error(`token-info answered ${res.status}: ${await res.text()}`);
+  return res.json();
+}
 
 /** Prefix of every Wix app access token (header {"kid","alg":"HS256"} after it). */
 export const APP_TOKEN_PREFIX = 'OauthNG.JWS.';

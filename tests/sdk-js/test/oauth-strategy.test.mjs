@@ -1,18 +1,19 @@
-// Headless visitors and members through OAuthStrategy. The client ID is an OAuth
-// app created by the app itself with @wix/auth-management.
+// Headless visitors and members through OAuthStrategy. The client ID is the OAuth
+// app declared in scenario.yaml, so these tests do not depend on the OAuth Apps API.
 // Wire shapes: sdk-wire-capture.md §18, §19, §21, §22.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { OAuthStrategy } from '@wix/sdk';
-import { REDIRECT_URL, createOAuthApp, followToRedirectUri, resetMock } from '../lib/harness.mjs';
+import {
+  API_KEY, HEADLESS_CLIENT_ID, MEMBER_ID, REDIRECT_URL, followToRedirectUri, resetMock, tokenInfo,
+} from '../lib/harness.mjs';
 
 before(resetMock);
 
-/** OAuthStrategy for a new OAuth app that allows REDIRECT_URL. */
+/** OAuthStrategy for the scenario's OAuth app, which allows REDIRECT_URL. */
 async function newVisitorAuth() {
-  const app = await createOAuthApp({ allowedRedirectUris: [REDIRECT_URL] });
-  return OAuthStrategy({ clientId: app._id });
+  return OAuthStrategy({ clientId: HEADLESS_CLIENT_ID });
 }
 
 /** Runs the member login redirect in query mode; returns {auth, oauthData, code, state}. */
@@ -92,4 +93,38 @@ test('an unknown client id cannot mint visitor tokens', async () => {
     OAuthStrategy({ clientId: randomUUID() }).generateVisitorTokens(),
     /Failed to fetch tokens from OAuth API/,
   );
+});
+
+test('member tokens describe the member in token-info', async () => {
+  const { auth, oauthData, code, state } = await memberLogin();
+
+  const tokens = await auth.getMemberTokens(code, state, oauthData);
+  const info = await tokenInfo(tokens.accessToken.value);
+
+  assert.equal(info.active, true);
+  assert.equal(info.subjectType, 'MEMBER');
+  assert.equal(info.subjectId, MEMBER_ID);
+  assert.equal(info.clientId, HEADLESS_CLIENT_ID);
+});
+
+test('logout invalidates the member tokens', async () => {
+  const { auth, oauthData, code, state } = await memberLogin();
+  const tokens = await auth.getMemberTokens(code, state, oauthData);
+  auth.setTokens(tokens);
+
+  const { logoutUrl } = await auth.logout('http://127.0.0.1:9/after-logout');
+
+  assert.ok(logoutUrl, 'no logout URL');
+  assert.equal((await tokenInfo(tokens.accessToken.value)).active, false);
+  await assert.rejects(auth.renewToken(tokens.refreshToken), /Failed to fetch tokens from OAuth API/);
+});
+
+test('getMemberTokensForExternalLogin with a site API key returns member tokens', async () => {
+  const auth = await newVisitorAuth();
+  auth.setTokens(await auth.generateVisitorTokens());
+
+  const tokens = await auth.getMemberTokensForExternalLogin(MEMBER_ID, API_KEY);
+
+  assert.equal((await tokenInfo(tokens.accessToken.value)).subjectId, MEMBER_ID);
+  assert.equal(tokens.refreshToken.role, 'member');
 });

@@ -1,0 +1,297 @@
+//! Headless member login and logout through redirect sessions (wix-api.md §5 "Revoke", §6).
+//!
+//! `POST /redirect-session/v1/redirect-session` (the documented path), `/_api/redirects-api/v1/
+//! redirect-session` (what the SDK posts to) and `/headless/v1/redirect-session` (a gateway alias)
+//! create a session and answer `redirectSession.fullUrl` on the mock's own host, taken from the
+//! request's `Host` header so a fetch preload that rewrites Wix hosts can follow it. The page at
+//! `/oauth2/authorize` logs a scenario member in (at once, or through a small form) and redirects
+//! to the exact registered redirect URI with `code` and `state` in the fragment or the query.
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+use super::{
+    Params, access_token, body_bytes, query_params, raw_query, redirect, reply_json, with_app,
+};
+use crate::app::App;
+use crate::error::WixError;
+use crate::pages;
+use crate::world::member_login::{AuthRequest, Login, LoginStep};
+
+/// The redirect-session routes and the pages they lead to.
+pub fn routes(app: App) -> BoxedFilter<(Response,)> {
+    create_route(app.clone())
+        .or(authorize_page_route(app.clone()))
+        .unify()
+        .or(authorize_form_route(app.clone()))
+        .unify()
+        .or(logout_page_route(app))
+        .unify()
+        .boxed()
+}
+
+/// The create body: a login (`auth`) or a `logout` flow. Other Wix flows (checkout, bookings...)
+/// are not served and get a validation error.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateRedirectSession {
+    auth: Option<AuthFlow>,
+    logout: Option<LogoutFlow>,
+    callbacks: Option<Callbacks>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthFlow {
+    auth_request: Option<AuthRequest>,
+    #[allow(dead_code)]
+    // Accepted as sent; the mock's page always shows (or skips) the same login.
+    prompt: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LogoutFlow {
+    client_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Callbacks {
+    post_flow_url: Option<String>,
+}
+
+/// POST /redirect-session/v1/redirect-session, /_api/redirects-api/v1/redirect-session and
+/// /headless/v1/redirect-session — `{auth: {authRequest, prompt}}` or `{logout: {clientId},
+/// callbacks: {postFlowUrl}}`, with a Headless (visitor or member) access token.
+fn create_route(app: App) -> BoxedFilter<(Response,)> {
+    let path = warp::path!("redirect-session" / "v1" / "redirect-session")
+        .or(warp::path!(
+            "_api" / "redirects-api" / "v1" / "redirect-session"
+        ))
+        .unify()
+        .or(warp::path!("headless" / "v1" / "redirect-session"))
+        .unify();
+    path.and(warp::post())
+        .and(warp::header::optional::<String>("host"))
+        .and(access_token())
+        .and(body_bytes())
+        .and(with_app(app))
+        .then(create)
+        .map(reply_json)
+        .boxed()
+}
+
+async fn create(
+    host: Option<String>,
+    token: Option<String>,
+    body: Bytes,
+    app: App,
+) -> Result<Value, WixError> {
+    // The gateway authenticates before it reads the body.
+    let caller = app.with_world(|w, now, _| w.authorize(token.as_deref(), now))?;
+    let req: CreateRedirectSession = serde_json::from_slice(&body)
+        .map_err(|e| WixError::BadRequest(format!("invalid redirect session request: {e}")))?;
+    let origin = origin(host.as_deref());
+    let post_flow_url = req
+        .callbacks
+        .as_ref()
+        .and_then(|c| c.post_flow_url.clone())
+        .filter(|u| !u.is_empty());
+    match (req.auth, req.logout) {
+        (Some(auth), None) => {
+            let auth_request = auth.auth_request.unwrap_or_default();
+            let (id, session_token) = app.with_world(|w, now, ids| {
+                let id = w.create_login_session(&auth_request, now, ids)?;
+                Ok::<_, WixError>((id, ids.token("SESSION.", 24)))
+            })?;
+            let endpoint = format!("{origin}/oauth2/authorize");
+            let full = format!("{endpoint}?redirectSessionId={id}");
+            Ok(session_body(
+                &id,
+                &full,
+                &endpoint,
+                json!({"redirectSessionId": id}),
+                &session_token,
+            ))
+        }
+        (None, Some(logout)) => {
+            let client_id = logout.client_id.filter(|c| !c.is_empty()).ok_or_else(|| {
+                WixError::Validation(vec![crate::error::FieldViolation::new(
+                    "logout.clientId",
+                    "REQUIRED_FIELD",
+                    "clientId is required",
+                )])
+            })?;
+            let (id, session_token) = app.with_world(|w, _, ids| {
+                // The member is logged out now: the SDK drops its tokens as soon as it has the URL.
+                w.logout(Some(&caller), &client_id, post_flow_url.as_deref())?;
+                Ok::<_, WixError>((ids.guid(), ids.token("SESSION.", 24)))
+            })?;
+            let endpoint = format!("{origin}/oauth2/logout");
+            let mut search = vec![("clientId", client_id.as_str())];
+            if let Some(u) = post_flow_url.as_deref() {
+                search.push(("postFlowUrl", u));
+            }
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&search)
+                .finish();
+            let params: serde_json::Map<String, Value> = search
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect();
+            Ok(session_body(
+                &id,
+                &format!("{endpoint}?{query}"),
+                &endpoint,
+                Value::Object(params),
+                &session_token,
+            ))
+        }
+        _ => Err(WixError::Validation(vec![
+            crate::error::FieldViolation::new(
+                "auth",
+                "ONE_OF",
+                "give exactly one flow: auth (member login) or logout",
+            ),
+        ])),
+    }
+}
+
+/// Wix's `redirectSession` object (wix-api.md §6); `shortUrl` is the full URL, as the mock has no
+/// URL shortener.
+fn session_body(id: &str, full: &str, endpoint: &str, search: Value, session_token: &str) -> Value {
+    json!({"redirectSession": {
+        "id": id,
+        "fullUrl": full,
+        "shortUrl": full,
+        "sessionToken": session_token,
+        "urlDetails": {"endpoint": endpoint, "searchParams": search},
+    }})
+}
+
+/// `http://<Host>` when the Host header is a plain host[:port], else `http://localhost`.
+fn origin(host: Option<&str>) -> String {
+    host.map(str::trim)
+        .filter(|h| !h.is_empty())
+        .and_then(|h| {
+            let u = url::Url::parse(&format!("http://{h}/")).ok()?;
+            let plain = u.path() == "/"
+                && u.username().is_empty()
+                && u.password().is_none()
+                && u.query().is_none()
+                && u.fragment().is_none();
+            plain.then(|| u.as_str().trim_end_matches('/').to_string())
+        })
+        .unwrap_or_else(|| "http://localhost".to_string())
+}
+
+fn login_reply(step: Result<LoginStep, WixError>) -> Response {
+    match step {
+        Ok(LoginStep::Redirect(location)) => redirect(&location),
+        Ok(LoginStep::Form(view)) => pages::member_login(&view),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn page_error(e: impl ToString) -> WixError {
+    WixError::InstallerPage(e.to_string())
+}
+
+/// GET /oauth2/authorize?redirectSessionId=…[&member=<id or e-mail>] — the login page. With
+/// `member_login: auto` it logs in at once (the named member, else the site's first); with `form`
+/// it shows the form.
+fn authorize_page_route(app: App) -> BoxedFilter<(Response,)> {
+    warp::path!("oauth2" / "authorize")
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_app(app))
+        .then(|query: String, app: App| async move {
+            let step = (|| {
+                let mut q = query_params(&query).map_err(page_error)?;
+                let id = q
+                    .remove("redirectSessionId")
+                    .ok_or_else(|| page_error("missing redirectSessionId"))?;
+                let member = q.remove("member").filter(|m| !m.is_empty());
+                app.with_world(|w, now, ids| w.login_member(&id, Login::Auto { member }, now, ids))
+            })();
+            login_reply(step)
+        })
+        .boxed()
+}
+
+/// POST /oauth2/authorize — the login form (`redirectSessionId`, `email`, `password`, `action`).
+fn authorize_form_route(app: App) -> BoxedFilter<(Response,)> {
+    warp::path!("oauth2" / "authorize")
+        .and(warp::post())
+        .and(body_bytes())
+        .and(with_app(app))
+        .then(|body: Bytes, app: App| async move {
+            let step = (|| {
+                let p = Params::parse(&body).map_err(page_error)?;
+                let id = p.required("redirect_session_id").map_err(page_error)?;
+                let login = match p.optional("action").map_err(page_error)? {
+                    Some("cancel") => Login::Cancel,
+                    _ => Login::Form {
+                        email: p
+                            .optional("email")
+                            .map_err(page_error)?
+                            .unwrap_or("")
+                            .into(),
+                        password: p
+                            .optional("password")
+                            .map_err(page_error)?
+                            .unwrap_or("")
+                            .into(),
+                    },
+                };
+                app.with_world(|w, now, ids| w.login_member(id, login, now, ids))
+            })();
+            login_reply(step)
+        })
+        .boxed()
+}
+
+/// GET /oauth2/logout?clientId=…[&postFlowUrl=…] — where a logout session sends the browser: on to
+/// `postFlowUrl` (checked again against the OAuth app) or a "logged out" page.
+fn logout_page_route(app: App) -> BoxedFilter<(Response,)> {
+    warp::path!("oauth2" / "logout")
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_app(app))
+        .then(|query: String, app: App| async move {
+            let result = (|| {
+                let mut q = query_params(&query).map_err(page_error)?;
+                let client_id = q
+                    .remove("clientId")
+                    .ok_or_else(|| page_error("missing clientId"))?;
+                let post = q.remove("postFlowUrl").filter(|u| !u.is_empty());
+                app.with_world(|w, _, _| w.logout(None, &client_id, post.as_deref()))
+                    .map_err(page_error)?;
+                Ok::<_, WixError>(post)
+            })();
+            match result {
+                Ok(Some(url)) => redirect(&url),
+                Ok(None) => pages::logged_out(),
+                Err(e) => e.into_response(),
+            }
+        })
+        .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin;
+
+    #[test]
+    fn the_origin_comes_from_a_plain_host_header_only() {
+        assert_eq!(origin(Some("127.0.0.1:34567")), "http://127.0.0.1:34567");
+        assert_eq!(origin(Some("evil.example/path?x")), "http://localhost");
+        assert_eq!(origin(Some("user@evil.example")), "http://localhost");
+        assert_eq!(origin(None), "http://localhost");
+    }
+}

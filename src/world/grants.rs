@@ -1,0 +1,336 @@
+//! The grants of `POST /oauth2/token` (wix-api.md §4): client credentials for an instance or for a
+//! Headless admin, `anonymous` visitors, `refresh_token`, `authorization_code` with PKCE,
+//! `strip_bound_session` and `authorized_client`. Each checks everything before it issues anything.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::World;
+use super::identity::{Identity, Minted, Subject, unknown_instance};
+use crate::error::WixError;
+use crate::ids::Ids;
+
+/// RFC 7636 S256: `base64url-nopad(SHA-256(verifier))`.
+pub fn pkce_challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// RFC 7636 §4.1: 43 to 128 characters of `[A-Za-z0-9-._~]`.
+fn valid_verifier(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"-._~".contains(&c))
+}
+
+impl World {
+    // ---- /oauth2/token grants -------------------------------------------------------------------
+
+    /// `client_credentials` with `instance_id`: the app's token for one of its instances (§4a).
+    pub fn instance_token(
+        &mut self,
+        client_id: &str,
+        client_secret: &str,
+        instance_id: &str,
+        now: DateTime<Utc>,
+        ids: &Ids,
+    ) -> Result<Minted, WixError> {
+        if self.oauth_apps.contains_key(client_id) {
+            return Err(WixError::InvalidClient(format!(
+                "`{client_id}` is a Headless OAuth app: ask without instance_id for an admin token"
+            )));
+        }
+        self.authenticate_client(client_id, client_secret)?;
+        let instance = self
+            .instances
+            .get(instance_id)
+            .ok_or_else(|| unknown_instance(instance_id))?;
+        if instance.app_id != client_id {
+            return Err(WixError::InvalidGrant(
+                "app is not installed on instance_id".into(),
+            ));
+        }
+        let ttl = self.ttl.access_token_secs;
+        self.mint_for(
+            Subject::App {
+                instance_id: instance_id.to_string(),
+            },
+            ttl,
+            now,
+            ids,
+        )
+    }
+
+    /// `client_credentials` with an OAuth app's id and secret and no instance: a Headless admin token.
+    pub fn headless_admin_token(
+        &mut self,
+        client_id: &str,
+        client_secret: &str,
+        now: DateTime<Utc>,
+        ids: &Ids,
+    ) -> Result<Minted, WixError> {
+        if !self.oauth_client(client_id)?.secret_matches(client_secret) {
+            return Err(WixError::InvalidClient(
+                "bad client_id/client_secret".into(),
+            ));
+        }
+        let ttl = self.ttl.access_token_secs;
+        self.mint_for(
+            Subject::HeadlessAdmin {
+                client_id: client_id.to_string(),
+            },
+            ttl,
+            now,
+            ids,
+        )
+    }
+
+    /// `anonymous`: visitor access and refresh tokens for a Headless client (no secret).
+    pub fn visitor_tokens(
+        &mut self,
+        client_id: &str,
+        now: DateTime<Utc>,
+        ids: &Ids,
+    ) -> Result<Minted, WixError> {
+        if self.apps.contains_key(client_id) {
+            return Err(WixError::InvalidClient(format!(
+                "`{client_id}` is a Wix app, not a Headless OAuth app"
+            )));
+        }
+        let ttl = self.ttl.access_token_secs;
+        self.mint_for(
+            Subject::Visitor {
+                client_id: client_id.to_string(),
+                visitor_id: None,
+            },
+            ttl,
+            now,
+            ids,
+        )
+    }
+
+    /// `refresh_token` for a Headless visitor or member: a new access token; the refresh token stays
+    /// valid and is returned as it was (the SDK keeps its old one).
+    pub fn refresh_headless(
+        &mut self,
+        client_id: Option<&str>,
+        refresh_token: &str,
+        now: DateTime<Utc>,
+        ids: &Ids,
+    ) -> Result<Minted, WixError> {
+        let grant = self.check_headless_refresh(refresh_token, now)?;
+        if client_id.is_some_and(|c| c != grant.client_id) {
+            return Err(WixError::InvalidGrant(
+                "refresh token was issued to another client".into(),
+            ));
+        }
+        let ttl = self.ttl.access_token_secs;
+        let subject = match (grant.member_id, grant.visitor_id) {
+            (Some(member_id), _) => Subject::Member {
+                client_id: grant.client_id,
+                member_id,
+            },
+            (None, visitor_id) => Subject::Visitor {
+                client_id: grant.client_id,
+                visitor_id,
+            },
+        };
+        let mut minted = self.mint_for(subject, ttl, now, ids)?;
+        minted.refresh_token = Some(refresh_token.to_string());
+        Ok(minted)
+    }
+
+    /// `refresh_token` on `/oauth2/token` with a legacy app refresh token and the app's credentials:
+    /// a 4-hour app token for the instance (the refresh token is returned unchanged).
+    pub fn refresh_app(
+        &mut self,
+        client_id: &str,
+        client_secret: &str,
+        refresh_token: &str,
+        now: DateTime<Utc>,
+        ids: &Ids,
+    ) -> Result<Minted, WixError> {
+        self.authenticate_client(client_id, client_secret)?;
+        let instance_id = self.check_refresh(client_id, refresh_token)?;
+        let ttl = self.ttl.access_token_secs;
+        let mut minted = self.mint_for(Subject::App { instance_id }, ttl, now, ids)?;
+        minted.refresh_token = Some(refresh_token.to_string());
+        Ok(minted)
+    }
+
+    /// `authorization_code` with PKCE: member tokens for a code from the member-login page.
+    /// Everything is checked before the code is spent, so a failed attempt issues nothing.
+    pub fn exchange_member_code(
+        &mut self,
+        client_id: &str,
+        code: &str,
+        code_verifier: &str,
+        redirect_uri: Option<&str>,
+        now: DateTime<Utc>,
+        ids: &Ids,
+    ) -> Result<Minted, WixError> {
+        self.maybe_gc_identities(now);
+        self.oauth_client(client_id)?;
+        if !valid_verifier(code_verifier) {
+            return Err(WixError::InvalidRequest(
+                "code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636)".into(),
+            ));
+        }
+        let grant = self
+            .identities
+            .member_codes
+            .get(code)
+            .ok_or_else(|| WixError::InvalidGrant("authorization code is unknown".into()))?;
+        if grant.client_id != client_id {
+            return Err(WixError::InvalidGrant(
+                "authorization code was issued to another client".into(),
+            ));
+        }
+        if grant.used {
+            return Err(WixError::InvalidGrant(
+                "authorization code was already used".into(),
+            ));
+        }
+        if now >= grant.expires_at {
+            return Err(WixError::InvalidGrant("authorization code expired".into()));
+        }
+        if redirect_uri.is_some_and(|u| u != grant.redirect_uri) {
+            return Err(WixError::InvalidGrant(
+                "redirect_uri does not match the authorization request".into(),
+            ));
+        }
+        let challenge = pkce_challenge(code_verifier);
+        if !bool::from(challenge.as_bytes().ct_eq(grant.code_challenge.as_bytes())) {
+            return Err(WixError::InvalidGrant(
+                "code_verifier does not match the code_challenge (S256)".into(),
+            ));
+        }
+        let member_id = grant.member_id.clone();
+        let ttl = self.ttl.access_token_secs;
+        let minted = self.mint_for(
+            Subject::Member {
+                client_id: client_id.to_string(),
+                member_id,
+            },
+            ttl,
+            now,
+            ids,
+        )?;
+        if let Some(g) = self.identities.member_codes.get_mut(code) {
+            g.used = true;
+        }
+        Ok(minted)
+    }
+
+    /// `strip_bound_session`: a fresh, unbound app token for the instance of `access_token`. The
+    /// SDK sends no client id, so the app is the token's (wix-api.md §4a); its secret must match.
+    pub fn strip_bound_session(
+        &mut self,
+        access_token: &str,
+        client_id: Option<&str>,
+        client_secret: &str,
+        now: DateTime<Utc>,
+        ids: &Ids,
+    ) -> Result<Minted, WixError> {
+        let caller = self
+            .authorize(Some(access_token), now)
+            .map_err(|e| match e {
+                WixError::Unauthenticated { message, .. } => WixError::InvalidGrant(message),
+                other => other,
+            })?;
+        if caller.instance_id.is_empty() {
+            return Err(WixError::InvalidGrant(
+                "access_token is not an app token".into(),
+            ));
+        }
+        if client_id.is_some_and(|c| c != caller.app_id) {
+            return Err(WixError::InvalidGrant(
+                "access_token was issued to another app".into(),
+            ));
+        }
+        self.authenticate_client(&caller.app_id, client_secret)?;
+        let ttl = self.ttl.access_token_secs;
+        self.mint_for(
+            Subject::App {
+                instance_id: caller.instance_id,
+            },
+            ttl,
+            now,
+            ids,
+        )
+    }
+
+    /// `authorized_client`: member tokens for `member_id`, asked with a visitor token of a Headless
+    /// client and an API key of the same site (wix-api.md §4b, external login).
+    pub fn authorized_client(
+        &mut self,
+        visitor_token: &str,
+        api_key: &str,
+        member_id: &str,
+        now: DateTime<Utc>,
+        ids: &Ids,
+    ) -> Result<Minted, WixError> {
+        let caller = self
+            .authorize(Some(visitor_token), now)
+            .map_err(|e| WixError::InvalidClient(format!("visitor token: {e}")))?;
+        if !matches!(
+            caller.identity,
+            Identity::Visitor { .. } | Identity::Member { .. }
+        ) {
+            return Err(WixError::InvalidClient(
+                "the Authorization token must be a Headless visitor token".into(),
+            ));
+        }
+        match self.identities.api_keys.get(api_key) {
+            Some(site) if *site == caller.site_id => {}
+            _ => {
+                return Err(WixError::InvalidClient(
+                    "the API key is unknown or belongs to another site".into(),
+                ));
+            }
+        }
+        if self
+            .identities
+            .members
+            .get(member_id)
+            .is_none_or(|m| m.site_id != caller.site_id)
+        {
+            return Err(WixError::InvalidGrant(format!(
+                "no member `{member_id}` on this site"
+            )));
+        }
+        let ttl = self.ttl.access_token_secs;
+        self.mint_for(
+            Subject::Member {
+                client_id: caller.app_id,
+                member_id: member_id.to_string(),
+            },
+            ttl,
+            now,
+            ids,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pkce_challenge_matches_rfc_7636_appendix_b() {
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[test]
+    fn verifiers_follow_rfc_7636() {
+        assert!(valid_verifier(&"a".repeat(43)));
+        assert!(!valid_verifier(&"a".repeat(42)));
+        assert!(!valid_verifier(&"a".repeat(129)));
+        assert!(!valid_verifier(&format!("{}!", "a".repeat(43))));
+    }
+}

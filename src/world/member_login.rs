@@ -1,0 +1,410 @@
+//! Headless member login (wix-api.md §6): redirect sessions, the login page's decision, the codes it
+//! issues, and logout. Sessions and codes are short-lived and swept an hour after they expire.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use super::identity::Identity;
+use super::{Caller, World, secs, with_query};
+use crate::error::{FieldViolation, WixError};
+use crate::ids::Ids;
+use crate::scenario::MemberLogin;
+
+/// Where the member-login redirect puts `code` and `state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    Fragment,
+    Query,
+}
+
+/// A member-login redirect session waiting for the browser (wix-api.md §6).
+#[derive(Debug, Clone, Serialize)]
+pub struct RedirectSession {
+    pub client_id: String,
+    pub site_id: String,
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub code_challenge: String,
+    pub response_mode: ResponseMode,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A member-login authorization code: single use, bound to its PKCE challenge and redirect URI.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberCode {
+    pub client_id: String,
+    pub site_id: String,
+    pub member_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub expires_at: DateTime<Utc>,
+    pub used: bool,
+}
+
+/// `auth.authRequest` of a redirect session, as sent (camelCase on the wire).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthRequest {
+    pub redirect_uri: Option<String>,
+    pub client_id: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub response_mode: Option<String>,
+    pub response_type: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub session_token: Option<String>,
+    pub idp: Option<String>,
+}
+
+/// What the login page was given.
+#[derive(Debug, Clone)]
+pub enum Login {
+    /// Auto-login: the member named by id or e-mail, else the site's first member.
+    Auto { member: Option<String> },
+    /// The form was submitted.
+    Form { email: String, password: String },
+    /// The person pressed Cancel.
+    Cancel,
+}
+
+/// What the login page does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginStep {
+    /// Redirect the browser here.
+    Redirect(String),
+    /// Show the login form (again, with an error when one is set).
+    Form(LoginView),
+}
+
+/// What the login form shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginView {
+    pub session_id: String,
+    pub client_name: String,
+    pub email: String,
+    pub error: Option<String>,
+}
+
+impl World {
+    // ---- Member login (redirect sessions) ---------------------------------------------------------
+
+    /// Creates a member-login redirect session. Every field is checked here, so the login page only
+    /// ever redirects to a registered URI. Returns the session id.
+    pub fn create_login_session(
+        &mut self,
+        req: &AuthRequest,
+        now: DateTime<Utc>,
+        ids: &Ids,
+    ) -> Result<String, WixError> {
+        self.maybe_gc_identities(now);
+        let field = |f: &str| format!("auth.authRequest.{f}");
+        let mut violations = Vec::new();
+        let mut required = |name: &str, value: &Option<String>| match value.as_deref() {
+            Some(v) if !v.is_empty() => Some(v.to_string()),
+            _ => {
+                violations.push(FieldViolation::new(
+                    &field(name),
+                    "REQUIRED_FIELD",
+                    format!("{name} is required"),
+                ));
+                None
+            }
+        };
+        let client_id = required("clientId", &req.client_id);
+        let redirect_uri = required("redirectUri", &req.redirect_uri);
+        let challenge = required("codeChallenge", &req.code_challenge);
+        if req
+            .code_challenge_method
+            .as_deref()
+            .is_some_and(|m| m != "S256")
+        {
+            violations.push(FieldViolation::new(
+                &field("codeChallengeMethod"),
+                "INVALID_ENUM_VALUE",
+                "only S256 is supported",
+            ));
+        }
+        if req.response_type.as_deref().is_some_and(|t| t != "code") {
+            violations.push(FieldViolation::new(
+                &field("responseType"),
+                "INVALID_ENUM_VALUE",
+                "responseType must be code",
+            ));
+        }
+        let response_mode = match req.response_mode.as_deref() {
+            None | Some("") | Some("fragment") => ResponseMode::Fragment,
+            Some("query") => ResponseMode::Query,
+            Some(other) => {
+                // web_message needs a browser window to post to; the mock serves redirects only.
+                violations.push(FieldViolation::new(
+                    &field("responseMode"),
+                    "INVALID_ENUM_VALUE",
+                    format!(
+                        "responseMode `{other}` is not supported by the mock (fragment or query)"
+                    ),
+                ));
+                ResponseMode::Fragment
+            }
+        };
+        if challenge
+            .as_deref()
+            .is_some_and(|c| c.len() != 43 || URL_SAFE_NO_PAD.decode(c).is_err())
+        {
+            violations.push(FieldViolation::new(
+                &field("codeChallenge"),
+                "INVALID_FORMAT",
+                "codeChallenge must be base64url(SHA-256(verifier)) without padding",
+            ));
+        }
+        let (Some(client_id), Some(redirect_uri), Some(code_challenge), true) =
+            (client_id, redirect_uri, challenge, violations.is_empty())
+        else {
+            return Err(WixError::Validation(violations));
+        };
+        let oauth_app = self
+            .oauth_apps
+            .get(&client_id)
+            .ok_or_else(|| WixError::NotFound {
+                code: "OAUTH_APP_NOT_FOUND",
+                message: format!("OAuth app {client_id} not found"),
+            })?;
+        // Wix redirects only to exact `allowedRedirectUris` (wix-api.md §6).
+        if !oauth_app.allowed_redirect_uris.contains(&redirect_uri) {
+            return Err(WixError::Validation(vec![FieldViolation::new(
+                &field("redirectUri"),
+                "NOT_ALLOWED",
+                "redirectUri is not one of the OAuth app's allowedRedirectUris",
+            )]));
+        }
+        let site_id = oauth_app.site_id.clone();
+        let id = ids.guid();
+        self.identities.redirect_sessions.insert(
+            id.clone(),
+            RedirectSession {
+                client_id,
+                site_id,
+                redirect_uri,
+                state: req.state.clone(),
+                code_challenge,
+                response_mode,
+                expires_at: now + secs(self.ttl.consent_secs),
+            },
+        );
+        Ok(id)
+    }
+
+    /// A logout redirect session: checks the client and where to go after, and logs the member
+    /// behind `caller` out (every token of that member stops working at once).
+    pub fn logout(
+        &mut self,
+        caller: Option<&Caller>,
+        client_id: &str,
+        post_flow_url: Option<&str>,
+    ) -> Result<(), WixError> {
+        let oauth_app = self
+            .oauth_apps
+            .get(client_id)
+            .ok_or_else(|| WixError::NotFound {
+                code: "OAUTH_APP_NOT_FOUND",
+                message: format!("OAuth app {client_id} not found"),
+            })?;
+        if let Some(url) = post_flow_url {
+            // Flows other than login need the URL's domain in allowedRedirectDomains (wix-api.md §6).
+            let host = url::Url::parse(url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string));
+            let allowed = oauth_app.allowed_redirect_uris.iter().any(|u| u == url)
+                || host.is_some_and(|h| oauth_app.allowed_redirect_domains.contains(&h));
+            if !allowed {
+                return Err(WixError::Validation(vec![FieldViolation::new(
+                    "callbacks.postFlowUrl",
+                    "NOT_ALLOWED",
+                    "postFlowUrl's domain is not one of the OAuth app's allowedRedirectDomains",
+                )]));
+            }
+        }
+        // "Invalidates the visitor or member token" (wix-api.md §5): every token of the member, or
+        // of the visitor, whoever asked.
+        match caller {
+            Some(Caller {
+                identity: Identity::Member { member_id },
+                app_id,
+                ..
+            }) if app_id == client_id => {
+                *self
+                    .identities
+                    .member_generations
+                    .entry(member_id.clone())
+                    .or_default() += 1;
+            }
+            Some(Caller {
+                identity: Identity::Visitor { visitor_id },
+                app_id,
+                ..
+            }) if app_id == client_id => {
+                self.identities
+                    .logged_out_visitors
+                    .insert(visitor_id.clone());
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The member-login page: logs a member in (or shows the form) and redirects to the session's
+    /// redirect URI with `code` and `state`, or with `error` when the person cancels.
+    pub fn login_member(
+        &mut self,
+        session_id: &str,
+        login: Login,
+        now: DateTime<Utc>,
+        ids: &Ids,
+    ) -> Result<LoginStep, WixError> {
+        self.maybe_gc_identities(now);
+        let page = |m: &str| WixError::InstallerPage(m.to_string());
+        let session = self
+            .identities
+            .redirect_sessions
+            .get(session_id)
+            .ok_or_else(|| page("this login session is unknown or was already used"))?
+            .clone();
+        if now >= session.expires_at {
+            return Err(page("this login session expired"));
+        }
+        let site_members = || {
+            self.identities
+                .members
+                .values()
+                .filter(|m| m.site_id == session.site_id)
+        };
+        let view = |email: String, error: Option<String>| {
+            LoginStep::Form(LoginView {
+                session_id: session_id.to_string(),
+                client_name: self
+                    .oauth_apps
+                    .get(&session.client_id)
+                    .map(|a| a.name.clone())
+                    .unwrap_or_default(),
+                email,
+                error,
+            })
+        };
+        let member_id = match login {
+            Login::Cancel => {
+                self.identities.redirect_sessions.remove(session_id);
+                return Ok(LoginStep::Redirect(callback(
+                    &session,
+                    &[
+                        ("error", "access_denied"),
+                        ("error_description", "the member cancelled the login"),
+                    ],
+                )));
+            }
+            Login::Auto { member } if self.identities.member_login == MemberLogin::Auto => {
+                let found = match member.as_deref() {
+                    Some(who) => site_members()
+                        .find(|m| m.id == who || m.email.eq_ignore_ascii_case(who))
+                        .map(|m| m.id.clone()),
+                    None => site_members().min_by_key(|m| m.order).map(|m| m.id.clone()),
+                };
+                match found {
+                    Some(id) => id,
+                    None => {
+                        self.identities.redirect_sessions.remove(session_id);
+                        return Ok(LoginStep::Redirect(callback(
+                            &session,
+                            &[
+                                ("error", "access_denied"),
+                                ("error_description", "no such member on this site"),
+                            ],
+                        )));
+                    }
+                }
+            }
+            Login::Auto { member } => {
+                let email = member
+                    .or_else(|| {
+                        site_members()
+                            .min_by_key(|m| m.order)
+                            .map(|m| m.email.clone())
+                    })
+                    .unwrap_or_default();
+                return Ok(view(email, None));
+            }
+            Login::Form { email, password } => {
+                let found = site_members()
+                    .find(|m| m.email.eq_ignore_ascii_case(&email))
+                    .filter(|m| {
+                        m.password
+                            .as_deref()
+                            .is_none_or(|p| bool::from(p.as_bytes().ct_eq(password.as_bytes())))
+                    })
+                    .map(|m| m.id.clone());
+                match found {
+                    Some(id) => id,
+                    None => return Ok(view(email, Some("wrong e-mail or password".into()))),
+                }
+            }
+        };
+        let code = ids.token("OAUTH2.MCODE.", 32);
+        self.identities.redirect_sessions.remove(session_id);
+        self.identities.member_codes.insert(
+            code.clone(),
+            MemberCode {
+                client_id: session.client_id.clone(),
+                site_id: session.site_id.clone(),
+                member_id,
+                redirect_uri: session.redirect_uri.clone(),
+                code_challenge: session.code_challenge.clone(),
+                expires_at: now + secs(self.ttl.code_secs),
+                used: false,
+            },
+        );
+        Ok(LoginStep::Redirect(callback(&session, &[("code", &code)])))
+    }
+
+    // ---- Housekeeping -------------------------------------------------------------------------------
+
+    /// Drops login sessions and member codes an hour after they expired, at most once a virtual minute.
+    pub(super) fn maybe_gc_identities(&mut self, now: DateTime<Utc>) {
+        if self.identities.next_gc.is_some_and(|at| now < at) {
+            return;
+        }
+        self.identities.next_gc = Some(now + Duration::seconds(60));
+        let horizon = now - Duration::hours(1);
+        self.identities
+            .redirect_sessions
+            .retain(|_, s| s.expires_at > horizon);
+        self.identities
+            .member_codes
+            .retain(|_, c| c.expires_at > horizon);
+    }
+}
+
+/// The session's redirect URI with `params` (and the session's `state`) in its fragment or query.
+fn callback(session: &RedirectSession, params: &[(&str, &str)]) -> String {
+    let mut all: Vec<(&str, &str)> = params.to_vec();
+    if let Some(state) = session.state.as_deref() {
+        all.push(("state", state));
+    }
+    match session.response_mode {
+        ResponseMode::Query => {
+            with_query(&session.redirect_uri, &all).unwrap_or_else(|| session.redirect_uri.clone())
+        }
+        ResponseMode::Fragment => match url::Url::parse(&session.redirect_uri) {
+            Ok(mut u) => {
+                let fragment = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(all)
+                    .finish();
+                u.set_fragment(Some(&fragment));
+                u.to_string()
+            }
+            Err(_) => session.redirect_uri.clone(),
+        },
+    }
+}
