@@ -14,6 +14,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+pub mod api_keys;
+
+pub use api_keys::ApiKeySpec;
+
 /// The built-in default scenario, also shipped as `scenarios/default.yaml`.
 pub const DEFAULT_YAML: &str = include_str!("../../scenarios/default.yaml");
 
@@ -48,6 +52,9 @@ pub struct Scenario {
     /// Headless OAuth apps that exist at start (clients for visitor, member and admin tokens).
     #[serde(default)]
     pub oauth_apps: Vec<OAuthAppSpec>,
+    /// API keys that may call the OAuth Apps API (see `api_keys.rs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_keys: Vec<ApiKeySpec>,
 }
 
 fn default_name() -> String {
@@ -397,6 +404,7 @@ impl Scenario {
                 ));
             }
         }
+        api_keys::check(&self.api_keys, &site_ids, json_text, &mut problems);
         let ttl = &self.ttl;
         for (name, secs) in [
             ("ttl.code_secs", ttl.code_secs),
