@@ -17,6 +17,7 @@ use crate::jwt::{InstanceClaim, Invalid, Signer};
 use crate::scenario::{ConsentMode, Scenario, Ttl};
 
 pub mod oauth_apps;
+pub mod query;
 
 pub use oauth_apps::OAuthApp;
 
