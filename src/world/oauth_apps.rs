@@ -107,12 +107,12 @@ pub const MAX_REDIRECTS: usize = 20;
 pub const UPDATABLE: &[&str] = &[
     "name",
     "description",
-    "allowedRedirectDomains",
-    "allowedRedirectUris",
     "loginUrl",
     "logoutUrl",
-    "technology",
+    "allowedRedirectUris",
+    "allowedRedirectDomains",
     "applicationType",
+    "technology",
 ];
 /// Fields of the object a client may not change; naming one in a mask is a validation error.
 pub const READ_ONLY: &[&str] = &[
