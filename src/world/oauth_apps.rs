@@ -271,26 +271,22 @@ fn check_field(app: &OAuthApp, field: &str, at: &str, v: &mut Vec<FieldViolation
                 }
             }
         }
-        "applicationType" => {
-            if !APPLICATION_TYPES.contains(&app.application_type.as_str()) {
-                v.push(FieldViolation::new(
-                    &path,
-                    "INVALID_ENUM_VALUE",
-                    format!(
-                        "applicationType must be one of {}",
-                        APPLICATION_TYPES.join(", ")
-                    ),
-                ));
-            }
+        "applicationType" if !APPLICATION_TYPES.contains(&app.application_type.as_str()) => {
+            v.push(FieldViolation::new(
+                &path,
+                "INVALID_ENUM_VALUE",
+                format!(
+                    "applicationType must be one of {}",
+                    APPLICATION_TYPES.join(", ")
+                ),
+            ));
         }
-        "technology" => {
-            if !TECHNOLOGIES.contains(&app.technology.as_str()) {
-                v.push(FieldViolation::new(
-                    &path,
-                    "INVALID_ENUM_VALUE",
-                    format!("technology must be one of {}", TECHNOLOGIES.join(", ")),
-                ));
-            }
+        "technology" if !TECHNOLOGIES.contains(&app.technology.as_str()) => {
+            v.push(FieldViolation::new(
+                &path,
+                "INVALID_ENUM_VALUE",
+                format!("technology must be one of {}", TECHNOLOGIES.join(", ")),
+            ));
         }
         _ => {}
     }

@@ -1308,12 +1308,21 @@ async fn a_declared_api_key_with_site_and_account_headers_can_manage_apps() {
     );
 }
 
+/// method, key, extra headers, body, expected status.
+type KeyCase<'a> = (
+    &'a str,
+    &'a str,
+    Vec<(&'a str, &'a str)>,
+    Option<Value>,
+    StatusCode,
+);
+
 #[tokio::test]
 async fn an_api_key_is_refused_for_the_wrong_account_site_or_scope() {
     let app = spawn_app_with(SCENARIO);
     let get = format!("{BASE}/{FIXTURE_APP}");
     let other_account = "00000000-0000-4000-8000-000000000000";
-    let cases: [(&str, &str, Vec<(&str, &str)>, Option<Value>, StatusCode); 6] = [
+    let cases: [KeyCase; 6] = [
         (
             "GET",
             "IST.manage-key",
