@@ -258,15 +258,27 @@ fn authorize_api_key(
 
 // ---- Handlers --------------------------------------------------------------------------------------
 
-/// An app with its secret: the create response only. Field order as Wix's (secret last).
+/// `{"oAuthApp": ...}`, serialised straight from the struct so fields keep Wix's order (a
+/// `serde_json::Value` would sort them).
 #[derive(Serialize)]
-struct WithSecret<'a> {
-    #[serde(flatten)]
-    app: &'a OAuthApp,
-    secret: &'a str,
+struct Envelope<T> {
+    #[serde(rename = "oAuthApp")]
+    o_auth_app: T,
 }
 
-async fn create(creds: Credentials, body: Bytes, app: App) -> Result<Value, WixError> {
+/// An app with its secret: the create response only. Field order as Wix's (secret last).
+#[derive(Serialize)]
+struct WithSecret {
+    #[serde(flatten)]
+    app: OAuthApp,
+    secret: String,
+}
+
+async fn create(
+    creds: Credentials,
+    body: Bytes,
+    app: App,
+) -> Result<Envelope<WithSecret>, WixError> {
     let site = authorize(&app, &creds, Need::Manage)?.ok_or_else(|| {
         WixError::BadRequest(
             "the caller names no site (Headless project) to create the app on".into(),
@@ -276,16 +288,20 @@ async fn create(creds: Credentials, body: Bytes, app: App) -> Result<Value, WixE
     let fields = app_fields(&obj)?;
     let (created, secret) =
         app.with_world(|w, now, ids| w.create_oauth_app(&site, &fields, now, ids))?;
-    Ok(json!({"oAuthApp": WithSecret { app: &created, secret: &secret }}))
+    Ok(Envelope {
+        o_auth_app: WithSecret {
+            app: created,
+            secret,
+        },
+    })
 }
 
-async fn get(id: String, creds: Credentials, app: App) -> Result<Value, WixError> {
+async fn get(id: String, creds: Credentials, app: App) -> Result<Envelope<OAuthApp>, WixError> {
     let site = authorize(&app, &creds, Need::Read)?;
     check_id(&id)?;
-    app.with_world(|w, _, _| {
-        let found = w.get_oauth_app(SiteScope(site.as_deref()), &id)?;
-        Ok(json!({ "oAuthApp": found }))
-    })
+    let found =
+        app.with_world(|w, _, _| w.get_oauth_app(SiteScope(site.as_deref()), &id).cloned())?;
+    Ok(Envelope { o_auth_app: found })
 }
 
 /// The query response: `{"oAuthApps": [...], "pagingMetadata": {...}}`.
@@ -318,7 +334,12 @@ async fn query(creds: Credentials, body: Bytes, app: App) -> Result<Response, Wi
     }))
 }
 
-async fn update(id: String, creds: Credentials, body: Bytes, app: App) -> Result<Value, WixError> {
+async fn update(
+    id: String,
+    creds: Credentials,
+    body: Bytes,
+    app: App,
+) -> Result<Envelope<OAuthApp>, WixError> {
     let site = authorize(&app, &creds, Need::Manage)?;
     check_id(&id)?;
     let obj = json_object(&body)?;
@@ -339,7 +360,9 @@ async fn update(id: String, creds: Credentials, body: Bytes, app: App) -> Result
     let updated = app.with_world(|w, _, _| {
         w.update_oauth_app(SiteScope(site.as_deref()), &id, &fields, &mask)
     })?;
-    Ok(json!({ "oAuthApp": updated }))
+    Ok(Envelope {
+        o_auth_app: updated,
+    })
 }
 
 async fn delete(id: String, creds: Credentials, app: App) -> Result<Value, WixError> {
