@@ -70,7 +70,10 @@ async fn main() {
             "cursor paging, filter + sort by name, page of 50",
             json!({"filter": {"technology": {"$ne": "IOS"}}, "sort": [{"fieldName": "name"}], "cursorPaging": {"limit": 50}}),
         ),
-        ("_id $eq (map lookup)", json!({"filter": {"_id": {"$eq": "nope"}}})),
+        (
+            "_id $eq (map lookup)",
+            json!({"filter": {"_id": {"$eq": "nope"}}}),
+        ),
     ];
     println!("{APPS} OAuth apps, {RUNS} runs per case, full HTTP path (auth + JSON in/out)");
     let mut over_budget = false;
@@ -106,7 +109,10 @@ async fn main() {
         }
     }
     if over_budget {
-        eprintln!("the budgeted case's median is over {} ms", BUDGET.as_millis());
+        eprintln!(
+            "the budgeted case's median is over {} ms",
+            BUDGET.as_millis()
+        );
         std::process::exit(1);
     }
 }
