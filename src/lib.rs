@@ -5,7 +5,8 @@
 //! - [`cli`]: the command line (`serve`, `check`); `main.rs` only wires it up.
 //! - [`scenario`]: scenario files (YAML or JSON): types, loading and `file:line:col` checks.
 //! - [`world`]: the simulated Wix state (apps, sites, instances, codes, tokens) and its rules. Pure:
-//!   no warp, no locks, every function takes `now`.
+//!   no warp, no locks, every function takes `now`. `world::query` is Wix's query language (filters,
+//!   sort, offset and cursor paging) over OAuth apps.
 //! - [`app`]: the [`App`] handle, the shared state of one server and the only place that locks it.
 //! - [`clock`]: the virtual clock, the only reader of the system clock.
 //! - [`ids`]: the one seeded random generator, the only reader of OS randomness.

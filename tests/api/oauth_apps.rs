@@ -1416,3 +1416,33 @@ async fn a_scenario_api_key_naming_an_undeclared_site_is_reported() {
     );
     assert!(err.problems[0].message.contains("not declared"), "{err}");
 }
+
+#[tokio::test]
+async fn a_hostile_query_body_is_a_400_never_a_crash() {
+    // Arrange
+    let (app, t) = manager().await;
+    let mut deep = json!({"name": "x"});
+    for _ in 0..40 {
+        deep = json!({"$not": deep});
+    }
+    let path = format!("{BASE}/query");
+    // Act
+    let nested = query(&app, &t, json!({"filter": deep})).await;
+    let garbled = app
+        .send(
+            warp::test::request()
+                .method("POST")
+                .path(&path)
+                .header("authorization", &t)
+                .body("{\"query\": {\"filter\": "),
+        )
+        .await;
+    let not_object = call(&app, "POST", &path, &t, Some(&json!({"query": [1, 2]}))).await;
+    // Assert
+    assert_eq!(field_violations(&nested).len(), 1);
+    assert_eq!(garbled.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        field_violations(&not_object),
+        [("query".into(), "INVALID_TYPE".into())]
+    );
+}
