@@ -184,7 +184,13 @@ async fn create_returns_the_app_with_every_default_and_its_secret_this_once() {
         Some(&json!({"oAuthApp": {"name": "Test app", "description": "Some test app", "applicationType": "WEB_APP"}})),
     )
     .await;
-    // Assert
+    // Assert: fields in Wix's order on the wire (the snapshot below sorts them), secret last.
+    let raw = res.text();
+    assert!(raw.starts_with(r#"{"oAuthApp":{"id":""#), "{raw}");
+    assert!(
+        raw.contains(r#""wixPagesDomainsMappings":[],"secret":"oas_"#),
+        "{raw}"
+    );
     insta::assert_json_snapshot!("oauth_apps__create", snap(&res), {
         ".body.oAuthApp.id" => "[guid]",
         ".body.oAuthApp.secret" => redact_prefixed("oas_"),
