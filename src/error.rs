@@ -73,6 +73,10 @@ pub enum WixError {
     /// 404 with an entity-specific code (e.g. `OAUTH_APP_NOT_FOUND`, `INSTANCE_NOT_FOUND`).
     #[error("{message}")]
     NotFound { code: &'static str, message: String },
+    /// 428 `applicationError` (FAILED_PRECONDITION): the entity is not in a state that allows the call,
+    /// e.g. a second `generate-secret` (wix-api.md §1: "428 precondition").
+    #[error("{message}")]
+    FailedPrecondition { code: &'static str, message: String },
     /// 400 `validationError` listing each violated field (INVALID_ARGUMENT).
     #[error("{}", describe_violations(.0))]
     Validation(Vec<FieldViolation>),
@@ -112,6 +116,7 @@ impl WixError {
             InvalidClient(_) | Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             UnknownInstance(_) => StatusCode::NOT_FOUND,
             PermissionDenied(_) => StatusCode::FORBIDDEN,
+            FailedPrecondition { .. } => StatusCode::PRECONDITION_REQUIRED,
             NotFound { .. } | RouteNotFound => StatusCode::NOT_FOUND,
             Validation(_) | BadRequest(_) | InstallerPage(_) => StatusCode::BAD_REQUEST,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -127,7 +132,9 @@ impl WixError {
             InvalidClient(_) => "invalid_client",
             InvalidGrant(_) | UnknownInstance(_) => "invalid_grant",
             UnsupportedGrantType(_) => "unsupported_grant_type",
-            Unauthenticated { code, .. } | NotFound { code, .. } => code,
+            Unauthenticated { code, .. }
+            | NotFound { code, .. }
+            | FailedPrecondition { code, .. } => code,
             PermissionDenied(_) => "PERMISSION_DENIED",
             Validation(_) => "INVALID_ARGUMENT",
             BadRequest(_) => "BAD_REQUEST",

@@ -8,6 +8,7 @@
 //!   no warp, no locks, every function takes `now`. `world::identity` says who a token speaks for
 //!   (apps, Wix users, visitors, members, Headless admins), `world::grants` holds the `/oauth2/token`
 //!   grants, `world::member_login` the Headless redirect sessions and logout.
+//!   `world::query` is Wix's query language (filters, sort, offset and cursor paging) over OAuth apps.
 //! - [`app`]: the [`App`] handle, the shared state of one server and the only place that locks it.
 //! - [`clock`]: the virtual clock, the only reader of the system clock.
 //! - [`ids`]: the one seeded random generator, the only reader of OS randomness.

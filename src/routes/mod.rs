@@ -1,6 +1,6 @@
 //! The HTTP surface: every route, the filters they share, and the journal around them.
 //!
-//! Each area (`installer`, `oauth`, `bi_event`, `admin`) exports `routes(app)`. Routes follow the
+//! Each area (`installer`, `oauth`, `bi_event`, `oauth_apps`, `admin`) exports `routes(app)`. Routes follow the
 //! quickwit shape: path and extraction filters, then `.then(handler)` where the handler returns
 //! `Result<T, WixError>` and knows nothing of warp, then one adaptor to a response. A rejection only
 //! ever means "not this route" or comes from warp's own extraction; [`crate::error::handle_rejection`]
@@ -13,6 +13,7 @@ mod bi_event;
 mod installer;
 mod oauth;
 mod oauth2;
+mod oauth_apps;
 mod redirect_session;
 
 use std::collections::BTreeMap;
@@ -40,6 +41,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(oauth::routes(app.clone()))
         .unify()
         .or(bi_event::routes(app.clone()))
+        .unify()
+        .or(oauth_apps::routes(app.clone()))
         .unify()
         .or(admin::routes(app.clone()))
         .unify()

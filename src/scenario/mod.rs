@@ -17,6 +17,9 @@ use serde_saphyr::Spanned;
 pub mod identity;
 
 pub use identity::{MemberLogin, MemberSpec, UserSpec};
+pub mod api_keys;
+
+pub use api_keys::ApiKeySpec;
 
 /// The built-in default scenario, also shipped as `scenarios/default.yaml`.
 pub const DEFAULT_YAML: &str = include_str!("../../scenarios/default.yaml");
@@ -55,6 +58,9 @@ pub struct Scenario {
     /// How the member-login page logs members in: `auto` (CI) or `form`.
     #[serde(default, skip_serializing_if = "MemberLogin::is_auto")]
     pub member_login: MemberLogin,
+    /// API keys that may call the OAuth Apps API (see `api_keys.rs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_keys: Vec<ApiKeySpec>,
 }
 
 fn default_name() -> String {
@@ -421,6 +427,7 @@ impl Scenario {
             }
         }
         identity::check(self, json_text, &mut problems);
+        api_keys::check(&self.api_keys, &site_ids, json_text, &mut problems);
         let ttl = &self.ttl;
         for (name, secs) in [
             ("ttl.code_secs", ttl.code_secs),

@@ -20,6 +20,7 @@ pub mod grants;
 pub mod identity;
 pub mod member_login;
 pub mod oauth_apps;
+pub mod query;
 
 pub use identity::{Identities, Identity};
 pub use oauth_apps::OAuthApp;

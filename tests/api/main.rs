@@ -8,6 +8,8 @@ mod installer;
 mod oauth_access;
 // POST /apps/v1/bi-event and the shared access-token check.
 mod bi_event;
+// The OAuth Apps API: CRUD, the query language, masks, one-time secrets, who may call.
+mod oauth_apps;
 // The admin API: clock, reset, scenario, state, journal.
 mod admin;
 // Every class of bad input gets a Wix-shaped 4xx and leaves the state unchanged.
