@@ -102,13 +102,6 @@ pub(super) fn check(scenario: &Scenario, json_text: Option<&str>, problems: &mut
                 ));
             }
         }
-        if site.api_keys.iter().any(|k| k.is_empty()) {
-            problems.push(at(
-                &site.id,
-                format!("site `{}` has an empty API key", site.id.value),
-                json_text,
-            ));
-        }
     }
 }
 

@@ -58,7 +58,7 @@ pub struct Scenario {
     /// How the member-login page logs members in: `auto` (CI) or `form`.
     #[serde(default, skip_serializing_if = "MemberLogin::is_auto")]
     pub member_login: MemberLogin,
-    /// API keys that may call the OAuth Apps API (see `api_keys.rs`).
+    /// API keys: for the OAuth Apps API, and for the `authorized_client` grant (see `api_keys.rs`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub api_keys: Vec<ApiKeySpec>,
 }
@@ -177,9 +177,6 @@ pub struct SiteSpec {
     /// Site members, who log in to the site's Headless clients.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberSpec>,
-    /// API keys accepted for the site (the `authorized_client` grant's `<token>,<apiKey>`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub api_keys: Vec<String>,
 }
 
 fn default_owner_email() -> String {

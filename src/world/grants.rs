@@ -283,8 +283,11 @@ impl World {
                 "the Authorization token must be a Headless visitor token".into(),
             ));
         }
-        match self.identities.api_keys.get(api_key) {
-            Some(site) if *site == caller.site_id => {}
+        // A key bound to one site must name the visitor's; an account-wide key serves any of them.
+        let key = crate::scenario::api_keys::find(&self.identities.api_keys, api_key);
+        match key.map(|k| k.site_id.as_ref().map(|s| s.value.as_str())) {
+            Some(None) => {}
+            Some(Some(site)) if site == caller.site_id => {}
             _ => {
                 return Err(WixError::InvalidClient(
                     "the API key is unknown or belongs to another site".into(),

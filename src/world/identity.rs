@@ -191,8 +191,8 @@ pub struct TokenInfo {
 pub struct Identities {
     pub users: BTreeMap<String, User>,
     pub members: BTreeMap<String, Member>,
-    /// API key → site id.
-    pub api_keys: HashMap<String, String>,
+    /// The scenario's API keys (one list for every API that takes keys).
+    pub api_keys: Vec<crate::scenario::ApiKeySpec>,
     pub member_login: MemberLogin,
     /// Member id → session generation; a logout bumps it. Bounded by the number of members.
     pub member_generations: HashMap<String, u32>,
@@ -209,6 +209,7 @@ impl Identities {
     pub fn from_scenario(scenario: &Scenario) -> Identities {
         let mut out = Identities {
             member_login: scenario.member_login,
+            api_keys: scenario.api_keys.clone(),
             ..Default::default()
         };
         for site in &scenario.sites {
@@ -237,9 +238,6 @@ impl Identities {
                         order: out.members.len(),
                     },
                 );
-            }
-            for key in &site.api_keys {
-                out.api_keys.insert(key.clone(), site_id.clone());
             }
         }
         out
