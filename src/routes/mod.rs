@@ -9,6 +9,7 @@
 mod admin;
 mod bi_event;
 mod installer;
+mod layer;
 mod oauth;
 
 use std::collections::BTreeMap;
@@ -20,7 +21,6 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, StatusCode, header};
-use warp::path::FullPath;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
@@ -43,29 +43,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .recover(handle_rejection)
         .unify()
         .boxed();
-    journaled(app, api)
-}
-
-/// Records every non-admin request and the status it got.
-fn journaled(app: App, api: BoxedFilter<(Response,)>) -> BoxedFilter<(Response,)> {
-    warp::method()
-        .and(warp::path::full())
-        .and(raw_query())
-        .and(api)
-        .map(
-            move |method: warp::http::Method, path: FullPath, query: String, res: Response| {
-                if !path.as_str().starts_with("/__admin") {
-                    app.journal_request(
-                        method.as_str(),
-                        path.as_str(),
-                        &query,
-                        res.status().as_u16(),
-                    );
-                }
-                res
-            },
-        )
-        .boxed()
+    // Faults, the journal and the conformance observer wrap everything (see layer.rs).
+    layer::wrap(app, api)
 }
 
 /// Hands a clone of the app to a handler.

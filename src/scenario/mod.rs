@@ -14,6 +14,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+pub mod faults;
+
+pub use faults::{Expectation, FaultSpec};
+
 /// The built-in default scenario, also shipped as `scenarios/default.yaml`.
 pub const DEFAULT_YAML: &str = include_str!("../../scenarios/default.yaml");
 
@@ -48,6 +52,12 @@ pub struct Scenario {
     /// Headless OAuth apps that exist at start (clients for visitor, member and admin tokens).
     #[serde(default)]
     pub oauth_apps: Vec<OAuthAppSpec>,
+    /// Faults armed at start (see `faults.rs` and scenarios/README.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<Spanned<FaultSpec>>,
+    /// Checks the conformance report makes (`GET /__admin/conformance`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expect: Vec<Spanned<Expectation>>,
 }
 
 fn default_name() -> String {
@@ -397,6 +407,8 @@ impl Scenario {
                 ));
             }
         }
+        faults::check_faults(&self.faults, &mut problems);
+        faults::check_expectations(&self.expect, &mut problems);
         let ttl = &self.ttl;
         for (name, secs) in [
             ("ttl.code_secs", ttl.code_secs),
