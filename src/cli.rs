@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default) and `check`. Every flag can also come from the environment.
+//! The command line: `serve` (the default), `check`, `conformance` and `schema`. Every flag can also come from the environment.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -35,6 +35,17 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Print the conformance report of a running mock; exits 1 when it failed, 2 when unreachable.
+    Conformance {
+        /// The mock's base URL.
+        #[arg(long, env = "WIX_MOCK_URL", default_value = "http://127.0.0.1:8787")]
+        url: String,
+        /// Print the JSON report instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the JSON Schema of scenario files (for editors).
+    Schema,
 }
 
 /// How to serve.
@@ -55,6 +66,9 @@ pub struct ServeArgs {
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `wix_oauth_mock=debug`).
     #[arg(long, env = "WIX_MOCK_LOG", default_value = "warn")]
     pub log: String,
+    /// Do not reload the scenario file when it changes on disk.
+    #[arg(long, env = "WIX_MOCK_NO_WATCH")]
+    pub no_watch: bool,
 }
 
 impl Cli {
@@ -63,7 +77,7 @@ impl Cli {
         match &self.command {
             None => Some(&self.serve),
             Some(Command::Serve(args)) => Some(args),
-            Some(Command::Check { .. }) => None,
+            Some(_) => None,
         }
     }
 }
