@@ -207,19 +207,30 @@ async fn call_routes(
 /// way the body stream fails, which makes hyper abort the connection instead of finishing it.
 fn dropped(mut parts: warp::http::response::Parts, bytes: Bytes, mode: DropMode) -> Response {
     let broken = || std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "fault: drop");
-    let chunks: Vec<Result<Bytes, std::io::Error>> = match mode {
-        DropMode::Connection => vec![Err(broken())],
+    // Step 0 yields the prefix, step 1 pauses once so hyper flushes what it has, step 2 fails.
+    let prefix = match mode {
+        // Nothing is flushed before the failure: the client sees the connection close, no answer.
+        DropMode::Connection => None,
         DropMode::Truncated => {
             // The full length is announced, so the client knows the body was cut short.
             if let Ok(v) = HeaderValue::from_str(&bytes.len().to_string()) {
                 parts.headers.insert(header::CONTENT_LENGTH, v);
             }
-            let half = bytes.slice(..bytes.len() / 2);
-            vec![Ok(half), Err(broken())]
+            Some(bytes.slice(..bytes.len() / 2))
         }
     };
-    let (_, body) = warp::reply::stream(futures_util::stream::iter(chunks))
-        .into_response()
-        .into_parts();
+    let start = if prefix.is_some() { 0 } else { 2 };
+    let chunks = futures_util::stream::unfold((start, prefix), move |(step, prefix)| async move {
+        match step {
+            0 => Some((Ok(prefix.clone().unwrap_or_default()), (1, prefix))),
+            1 => {
+                tokio::task::yield_now().await;
+                Some((Ok(Bytes::new()), (2, prefix)))
+            }
+            2 => Some((Err(broken()), (3, prefix))),
+            _ => None,
+        }
+    });
+    let (_, body) = warp::reply::stream(chunks).into_response().into_parts();
     Response::from_parts(parts, body)
 }

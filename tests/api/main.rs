@@ -14,5 +14,7 @@ mod admin;
 mod bad_input;
 // Scenario files: every shipped one loads; `check` reports line and column.
 mod scenarios;
+// Fault effects, one test each.
+mod faults;
 // The real binary on a real socket.
 mod binary;
