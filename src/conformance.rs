@@ -229,7 +229,8 @@ impl Conformance {
                 } else {
                     s.exchanged.insert(code.clone(), entry.clone());
                 }
-                if let Some((mode, redirect)) = s.tainted.get(&code).cloned() {
+                // Reported once per code: a second exchange of it is `code_reused`.
+                if let Some((mode, redirect)) = s.tainted.remove(&code) {
                     let how = match mode {
                         StateMode::Tamper => "a tampered",
                         StateMode::Drop => "no",
