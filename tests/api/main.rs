@@ -14,6 +14,8 @@ mod admin;
 mod bad_input;
 // Scenario files: every shipped one loads; `check` reports line and column.
 mod scenarios;
+// The shipped scenario library, one test per scenario.
+mod library;
 // The conformance report and its CLI.
 mod conformance;
 // Fault effects, one test each.
