@@ -14,6 +14,10 @@ mod admin;
 mod bad_input;
 // Scenario files: every shipped one loads; `check` reports line and column.
 mod scenarios;
+// Journal filters and waiting for requests.
+mod verification;
+// Live reload and the schema command.
+mod reload;
 // The shipped scenario library, one test per scenario.
 mod library;
 // The conformance report and its CLI.
