@@ -54,6 +54,19 @@ pub struct Entry {
     pub faults: Vec<String>,
 }
 
+/// A request as answered, for [`Journal::record_full`].
+#[derive(Debug)]
+pub struct Answered<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub raw_query: &'a str,
+    /// Body fields, not yet redacted.
+    pub body: &'a BTreeMap<String, Value>,
+    pub status: u16,
+    /// Names of the faults that fired.
+    pub faults: Vec<String>,
+}
+
 /// The bounded journal. Shared through [`crate::App`].
 #[derive(Debug)]
 pub struct Journal {
@@ -83,27 +96,28 @@ impl Journal {
     pub fn record(&self, time: String, method: &str, path: &str, raw_query: &str, status: u16) {
         self.record_full(
             time,
-            method,
-            path,
-            raw_query,
-            &BTreeMap::new(),
-            status,
-            Vec::new(),
+            Answered {
+                method,
+                path,
+                raw_query,
+                body: &BTreeMap::new(),
+                status,
+                faults: Vec::new(),
+            },
         );
     }
 
     /// Appends a request with its body fields (redacted here) and the faults that fired; returns
     /// the entry as stored.
-    pub fn record_full(
-        &self,
-        time: String,
-        method: &str,
-        path: &str,
-        raw_query: &str,
-        body: &BTreeMap<String, Value>,
-        status: u16,
-        faults: Vec<String>,
-    ) -> Entry {
+    pub fn record_full(&self, time: String, answered: Answered<'_>) -> Entry {
+        let Answered {
+            method,
+            path,
+            raw_query,
+            body,
+            status,
+            faults,
+        } = answered;
         let query = redact_query(raw_query);
         let body = body
             .iter()

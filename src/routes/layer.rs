@@ -25,6 +25,7 @@ use crate::conformance::Observed;
 use crate::error::{Rejected, WixError};
 use crate::faults::{Applied, Plan, RequestView};
 use crate::ids::rfc3339_millis;
+use crate::journal::Answered;
 use crate::scenario::faults::DropMode;
 
 /// Wraps the routes (already recovering their rejections) in the fault and journal layer.
@@ -149,12 +150,14 @@ async fn handle(
     parts.headers.remove(header::CONTENT_LENGTH);
     let entry = app.journal().record_full(
         rfc3339_millis(now),
-        method.as_str(),
-        &path,
-        &query,
-        &req.params,
-        parts.status.as_u16(),
-        plan.fired.clone(),
+        Answered {
+            method: method.as_str(),
+            path: &path,
+            raw_query: &query,
+            body: &req.params,
+            status: parts.status.as_u16(),
+            faults: plan.fired.clone(),
+        },
     );
     let scenario = app.scenario();
     app.conformance().observe(

@@ -315,7 +315,7 @@ impl TestApp {
                 warp::test::request()
                     .method("POST")
                     .path("/__admin/faults")
-                    .body(faults.to_string()),
+                    .body(faults),
             )
             .await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
