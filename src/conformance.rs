@@ -326,7 +326,8 @@ impl Conformance {
                 .or_else(|| {
                     body.get("expires_in")
                         .and_then(Value::as_i64)
-                        .map(|s| o.now + Duration::seconds(s))
+                        .and_then(Duration::try_seconds)
+                        .and_then(|d| o.now.checked_add_signed(d))
                 })
                 .or_else(|| unverified_exp(token));
             if let (Some(key), Some(exp)) = (issued_key, exp) {

@@ -422,7 +422,7 @@ impl Faults {
                 ExpireTarget::RefreshToken => req.text("refresh_token"),
             };
             if let Some(value) = sent {
-                s.expire(value, now + secs(*ttl));
+                s.expire(value, later(now, *ttl));
             }
         }
         // Standing checks: what earlier faults made expire or revoked stays so.
@@ -510,7 +510,7 @@ impl Faults {
                     && req.text("code").is_none()
                     && let Some(code) = &code
                 {
-                    s.expire(code.clone(), now + secs(*ttl));
+                    s.expire(code.clone(), later(now, *ttl));
                 }
             }
         }
@@ -539,7 +539,7 @@ impl Faults {
                     // A legacy refresh returns the same refresh token: it was already handled.
                     continue;
                 }
-                let at = now + secs(*ttl);
+                let at = later(now, *ttl);
                 s.expire(value, at);
                 if *target == ExpireTarget::AccessToken {
                     applied.issued_token_expiry = Some(at);
@@ -691,6 +691,12 @@ fn rewrite_state(location: &str, state: Option<&str>) -> Option<String> {
 
 fn secs(s: u64) -> Duration {
     Duration::seconds(s.min(i64::MAX as u64 / 1000) as i64)
+}
+
+/// `now + ttl`, saturating instead of panicking when the clock was set near the end of time.
+fn later(now: DateTime<Utc>, ttl: u64) -> DateTime<Utc> {
+    now.checked_add_signed(secs(ttl))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 #[cfg(test)]

@@ -136,3 +136,33 @@ async fn the_schema_command_prints_a_json_schema_of_the_scenario_format() {
     keys.sort();
     insta::assert_json_snapshot!("reload__schema_keys", keys);
 }
+
+#[tokio::test]
+async fn binary_garbage_is_refused_by_every_new_admin_endpoint() {
+    // Arrange
+    let app = spawn_app();
+    let garbage: &[u8] = &[0xff, 0xfe, 0x00, 0x7b];
+    // Act
+    let mut statuses = Vec::new();
+    for (method, path) in [
+        ("PUT", "/__admin/scenario"),
+        ("POST", "/__admin/faults"),
+        ("POST", "/__admin/requests/wait"),
+    ] {
+        let res = app
+            .send(
+                warp::test::request()
+                    .method(method)
+                    .path(path)
+                    .body(garbage),
+            )
+            .await;
+        statuses.push(res.status);
+    }
+    // Assert
+    assert_eq!(statuses, [StatusCode::BAD_REQUEST; 3]);
+    assert_eq!(
+        app.get("/__admin/scenario").await.json()["scenario"]["name"],
+        "default"
+    );
+}
