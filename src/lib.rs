@@ -18,7 +18,8 @@
 //!   [`http_get`]: the tiny HTTP client of the `conformance` command.
 //! - [`error`]: [`WixError`], the one place that builds Wix error bodies.
 //! - [`pages`]: the HTML pages (installer error, consent, close-window).
-//! - [`routes`]: the HTTP surface, one file per area; [`server`]: binding and serving.
+//! - [`routes`]: the HTTP surface, one file per area, wrapped in `routes/layer.rs` (faults, journal,
+//!   conformance); [`server`]: binding and serving.
 
 pub mod app;
 pub mod cli;
