@@ -12,6 +12,8 @@ use parking_lot::{Mutex, RwLock};
 use serde_json::{Value, json};
 
 use crate::clock::Clock;
+use crate::conformance::Conformance;
+use crate::faults::Faults;
 use crate::ids::{Ids, rfc3339_millis};
 use crate::journal::Journal;
 use crate::scenario::Scenario;
@@ -49,6 +51,8 @@ struct Inner {
     clock: Clock,
     ids: Ids,
     journal: Journal,
+    faults: Faults,
+    conformance: Conformance,
 }
 
 struct Loaded {
@@ -66,6 +70,7 @@ impl App {
             overrides.frozen.unwrap_or(scenario.clock.frozen),
         );
         let world = World::from_scenario(&scenario, clock.now(), &ids);
+        let faults = Faults::new(&scenario);
         App {
             inner: Arc::new(Inner {
                 scenario: RwLock::new(Loaded {
@@ -77,6 +82,8 @@ impl App {
                 clock,
                 ids,
                 journal: Journal::new(crate::journal::DEFAULT_CAPACITY),
+                faults,
+                conformance: Conformance::default(),
             }),
         }
     }
@@ -94,6 +101,25 @@ impl App {
     /// The request journal.
     pub fn journal(&self) -> &Journal {
         &self.inner.journal
+    }
+
+    /// The armed faults.
+    pub fn faults(&self) -> &Faults {
+        &self.inner.faults
+    }
+
+    /// The conformance observer.
+    pub fn conformance(&self) -> &Conformance {
+        &self.inner.conformance
+    }
+
+    /// Replaces the scenario (already validated) and resets everything to its initial state.
+    pub fn replace_scenario(&self, scenario: Scenario, origin: impl Into<String>) {
+        *self.inner.scenario.write() = Loaded {
+            scenario: Arc::new(scenario),
+            origin: origin.into(),
+        };
+        self.reset();
     }
 
     /// The seeded generator.
@@ -138,6 +164,8 @@ impl App {
         self.inner.clock.reset();
         *world = World::from_scenario(&scenario, self.inner.clock.now(), &self.inner.ids);
         self.inner.journal.reset();
+        self.inner.faults.reset(&scenario);
+        self.inner.conformance.reset();
     }
 
     /// Appends a request to the journal, stamped with the virtual time.

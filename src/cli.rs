@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default) and `check`. Every flag can also come from the environment.
+//! The command line: `serve` (the default), `check`, `conformance` and `schema`. Every flag can also come from the environment.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -42,6 +42,17 @@ pub enum Command {
         #[arg(long, env = "WIX_MOCK_PORT", default_value_t = DEFAULT_PORT)]
         port: u16,
     },
+    /// Print the conformance report of a running mock; exits 1 when it failed, 2 when unreachable.
+    Conformance {
+        /// The mock's base URL.
+        #[arg(long, env = "WIX_MOCK_URL", default_value = "http://127.0.0.1:8787")]
+        url: String,
+        /// Print the JSON report instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the JSON Schema of scenario files (for editors).
+    Schema,
 }
 
 /// How to serve.
@@ -68,6 +79,9 @@ pub struct ServeArgs {
     /// Protects `/__admin/*` (except health, ready and version) with this token.
     #[arg(long, env = "WIX_MOCK_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Do not reload the scenario file when it changes on disk.
+    #[arg(long, env = "WIX_MOCK_NO_WATCH")]
+    pub no_watch: bool,
 }
 
 /// How log lines are written.
@@ -85,7 +99,7 @@ impl Cli {
         match &self.command {
             None => Some(&self.serve),
             Some(Command::Serve(args)) => Some(args),
-            Some(Command::Check { .. } | Command::Health { .. }) => None,
+            Some(_) => None,
         }
     }
 }

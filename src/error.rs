@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 
+use crate::scenario::faults::Preset;
+
 /// One violated rule of a request field, as Wix lists them in `validationError.fieldViolations`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -93,6 +95,15 @@ pub enum WixError {
     #[error("request body larger than {0} bytes")]
     PayloadTooLarge(u64),
 
+    // ---- Faults ----
+    /// An answer a scenario fault asked for: any status, body and headers (see [`WixError::preset`]).
+    #[error("injected fault: {status}")]
+    Injected {
+        status: u16,
+        body: Value,
+        headers: Vec<(String, String)>,
+    },
+
     // ---- Browser pages ----
     /// Wix's HTML "ERROR: BAD REQUEST 400 ... This action can't be completed." page, sent by the
     /// installer for bad parameters (wix-api.md §2). Never a redirect.
@@ -121,6 +132,70 @@ impl WixError {
             Validation(_) | BadRequest(_) | InstallerPage(_) => StatusCode::BAD_REQUEST,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Injected { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
+    }
+
+    /// One of Wix's real error answers, for faults (wix-api.md §1), with `Retry-After` when given.
+    ///
+    /// 401/403/404 reuse the bodies the mock sends for the real conditions. Wix's 429 body is
+    /// undocumented (open question 5): it is the `RESOURCE_EXHAUSTED` envelope (INFERRED). System
+    /// errors "are sent empty by design", so 500 and 503 carry only a message and empty details.
+    pub fn preset(preset: Preset, retry_after_secs: Option<u64>) -> WixError {
+        let envelope = |status: u16, message: &str, code: Option<&str>| {
+            let details = match code {
+                Some(code) => {
+                    json!({"applicationError": {"code": code, "description": message, "data": {}}})
+                }
+                None => json!({}),
+            };
+            (status, json!({"message": message, "details": details}))
+        };
+        let (status, body) = match preset {
+            Preset::TokenExpired => {
+                let e = WixError::Unauthenticated {
+                    code: "TOKEN_EXPIRED",
+                    message: "access token expired".into(),
+                };
+                (401, e.body())
+            }
+            Preset::PermissionDenied => (
+                403,
+                WixError::PermissionDenied("the access token lacks the required permission".into())
+                    .body(),
+            ),
+            Preset::NotFound => (
+                404,
+                WixError::NotFound {
+                    code: "NOT_FOUND",
+                    message: "entity not found".into(),
+                }
+                .body(),
+            ),
+            Preset::RateLimited => envelope(
+                429,
+                "RESOURCE_EXHAUSTED: too many requests",
+                Some("TOO_MANY_REQUESTS"),
+            ),
+            Preset::Internal => envelope(500, "INTERNAL: internal server error", None),
+            Preset::Unavailable => envelope(503, "UNAVAILABLE: service unavailable", None),
+            Preset::InvalidGrant => (
+                400,
+                WixError::InvalidGrant("the grant is invalid, expired or revoked".into()).body(),
+            ),
+        };
+        let retry_after = retry_after_secs.or(match preset {
+            Preset::RateLimited | Preset::Unavailable => Some(60),
+            _ => None,
+        });
+        WixError::Injected {
+            status,
+            body,
+            headers: retry_after
+                .map(|s| vec![("retry-after".to_string(), s.to_string())])
+                .unwrap_or_default(),
         }
     }
 
@@ -142,6 +217,7 @@ impl WixError {
             MethodNotAllowed => "METHOD_NOT_ALLOWED",
             PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             InstallerPage(_) => "BAD_REQUEST",
+            Injected { .. } => "INJECTED",
         }
     }
 
@@ -166,6 +242,7 @@ impl WixError {
                     }}
                 })
             }
+            Injected { body, .. } => body.clone(),
             Validation(violations) => json!({
                 "message": message,
                 "details": {"validationError": {"fieldViolations": violations}}
@@ -192,6 +269,17 @@ impl warp::Reply for WixError {
         }
         let mut res = warp::reply::json(&self.body()).into_response();
         *res.status_mut() = status;
+        if let WixError::Injected { headers, .. } = &self {
+            for (k, v) in headers {
+                // Checked when the fault was loaded; an invalid one is skipped rather than panicking.
+                if let (Ok(k), Ok(v)) = (
+                    warp::http::HeaderName::from_bytes(k.as_bytes()),
+                    HeaderValue::from_str(v),
+                ) {
+                    res.headers_mut().insert(k, v);
+                }
+            }
+        }
         if matches!(self, WixError::MethodNotAllowed) {
             // RFC 9110 asks for Allow on 405; the mock does not know the allowed set per path, so it
             // names the methods it serves at all.

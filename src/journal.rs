@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use parking_lot::Mutex;
 use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::Notify;
 
 /// How many requests the journal keeps; the oldest are dropped first.
 pub const DEFAULT_CAPACITY: usize = 1000;
@@ -24,6 +26,8 @@ const SECRET_PARAMS: &[&str] = &[
     "refreshToken",
     "secret",
     "token",
+    "session_token",
+    "sessionToken",
 ];
 
 /// What redacted values are replaced with.
@@ -40,8 +44,27 @@ pub struct Entry {
     pub path: String,
     /// Query parameters, secrets redacted.
     pub query: BTreeMap<String, String>,
+    /// Body fields (JSON object or form), secrets redacted; absent when there were none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub body: BTreeMap<String, Value>,
     /// The status the mock answered with.
     pub status: u16,
+    /// The faults that fired on this request, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<String>,
+}
+
+/// A request as answered, for [`Journal::record_full`].
+#[derive(Debug)]
+pub struct Answered<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub raw_query: &'a str,
+    /// Body fields, not yet redacted.
+    pub body: &'a BTreeMap<String, Value>,
+    pub status: u16,
+    /// Names of the faults that fired.
+    pub faults: Vec<String>,
 }
 
 /// The bounded journal. Shared through [`crate::App`].
@@ -49,6 +72,8 @@ pub struct Entry {
 pub struct Journal {
     inner: Mutex<Inner>,
     capacity: usize,
+    /// Woken on every new entry, for `POST /__admin/requests/wait`.
+    arrived: Notify,
 }
 
 #[derive(Debug, Default)]
@@ -63,26 +88,66 @@ impl Journal {
         Journal {
             inner: Mutex::new(Inner::default()),
             capacity: capacity.max(1),
+            arrived: Notify::new(),
         }
     }
 
     /// Appends a request, dropping the oldest when full.
     pub fn record(&self, time: String, method: &str, path: &str, raw_query: &str, status: u16) {
+        self.record_full(
+            time,
+            Answered {
+                method,
+                path,
+                raw_query,
+                body: &BTreeMap::new(),
+                status,
+                faults: Vec::new(),
+            },
+        );
+    }
+
+    /// Appends a request with its body fields (redacted here) and the faults that fired; returns
+    /// the entry as stored.
+    pub fn record_full(&self, time: String, answered: Answered<'_>) -> Entry {
+        let Answered {
+            method,
+            path,
+            raw_query,
+            body,
+            status,
+            faults,
+        } = answered;
         let query = redact_query(raw_query);
+        let body = body
+            .iter()
+            .map(|(k, v)| (k.clone(), redact_value(k, v)))
+            .collect();
         let mut inner = self.inner.lock();
         inner.next_id += 1;
         let id = inner.next_id;
         if inner.entries.len() == self.capacity {
             inner.entries.pop_front();
         }
-        inner.entries.push_back(Entry {
+        let entry = Entry {
             id,
             time,
             method: method.to_string(),
             path: path.to_string(),
             query,
+            body,
             status,
-        });
+            faults,
+        };
+        inner.entries.push_back(entry.clone());
+        drop(inner);
+        self.arrived.notify_waiters();
+        entry
+    }
+
+    /// Resolves at the next new entry. Create it before checking, so no entry slips between.
+    pub fn arrival(&self) -> tokio::sync::futures::Notified<'_> {
+        self.arrived.notified()
     }
 
     /// Every entry, oldest first.
@@ -104,6 +169,22 @@ impl Journal {
 /// Whether a parameter's value must never be shown.
 pub fn is_secret(name: &str) -> bool {
     SECRET_PARAMS.contains(&name)
+}
+
+/// `value` with every secret-named field inside it redacted, at any depth.
+fn redact_value(name: &str, value: &Value) -> Value {
+    if is_secret(name) || is_secret(&crate::routes::snake_case(name)) {
+        return Value::String(REDACTED.to_string());
+    }
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), redact_value(k, v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| redact_value(name, v)).collect()),
+        other => other.clone(),
+    }
 }
 
 fn redact_query(raw: &str) -> BTreeMap<String, String> {

@@ -14,15 +14,24 @@
 //! - [`ids`]: the one seeded random generator, the only reader of OS randomness.
 //! - [`jwt`]: `OauthNG.JWS.<JWT>` access tokens, signed and checked against the virtual clock.
 //! - [`journal`]: the bounded request journal, secrets redacted.
+//! - [`faults`]: the fault engine (which armed faults fire, what they change); specs are in
+//!   `scenario/faults.rs`, the HTTP side in `routes/layer.rs`.
+//! - [`conformance`]: the report of the client's protocol violations and `expect:` checks.
+//! - [`schema`]: the JSON Schema of scenario files; [`watch`]: reload on file change;
+//!   [`http_get`]: the tiny HTTP client of the `conformance` command.
 //! - [`error`]: [`WixError`], the one place that builds Wix error bodies.
 //! - [`pages`]: the HTML pages (installer error, consent, close-window).
-//! - [`routes`]: the HTTP surface, one file per area; [`server`]: binding and serving.
+//! - [`routes`]: the HTTP surface, one file per area, wrapped in `routes/layer.rs` (faults, journal,
+//!   conformance); [`server`]: binding and serving.
 //! - [`mock`]: library mode, [`WixMock`], for Rust tests.
 
 pub mod app;
 pub mod cli;
 pub mod clock;
+pub mod conformance;
 pub mod error;
+pub mod faults;
+pub mod http_get;
 pub mod ids;
 pub mod journal;
 pub mod jwt;
@@ -30,7 +39,9 @@ pub mod mock;
 pub mod pages;
 pub mod routes;
 pub mod scenario;
+pub mod schema;
 pub mod server;
+pub mod watch;
 pub mod world;
 
 pub use app::{App, Overrides};

@@ -4,13 +4,24 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use wix_oauth_mock::cli::{Cli, Command, LogFormat, ServeArgs};
-use wix_oauth_mock::{App, Overrides, Scenario, server};
+use wix_oauth_mock::{App, Overrides, Scenario, conformance, http_get, server, watch};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match (&cli.command, cli.serve_args()) {
         (Some(Command::Check { files }), _) => check(files),
         (Some(Command::Health { port }), _) => health(*port),
+        (Some(Command::Conformance { url, json }), _) => conformance(url, *json),
+        (Some(Command::Schema), _) => {
+            let schema = wix_oauth_mock::schema::scenario_schema();
+            // `schema | head` closes the pipe early; that is not an error worth a panic.
+            let _ = writeln!(
+                std::io::stdout(),
+                "{}",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
         (_, Some(args)) => serve(args.clone()),
         _ => ExitCode::FAILURE,
     }
@@ -51,6 +62,54 @@ fn health(port: u16) -> ExitCode {
     match probe() {
         Ok(true) => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,
+    }
+}
+
+/// Fetches `GET /__admin/conformance` and prints it; 0 passed, 1 failed, 2 could not ask.
+fn conformance(url: &str, json: bool) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let target = format!("{}/__admin/conformance", url.trim_end_matches('/'));
+    let report: serde_json::Value = match runtime.block_on(http_get::get(&target)) {
+        Ok((200, body)) => match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("{target} did not answer JSON: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        Ok((status, body)) => {
+            eprintln!(
+                "{target} answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        print!("{}", conformance::render_text(&report));
+    }
+    if report["passed"].as_bool() == Some(true) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
@@ -99,6 +158,9 @@ fn serve(args: ServeArgs) -> ExitCode {
             ..Default::default()
         };
         let app = App::new(scenario, origin.clone(), overrides);
+        if let (Some(path), false) = (args.scenario.clone(), args.no_watch) {
+            tokio::spawn(watch::watch(app.clone(), path, watch::POLL));
+        }
         println!("wix-oauth-mock listening on http://{local} with scenario \"{name}\" ({origin})");
         let _ = std::io::stdout().flush();
         server::run(listener, app, server::shutdown_signal()).await;

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
@@ -160,22 +160,14 @@ fn state_route(app: App) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-/// GET /__admin/requests — the journal, oldest first; DELETE /__admin/requests clears it.
+/// DELETE /__admin/requests clears the journal (GET, with filters, is in admin_faults.rs).
 fn requests_route(app: App) -> BoxedFilter<(Response,)> {
-    let get = warp::path!("__admin" / "requests")
-        .and(warp::get())
-        .and(with_app(app.clone()))
-        .map(|app: App| {
-            let entries = app.journal().entries();
-            let body: Value = json!({"count": entries.len(), "requests": entries});
-            json_response(StatusCode::OK, &body)
-        });
-    let delete = warp::path!("__admin" / "requests")
+    warp::path!("__admin" / "requests")
         .and(warp::delete())
         .and(with_app(app))
         .map(|app: App| {
             app.journal().clear();
             json_response(StatusCode::OK, &json!({"status": "cleared"}))
-        });
-    get.or(delete).unify().boxed()
+        })
+        .boxed()
 }

@@ -7,10 +7,12 @@
 //! turns what is left into Wix-shaped errors.
 
 mod admin;
+mod admin_faults;
 mod admin_tokens;
 mod apps;
 mod bi_event;
 mod installer;
+mod layer;
 mod oauth;
 mod oauth2;
 mod oauth_apps;
@@ -25,7 +27,6 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, StatusCode, header};
-use warp::path::FullPath;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
@@ -48,13 +49,16 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .unify()
         .or(identity_routes(app.clone()))
         .unify()
+        .or(admin_faults::routes(app.clone()))
+        .unify()
         .boxed();
     let api = admin_guard(app.clone())
         .and(api)
         .recover(handle_rejection)
         .unify()
         .boxed();
-    journaled(app, api)
+    // Faults, the journal and the conformance observer wrap everything (see layer.rs).
+    layer::wrap(app, api)
 }
 
 /// The token endpoints and the identities behind them (issue 3): /oauth2/*, redirect sessions,
@@ -70,38 +74,6 @@ fn identity_routes(app: App) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-/// Records every non-admin request and the status it got, and logs one line per request at info.
-fn journaled(app: App, api: BoxedFilter<(Response,)>) -> BoxedFilter<(Response,)> {
-    warp::any()
-        .map(std::time::Instant::now)
-        .and(warp::method())
-        .and(warp::path::full())
-        .and(raw_query())
-        .and(api)
-        .map(
-            move |started: std::time::Instant,
-                  method: warp::http::Method,
-                  path: FullPath,
-                  query: String,
-                  res: Response| {
-                let status = res.status().as_u16();
-                if !path.as_str().starts_with("/__admin") {
-                    app.journal_request(method.as_str(), path.as_str(), &query, status);
-                }
-                // The path only: query strings can carry codes and tokens.
-                tracing::info!(
-                    method = method.as_str(),
-                    path = path.as_str(),
-                    status,
-                    latency_us = started.elapsed().as_micros() as u64,
-                    "request"
-                );
-                res
-            },
-        )
-        .boxed()
-}
-
 /// Admin paths that stay open when an admin token is set: probes that reveal nothing.
 const OPEN_ADMIN_PATHS: &[&str] = &["/__admin/health", "/__admin/ready", "/__admin/version"];
 
@@ -111,20 +83,21 @@ const OPEN_ADMIN_PATHS: &[&str] = &["/__admin/health", "/__admin/ready", "/__adm
 fn admin_guard(app: App) -> impl Filter<Extract = (), Error = Rejection> + Clone {
     warp::path::full()
         .and(warp::header::headers_cloned())
-        .and_then(move |path: FullPath, headers: warp::http::HeaderMap| {
-            let app = app.clone();
-            async move {
-                let path = path.as_str();
-                let Some(expected) = app.admin_token() else {
-                    return Ok(());
-                };
-                if !path.starts_with("/__admin") || OPEN_ADMIN_PATHS.contains(&path) {
-                    return Ok(());
-                }
-                let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-                let presented =
-                    header("x-wix-mock-admin-token").or(header("authorization").map(strip_bearer));
-                match presented {
+        .and_then(
+            move |path: warp::path::FullPath, headers: warp::http::HeaderMap| {
+                let app = app.clone();
+                async move {
+                    let path = path.as_str();
+                    let Some(expected) = app.admin_token() else {
+                        return Ok(());
+                    };
+                    if !path.starts_with("/__admin") || OPEN_ADMIN_PATHS.contains(&path) {
+                        return Ok(());
+                    }
+                    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+                    let presented = header("x-wix-mock-admin-token")
+                        .or(header("authorization").map(strip_bearer));
+                    match presented {
                     Some(p) if crate::app::constant_time_eq(p, &expected) => Ok(()),
                     _ => Err(warp::reject::custom(Rejected(WixError::Unauthenticated {
                         code: "ADMIN_TOKEN_REQUIRED",
@@ -133,8 +106,9 @@ fn admin_guard(app: App) -> impl Filter<Extract = (), Error = Rejection> + Clone
                                 .into(),
                     }))),
                 }
-            }
-        })
+                }
+            },
+        )
         .untuple_one()
 }
 

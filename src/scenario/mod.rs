@@ -20,6 +20,9 @@ pub use identity::{MemberLogin, MemberSpec, UserSpec};
 pub mod api_keys;
 
 pub use api_keys::ApiKeySpec;
+pub mod faults;
+
+pub use faults::{Expectation, FaultSpec};
 
 /// The built-in default scenario, also shipped as `scenarios/default.yaml`.
 pub const DEFAULT_YAML: &str = include_str!("../../scenarios/default.yaml");
@@ -61,6 +64,12 @@ pub struct Scenario {
     /// API keys: for the OAuth Apps API, and for the `authorized_client` grant (see `api_keys.rs`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub api_keys: Vec<ApiKeySpec>,
+    /// Faults armed at start (see `faults.rs` and scenarios/README.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<Spanned<FaultSpec>>,
+    /// Checks the conformance report makes (`GET /__admin/conformance`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expect: Vec<Spanned<Expectation>>,
 }
 
 fn default_name() -> String {
@@ -425,6 +434,8 @@ impl Scenario {
         }
         identity::check(self, json_text, &mut problems);
         api_keys::check(&self.api_keys, &site_ids, json_text, &mut problems);
+        faults::check_faults(&self.faults, &mut problems);
+        faults::check_expectations(&self.expect, &mut problems);
         let ttl = &self.ttl;
         for (name, secs) in [
             ("ttl.code_secs", ttl.code_secs),

@@ -354,3 +354,100 @@ pub fn redact_prefixed(prefix: &'static str) -> insta::internals::Redaction {
         format!("[{prefix}…]")
     })
 }
+
+/// A shipped scenario from `scenarios/<name>.yaml`, on a frozen clock at [`START`] with seed 42.
+pub fn spawn_library(name: &str) -> TestApp {
+    let path = format!("{}/scenarios/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    spawn_app_with(&text)
+}
+
+impl TestApp {
+    /// Arms faults through `POST /__admin/faults` (YAML or JSON); returns their names.
+    pub async fn arm(&self, faults: &str) -> Vec<String> {
+        let res = self
+            .send(
+                warp::test::request()
+                    .method("POST")
+                    .path("/__admin/faults")
+                    .body(faults),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+        serde_json::from_value(res.json()["armed"].clone()).unwrap()
+    }
+
+    /// `GET /__admin/conformance`.
+    pub async fn conformance(&self) -> Value {
+        self.get("/__admin/conformance").await.json()
+    }
+
+    /// `POST /apps/v1/bi-event` with `eventName`.
+    pub async fn bi_event(&self, token: &str, event: &str) -> Resp {
+        self.post_json_with_token("/apps/v1/bi-event", token, &json!({"eventName": event}))
+            .await
+    }
+
+    /// The journal's entries as `(path, status, faults)`.
+    pub async fn journal_summary(&self) -> Vec<(String, u16, Vec<String>)> {
+        let body = self.get("/__admin/requests").await.json();
+        body["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["path"].as_str().unwrap().to_string(),
+                    e["status"].as_u64().unwrap() as u16,
+                    e["faults"]
+                        .as_array()
+                        .map(|f| f.iter().map(|x| x.as_str().unwrap().to_string()).collect())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A mock on a real socket (for what only a socket shows: dropped connections, truncated bodies).
+/// Returns its address and the app; the server stops when the test's runtime ends.
+pub async fn spawn_server(text: &str) -> (String, App) {
+    let scenario = Scenario::parse(text, "<test>").unwrap_or_else(|e| panic!("{e}"));
+    let overrides = Overrides {
+        seed: Some(42),
+        clock_start: Some(START.parse().unwrap()),
+        frozen: Some(true),
+        ..Default::default()
+    };
+    let app = App::new(scenario, "<test>", overrides);
+    let listener = wix_oauth_mock::server::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(wix_oauth_mock::server::run(
+        listener,
+        app.clone(),
+        std::future::pending(),
+    ));
+    (addr, app)
+}
+
+/// Sends raw bytes and reads until the server closes, keeping whatever arrived before an error.
+pub async fn raw_exchange(addr: &str, request: &str) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return out,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// The built-in scenario's text, to build variants of it in tests.
+pub fn default_yaml() -> &'static str {
+    wix_oauth_mock::scenario::DEFAULT_YAML
+}

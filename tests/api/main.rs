@@ -24,6 +24,16 @@ mod member_login;
 mod identities;
 // Scenario files: every shipped one loads; `check` reports line and column.
 mod scenarios;
+// Journal filters and waiting for requests.
+mod verification;
+// Live reload and the schema command.
+mod reload;
+// The shipped scenario library, one test per scenario.
+mod library;
+// The conformance report and its CLI.
+mod conformance;
+// Fault effects, one test each.
+mod faults;
 // The real binary on a real socket.
 mod binary;
 // Operations: readiness, version, the admin token, library mode.

@@ -1,0 +1,520 @@
+//! The conformance report: protocol violations the mock saw the client under test commit, each
+//! with the requests that show it, plus the scenario's `expect:` checks as pass/fail.
+//!
+//! The observer sees every non-admin request after it was answered (journal entry, parsed request,
+//! status, answer body, what the faults did). It keeps only what later checks need: which codes
+//! were exchanged or delivered with a bad `state`, which tokens were refused as expired, when a
+//! `Retry-After` ends, the last token of each grant. Raw codes and tokens are kept in memory to
+//! correlate requests and are never shown: reports carry journal entries, which are redacted.
+//!
+//! Which behaviours count as violations, and which only as warnings, is a choice (INFERRED from
+//! RFC 6749/7636/9700 and Wix's docs); each kind documents why it is one.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+use parking_lot::Mutex;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::faults::{Applied, RequestView, matches, redirect_params};
+use crate::journal::Entry;
+use crate::scenario::Scenario;
+use crate::scenario::faults::StateMode;
+use crate::world::World;
+
+/// How long before expiry a refresh still counts as timely (INFERRED: a minute of leeway).
+const REFRESH_LEEWAY_SECS: i64 = 60;
+/// Violations kept; later ones are counted but not listed.
+const MAX_VIOLATIONS: usize = 500;
+
+/// A kind of protocol violation.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A code was exchanged although its redirect carried a tampered, replayed or missing `state`:
+    /// the client did not check it (Wix: "the app should abort on a state mismatch").
+    StateNotChecked,
+    /// The install flow was started without `state` (no CSRF protection). Warning.
+    InstallWithoutState,
+    /// The same authorization code was exchanged twice (RFC 6749 §4.1.2: single use).
+    CodeReused,
+    /// `client_secret` sent in a URL, where logs and proxies keep it.
+    SecretInUrl,
+    /// `client_secret` sent by a browser (`Origin` header): the secret is in front-end code.
+    SecretFromBrowser,
+    /// An access token used again after the mock refused it as expired, instead of refreshing.
+    ExpiredTokenReused,
+    /// A new token asked for although the last one was valid for more than a minute. Warning:
+    /// the official SDK's AppStrategy does this on every call (wix-api.md §3).
+    WastefulRefresh,
+    /// A request sent while a `Retry-After` from a 429/503 on the same path was still running.
+    IgnoredRetryAfter,
+    /// An app installed in this run never sent `APP_FINISHED_CONFIGURATION` (wix-api.md §8: the
+    /// site shows "Setup incomplete").
+    SetupNotFinished,
+    /// PKCE with `code_challenge_method=plain` (RFC 9700 §2.1.1: use S256).
+    PkcePlain,
+    /// A public client's code exchange without `code_verifier` (RFC 7636).
+    PkceMissingVerifier,
+}
+
+impl Kind {
+    /// Whether this kind fails the report (warnings are listed but pass).
+    pub fn severity(self) -> Severity {
+        match self {
+            Kind::InstallWithoutState | Kind::WastefulRefresh => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+}
+
+/// Whether a violation fails the report.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One violation, with the requests that show it (journal entries, redacted).
+#[derive(Debug, Clone, Serialize)]
+pub struct Violation {
+    pub kind: Kind,
+    pub severity: Severity,
+    pub message: String,
+    pub requests: Vec<Entry>,
+}
+
+/// One `expect:` check.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExpectationResult {
+    pub name: String,
+    pub count: u64,
+    pub min: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<u64>,
+    pub passed: bool,
+}
+
+/// What `GET /__admin/conformance` answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// No error-severity violation and every expectation met.
+    pub passed: bool,
+    pub errors: usize,
+    pub warnings: usize,
+    /// Violations beyond the listed ones (the list is bounded).
+    pub unlisted: usize,
+    pub violations: Vec<Violation>,
+    pub expectations: Vec<ExpectationResult>,
+}
+
+/// Everything the observer needs about one answered request.
+pub struct Observed<'a> {
+    pub entry: &'a Entry,
+    pub req: &'a RequestView,
+    pub status: u16,
+    pub headers: &'a warp::http::HeaderMap,
+    pub body: &'a [u8],
+    pub applied: &'a Applied,
+    pub now: DateTime<Utc>,
+    /// Real (monotonic) time, for `Retry-After`, which a client honours by waiting for real.
+    pub instant: tokio::time::Instant,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    violations: Vec<Violation>,
+    unlisted: usize,
+    /// Code → how its redirect's state was spoiled, and the redirect's entry.
+    tainted: HashMap<String, (StateMode, Entry)>,
+    /// Code → instance, from install redirects.
+    code_instance: HashMap<String, String>,
+    /// Code → its first exchange.
+    exchanged: HashMap<String, Entry>,
+    /// Instances installed in this run → the code exchange that completed the install.
+    installed: BTreeMap<String, Entry>,
+    /// Access tokens the mock refused as expired → that first refusal.
+    expired: HashMap<String, Entry>,
+    /// Grant (refresh token, or client + instance) → the last access token issued and its expiry.
+    last_token: HashMap<String, (String, DateTime<Utc>)>,
+    /// Path → (virtual time, real time, seconds, the 429/503 entry).
+    retry_after: HashMap<String, (DateTime<Utc>, tokio::time::Instant, u64, Entry)>,
+    /// Per `expect:` item, how many requests matched.
+    counts: Vec<u64>,
+}
+
+/// The observer. Shared through [`crate::App`].
+#[derive(Debug, Default)]
+pub struct Conformance {
+    inner: Mutex<State>,
+}
+
+impl Conformance {
+    /// Forgets everything observed (reset and scenario reload).
+    pub fn reset(&self) {
+        *self.inner.lock() = State::default();
+    }
+
+    /// Looks at one answered request.
+    pub fn observe(&self, o: Observed<'_>, scenario: &Scenario) {
+        let mut s = self.inner.lock();
+        let req = o.req;
+        if s.counts.len() != scenario.expect.len() {
+            s.counts = vec![0; scenario.expect.len()];
+        }
+        for (i, e) in scenario.expect.iter().enumerate() {
+            if matches(&e.value.matcher(), req, Some(o.status)) {
+                s.counts[i] += 1;
+            }
+        }
+        let entry = o.entry;
+        let has_secret = |m: &dyn Fn(&str) -> bool| m("client_secret") || m("clientSecret");
+
+        // Secrets where they do not belong.
+        if has_secret(&|k| req.query.contains_key(k)) {
+            s.add(
+                Kind::SecretInUrl,
+                format!(
+                    "client_secret sent in the query string of {} {}",
+                    req.method, req.path
+                ),
+                vec![entry.clone()],
+            );
+        }
+        let secret_sent = req.text("client_secret").is_some();
+        if secret_sent && let Some(origin) = req.header("origin") {
+            s.add(
+                Kind::SecretFromBrowser,
+                format!("client_secret sent from a browser context (Origin: {origin})"),
+                vec![entry.clone()],
+            );
+        }
+
+        // State and PKCE on the way in.
+        if req.method == "GET"
+            && req.path == "/installer/install"
+            && !req.query.contains_key("state")
+        {
+            s.add(
+                Kind::InstallWithoutState,
+                "the install flow was started without `state`".into(),
+                vec![entry.clone()],
+            );
+        }
+        if uses_plain_pkce(req) {
+            s.add(
+                Kind::PkcePlain,
+                "PKCE with code_challenge_method=plain; use S256".into(),
+                vec![entry.clone()],
+            );
+        }
+        let grant = req.grant_type();
+        if grant.as_deref() == Some("authorization_code") {
+            if req.path != "/oauth/access" && !secret_sent && req.text("code_verifier").is_none() {
+                s.add(
+                    Kind::PkceMissingVerifier,
+                    "authorization code exchanged without code_verifier".into(),
+                    vec![entry.clone()],
+                );
+            }
+            if let Some(code) = req.text("code") {
+                if let Some(first) = s.exchanged.get(&code).cloned() {
+                    s.add(
+                        Kind::CodeReused,
+                        format!("an authorization code first exchanged in request {} was exchanged again", first.id),
+                        vec![first, entry.clone()],
+                    );
+                } else {
+                    s.exchanged.insert(code.clone(), entry.clone());
+                }
+                // Reported once per code: a second exchange of it is `code_reused`.
+                if let Some((mode, redirect)) = s.tainted.remove(&code) {
+                    let how = match mode {
+                        StateMode::Tamper => "a tampered",
+                        StateMode::Drop => "no",
+                        StateMode::Replay => "a replayed",
+                    };
+                    s.add(
+                        Kind::StateNotChecked,
+                        format!("a code whose redirect carried {how} state was exchanged: the client did not check state"),
+                        vec![redirect, entry.clone()],
+                    );
+                }
+                if o.status == 200
+                    && let Some(instance) = s.code_instance.get(&code).cloned()
+                {
+                    s.installed.entry(instance).or_insert_with(|| entry.clone());
+                }
+            }
+        }
+
+        // Redirects carrying a code.
+        if let Some(location) = o.headers.get("location").and_then(|v| v.to_str().ok()) {
+            let params = redirect_params(location);
+            if let Some(code) = params.get("code") {
+                if let Some(instance) = params.get("instanceId") {
+                    s.code_instance.insert(code.clone(), instance.clone());
+                }
+                if let Some((c, mode)) = &o.applied.tainted_code {
+                    s.tainted.insert(c.clone(), (*mode, entry.clone()));
+                }
+            }
+        }
+
+        // Expired tokens.
+        if let Some(token) = &req.token {
+            let refused_expired = o.status == 401
+                && serde_json::from_slice::<Value>(o.body).is_ok_and(|b| {
+                    b.pointer("/details/applicationError/code")
+                        .and_then(Value::as_str)
+                        == Some("TOKEN_EXPIRED")
+                });
+            if refused_expired {
+                if let Some(first) = s.expired.get(token).cloned() {
+                    s.add(
+                        Kind::ExpiredTokenReused,
+                        format!("an access token refused as expired in request {} was used again instead of refreshing", first.id),
+                        vec![first, entry.clone()],
+                    );
+                } else {
+                    s.expired.insert(token.clone(), entry.clone());
+                }
+                // The grant's last token is known expired now: refreshing is the right move.
+                for (_, (t, exp)) in s.last_token.iter_mut() {
+                    if t == token {
+                        *exp = o.now;
+                    }
+                }
+            }
+        }
+
+        // Wasteful refreshes, then remember what this answer issued.
+        let grant_key = match grant.as_deref() {
+            Some("refresh_token") => req.text("refresh_token").map(|t| format!("rt:{t}")),
+            Some("client_credentials") => Some(format!(
+                "cc:{}:{}",
+                req.text("client_id").unwrap_or_default(),
+                req.text("instance_id").unwrap_or_default()
+            )),
+            _ => None,
+        };
+        if let Some(key) = &grant_key
+            && let Some((_, exp)) = s.last_token.get(key)
+            && *exp - o.now > Duration::seconds(REFRESH_LEEWAY_SECS)
+        {
+            let left = (*exp - o.now).num_seconds();
+            s.add(
+                Kind::WastefulRefresh,
+                format!("a new access token was requested while the last one was valid for {left} more seconds"),
+                vec![entry.clone()],
+            );
+        }
+        if o.status == 200
+            && let Ok(body) = serde_json::from_slice::<Value>(o.body)
+            && let Some(token) = body.get("access_token").and_then(Value::as_str)
+        {
+            let issued_key = grant_key.clone().or_else(|| {
+                body.get("refresh_token")
+                    .and_then(Value::as_str)
+                    .map(|t| format!("rt:{t}"))
+            });
+            let exp = o
+                .applied
+                .issued_token_expiry
+                .or_else(|| {
+                    body.get("expires_in")
+                        .and_then(Value::as_i64)
+                        .and_then(Duration::try_seconds)
+                        .and_then(|d| o.now.checked_add_signed(d))
+                })
+                .or_else(|| unverified_exp(token));
+            if let (Some(key), Some(exp)) = (issued_key, exp) {
+                s.last_token.insert(key, (token.to_string(), exp));
+            }
+        }
+
+        // Retry-After.
+        if let Some((at, instant, secs, limited)) = s.retry_after.get(&req.path).cloned() {
+            let virtual_waited = (o.now - at).num_seconds() >= secs as i64;
+            let really_waited = o.instant.duration_since(instant).as_secs() >= secs;
+            if virtual_waited || really_waited {
+                s.retry_after.remove(&req.path);
+            } else {
+                s.add(
+                    Kind::IgnoredRetryAfter,
+                    format!(
+                        "{} {} sent before the Retry-After: {secs} of request {} had passed",
+                        req.method, req.path, limited.id
+                    ),
+                    vec![limited, entry.clone()],
+                );
+            }
+        }
+        if matches!(o.status, 429 | 503)
+            && let Some(secs) = o
+                .headers
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            s.retry_after
+                .insert(req.path.clone(), (o.now, o.instant, secs, entry.clone()));
+        }
+    }
+
+    /// The report now. `world` tells whether installed instances finished their setup.
+    pub fn report(&self, scenario: &Scenario, world: &World) -> Report {
+        let s = self.inner.lock();
+        let mut violations = s.violations.clone();
+        for (instance, exchange) in &s.installed {
+            if world
+                .instances
+                .get(instance)
+                .is_some_and(|i| !i.setup_complete)
+            {
+                violations.push(Violation {
+                    kind: Kind::SetupNotFinished,
+                    severity: Kind::SetupNotFinished.severity(),
+                    message: format!(
+                        "instance {instance} was installed but never sent APP_FINISHED_CONFIGURATION"
+                    ),
+                    requests: vec![exchange.clone()],
+                });
+            }
+        }
+        let expectations: Vec<ExpectationResult> = scenario
+            .expect
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let count = s.counts.get(i).copied().unwrap_or(0);
+                let (min, max) = e.value.bounds();
+                ExpectationResult {
+                    name: e.value.label(),
+                    count,
+                    min,
+                    max,
+                    passed: count >= min && max.is_none_or(|m| count <= m),
+                }
+            })
+            .collect();
+        let errors = violations
+            .iter()
+            .filter(|v| v.severity == Severity::Error)
+            .count();
+        let warnings = violations.len() - errors;
+        Report {
+            passed: errors == 0 && expectations.iter().all(|e| e.passed),
+            errors,
+            warnings,
+            unlisted: s.unlisted,
+            violations,
+            expectations,
+        }
+    }
+}
+
+impl State {
+    fn add(&mut self, kind: Kind, message: String, requests: Vec<Entry>) {
+        if self.violations.len() >= MAX_VIOLATIONS {
+            self.unlisted += 1;
+            return;
+        }
+        self.violations.push(Violation {
+            kind,
+            severity: kind.severity(),
+            message,
+            requests,
+        });
+    }
+}
+
+/// Whether any field named `code_challenge_method` (any case style, at any depth, or in the
+/// query) says `plain`.
+fn uses_plain_pkce(req: &RequestView) -> bool {
+    fn walk(v: &Value) -> bool {
+        match v {
+            Value::Object(map) => map.iter().any(|(k, v)| {
+                (crate::routes::snake_case(k) == "code_challenge_method"
+                    && v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("plain")))
+                    || walk(v)
+            }),
+            Value::Array(items) => items.iter().any(walk),
+            _ => false,
+        }
+    }
+    req.text("code_challenge_method")
+        .is_some_and(|m| m.eq_ignore_ascii_case("plain"))
+        || req.params.values().any(walk)
+}
+
+/// The `exp` of an `OauthNG.JWS.<JWT>` token, read without checking it (only to time refreshes).
+fn unverified_exp(token: &str) -> Option<DateTime<Utc>> {
+    use base64::Engine as _;
+    let payload = token
+        .strip_prefix(crate::jwt::TOKEN_PREFIX)?
+        .split('.')
+        .nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    DateTime::from_timestamp(claims.get("exp")?.as_i64()?, 0)
+}
+
+/// The report as text, for people and CI logs.
+pub fn render_text(report: &Value) -> String {
+    let mut out = String::new();
+    let passed = report["passed"].as_bool().unwrap_or(false);
+    out.push_str(&format!(
+        "conformance: {} ({} error(s), {} warning(s))\n",
+        if passed { "PASSED" } else { "FAILED" },
+        report["errors"].as_u64().unwrap_or(0),
+        report["warnings"].as_u64().unwrap_or(0)
+    ));
+    let empty = Vec::new();
+    let violations = report["violations"].as_array().unwrap_or(&empty);
+    if !violations.is_empty() {
+        out.push_str("\nviolations:\n");
+    }
+    for v in violations {
+        out.push_str(&format!(
+            "  [{}] {}: {}\n",
+            v["severity"].as_str().unwrap_or("?"),
+            v["kind"].as_str().unwrap_or("?"),
+            v["message"].as_str().unwrap_or("")
+        ));
+        for r in v["requests"].as_array().unwrap_or(&empty) {
+            out.push_str(&format!(
+                "      #{} {} {} {} -> {}\n",
+                r["id"],
+                r["time"].as_str().unwrap_or(""),
+                r["method"].as_str().unwrap_or(""),
+                r["path"].as_str().unwrap_or(""),
+                r["status"]
+            ));
+        }
+    }
+    if let Some(n) = report["unlisted"].as_u64().filter(|n| *n > 0) {
+        out.push_str(&format!("  … and {n} more not listed\n"));
+    }
+    let expectations = report["expectations"].as_array().unwrap_or(&empty);
+    if !expectations.is_empty() {
+        out.push_str("\nexpectations:\n");
+    }
+    for e in expectations {
+        out.push_str(&format!(
+            "  [{}] {} (count {})\n",
+            if e["passed"].as_bool().unwrap_or(false) {
+                "pass"
+            } else {
+                "FAIL"
+            },
+            e["name"].as_str().unwrap_or(""),
+            e["count"]
+        ));
+    }
+    out
+}

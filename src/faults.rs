@@ -1,0 +1,747 @@
+//! The fault engine: which armed faults fire on a request, and what they do to the world and to the
+//! answer. The HTTP side (buffering the request, calling the routes, dropping the connection) is
+//! `routes/layer.rs`; the specs are `scenario/faults.rs`.
+//!
+//! Everything here is generic over endpoints: a request is seen as method, path, query, headers and
+//! body fields, so faults apply to every route, including ones added later. Random choices (fault
+//! probabilities, delay jitter) come from the seeded [`Ids`]; times come from the virtual clock.
+//!
+//! Besides the armed faults, the engine keeps two tables that outlive the request a fault fired on:
+//! grants it made expire early, and refresh tokens it revoked. Every request is checked against them
+//! before its route runs, so "this token is expired now" stays true for the rest of the run.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+use chrono::{DateTime, Duration, Utc};
+use parking_lot::Mutex;
+use serde::Serialize;
+use serde_json::Value;
+use warp::http::HeaderMap;
+
+use crate::error::WixError;
+use crate::ids::Ids;
+use crate::routes::snake_case;
+use crate::scenario::Scenario;
+use crate::scenario::faults::{
+    Effect, ExpireTarget, FaultSpec, FieldMatch, Match, RevokeTarget, StateMode,
+};
+use crate::world::World;
+
+/// How many early-expired grants and revoked tokens are remembered; the oldest go first.
+const TABLE_CAP: usize = 10_000;
+/// How many recent `state` values are kept for `state: replay`.
+const STATES_KEPT: usize = 16;
+
+/// What the fault layer knows about one request, with the ids it could derive.
+#[derive(Debug, Clone, Default)]
+pub struct RequestView {
+    pub method: String,
+    /// The path, without a trailing `/` (except for `/` itself).
+    pub path: String,
+    pub query: BTreeMap<String, String>,
+    /// Top-level body fields (JSON object or form), names in snake_case.
+    pub params: BTreeMap<String, Value>,
+    pub headers: HeaderMap,
+    /// The `Authorization` token, `Bearer ` stripped.
+    pub token: Option<String>,
+    /// The app: `appId` query, `client_id` field, or the access token's.
+    pub app_id: Option<String>,
+    /// The instance: a field, the access token's, or that of the code or refresh token sent.
+    pub instance_id: Option<String>,
+}
+
+impl RequestView {
+    /// Reads a request leniently: a body that is neither JSON nor a form just has no fields (the
+    /// route will say what is wrong with it).
+    pub fn new(
+        method: &str,
+        path: &str,
+        raw_query: &str,
+        headers: HeaderMap,
+        body: &[u8],
+    ) -> RequestView {
+        let path = match path.trim_end_matches('/') {
+            "" => "/".to_string(),
+            p => p.to_string(),
+        };
+        let mut query = BTreeMap::new();
+        for (k, v) in url::form_urlencoded::parse(raw_query.as_bytes()) {
+            query.entry(k.into_owned()).or_insert(v.into_owned());
+        }
+        let token = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| crate::routes::strip_bearer(v).to_string())
+            .filter(|t| !t.is_empty() && !t.starts_with("Basic ") && !t.starts_with("basic "));
+        RequestView {
+            method: method.to_ascii_uppercase(),
+            path,
+            query,
+            params: body_params(body),
+            headers,
+            token,
+            app_id: None,
+            instance_id: None,
+        }
+    }
+
+    /// Fills `app_id` and `instance_id` from the request and, for codes, refresh tokens and access
+    /// tokens, from what the world knows about them.
+    pub fn derive_ids(&mut self, world: &World) {
+        let claim = self.token.as_deref().and_then(|t| world.signer.decode(t));
+        self.app_id = self
+            .query
+            .get("appId")
+            .cloned()
+            .or_else(|| self.text("client_id"))
+            .or_else(|| claim.as_ref().map(|(c, _)| c.app_def_id.clone()));
+        self.instance_id = self
+            .text("instance_id")
+            .or_else(|| self.query.get("instanceId").cloned())
+            .or_else(|| claim.as_ref().map(|(c, _)| c.instance_id.clone()))
+            .or_else(|| {
+                let code = self.text("code")?;
+                world.codes.get(&code).map(|c| c.instance_id.clone())
+            })
+            .or_else(|| {
+                let rt = self.text("refresh_token")?;
+                world.refresh_tokens.get(&rt).map(|g| g.instance_id.clone())
+            });
+    }
+
+    /// A body field (snake_case name) or else a query parameter, as text.
+    pub fn text(&self, name: &str) -> Option<String> {
+        let snake = snake_case(name);
+        let value = self.params.get(&snake).map(value_text).or_else(|| {
+            self.query
+                .iter()
+                .find(|(k, _)| snake_case(k) == snake)
+                .map(|(_, v)| v.clone())
+        });
+        value.filter(|v| !v.is_empty())
+    }
+
+    /// The `grant_type` field.
+    pub fn grant_type(&self) -> Option<String> {
+        self.text("grant_type")
+    }
+
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Top-level fields of a JSON object or form body, snake_case names, first occurrence kept.
+pub fn body_params(body: &[u8]) -> BTreeMap<String, Value> {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return BTreeMap::new();
+    };
+    let text = text.trim();
+    let mut out = BTreeMap::new();
+    if text.starts_with('{') {
+        if let Ok(map) = serde_json::from_str::<serde_json::Map<String, Value>>(text) {
+            for (k, v) in map {
+                out.entry(snake_case(&k)).or_insert(v);
+            }
+        }
+    } else if !text.is_empty() && !text.starts_with('[') {
+        for (k, v) in url::form_urlencoded::parse(text.as_bytes()) {
+            out.entry(snake_case(&k))
+                .or_insert(Value::String(v.into_owned()));
+        }
+    }
+    out
+}
+
+/// Whether a request matches; `status` is the answer's, for expectations (faults pass `None`).
+pub fn matches(m: &Match, req: &RequestView, status: Option<u16>) -> bool {
+    if let Some(e) = m.endpoint
+        && !e.patterns().iter().any(|p| path_matches(p, &req.path))
+    {
+        return false;
+    }
+    if let Some(p) = &m.path
+        && !path_matches(p, &req.path)
+    {
+        return false;
+    }
+    if let Some(method) = &m.method
+        && !method.eq_ignore_ascii_case(&req.method)
+    {
+        return false;
+    }
+    let eq = |want: &Option<String>, have: Option<String>| match want {
+        None => true,
+        Some(w) => have.as_deref() == Some(w.as_str()),
+    };
+    if !eq(&m.grant_type, req.grant_type())
+        || !eq(&m.client_id, req.text("client_id"))
+        || !eq(&m.app_id, req.app_id.clone())
+        || !eq(&m.instance_id, req.instance_id.clone())
+    {
+        return false;
+    }
+    if let Some(f) = &m.field
+        && !field_matches(f, req.text(&f.name))
+    {
+        return false;
+    }
+    if let Some(h) = &m.header
+        && !field_matches(
+            h,
+            req.header(&h.name.to_ascii_lowercase()).map(str::to_string),
+        )
+    {
+        return false;
+    }
+    match (m.status, status) {
+        (Some(want), Some(have)) => want == have,
+        (Some(_), None) => false,
+        _ => true,
+    }
+}
+
+fn field_matches(f: &FieldMatch, have: Option<String>) -> bool {
+    match (&f.equals, have) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(want), Some(have)) => *want == have,
+    }
+}
+
+/// `pattern` is an exact path (trailing `/` ignored), `*`, or a prefix ending in `*`.
+pub fn path_matches(pattern: &str, path: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => path.starts_with(prefix.trim_end_matches('/')),
+        None => {
+            let p = pattern.trim_end_matches('/');
+            path == if p.is_empty() { "/" } else { p }
+        }
+    }
+}
+
+/// An armed fault and its counters.
+#[derive(Debug, Clone, Serialize)]
+pub struct Armed {
+    /// The fault's name (`fault-<n>` when the spec has none).
+    pub name: String,
+    /// `scenario` or `admin`.
+    pub source: &'static str,
+    /// How many requests matched so far.
+    pub matched: u64,
+    /// How many times it fired so far.
+    pub fired: u64,
+    pub spec: FaultSpec,
+}
+
+/// What the faults that fired on one request want done, in the order it is done.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Names of the faults that fired, for the journal.
+    pub fired: Vec<String>,
+    /// Total latency to add, in milliseconds.
+    pub delay_ms: u64,
+    pub revokes: Vec<RevokeTarget>,
+    pub expires: Vec<(ExpireTarget, u64)>,
+    /// The first error effect, if any: the route does not run.
+    pub error: Option<WixError>,
+    pub state: Option<StateMode>,
+    pub drop: Option<crate::scenario::faults::DropMode>,
+}
+
+/// What the answer-side effects did, for the conformance report.
+#[derive(Debug, Clone, Default)]
+pub struct Applied {
+    /// `state` was changed on a redirect carrying this code.
+    pub tainted_code: Option<(String, StateMode)>,
+    /// An access token in the answer will be refused from this time on.
+    pub issued_token_expiry: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    armed: Vec<Armed>,
+    next_id: u64,
+    /// Grants made to expire early: value → when.
+    expiring: HashMap<String, DateTime<Utc>>,
+    expiring_order: VecDeque<String>,
+    /// Refresh tokens revoked by a fault.
+    revoked: HashSet<String>,
+    revoked_order: VecDeque<String>,
+    /// Recent `state` values seen on redirects, newest last.
+    states: VecDeque<String>,
+}
+
+/// The armed faults and what they left behind. Shared through [`crate::App`].
+#[derive(Debug, Default)]
+pub struct Faults {
+    inner: Mutex<State>,
+}
+
+impl Faults {
+    /// The scenario's faults, armed, with nothing left behind.
+    pub fn new(scenario: &Scenario) -> Faults {
+        let faults = Faults::default();
+        faults.reset(scenario);
+        faults
+    }
+
+    /// Back to the scenario's faults with fresh counters; faults armed through the admin API are dropped.
+    pub fn reset(&self, scenario: &Scenario) {
+        let mut s = self.inner.lock();
+        *s = State::default();
+        for f in &scenario.faults {
+            s.arm(f.value.clone(), "scenario");
+        }
+    }
+
+    /// Arms more faults (from `POST /__admin/faults`); returns their names.
+    pub fn arm(&self, specs: Vec<FaultSpec>) -> Vec<String> {
+        let mut s = self.inner.lock();
+        specs.into_iter().map(|f| s.arm(f, "admin")).collect()
+    }
+
+    /// Disarms every fault (`DELETE /__admin/faults`), or the one named; returns how many went.
+    pub fn clear(&self, name: Option<&str>) -> usize {
+        let mut s = self.inner.lock();
+        let before = s.armed.len();
+        match name {
+            Some(n) => s.armed.retain(|a| a.name != n),
+            None => s.armed.clear(),
+        }
+        before - s.armed.len()
+    }
+
+    /// The armed faults with their counters.
+    pub fn list(&self) -> Vec<Armed> {
+        self.inner.lock().armed.clone()
+    }
+
+    /// Counts the request against every fault and collects the effects of those that fire.
+    pub fn plan(&self, req: &RequestView, now: DateTime<Utc>, ids: &Ids) -> Plan {
+        let mut s = self.inner.lock();
+        let mut plan = Plan::default();
+        for armed in s.armed.iter_mut() {
+            if !matches(&armed.spec.matcher, req, None) {
+                continue;
+            }
+            armed.matched += 1;
+            let n = armed.matched;
+            let w = &armed.spec.when;
+            let fires = w.first.is_none_or(|k| n <= k)
+                && w.nth.is_none_or(|k| n == k)
+                && w.after.is_none_or(|k| n > k)
+                && w.from.is_none_or(|t| now >= t)
+                && w.until.is_none_or(|t| now < t)
+                && w.times.is_none_or(|k| armed.fired < k)
+                // Drawn last and only when everything else holds, so the draws follow the fault's
+                // own matches rather than every request.
+                && w.probability.is_none_or(|p| (ids.below(1_000_000) as f64) < p * 1_000_000.0);
+            if !fires {
+                continue;
+            }
+            armed.fired += 1;
+            plan.fired.push(armed.name.clone());
+            for effect in &armed.spec.effects {
+                match effect {
+                    Effect::Delay(d) => {
+                        plan.delay_ms += match (d.ms, d.min_ms, d.max_ms) {
+                            (Some(ms), _, _) => ms,
+                            (None, Some(lo), Some(hi)) => lo + ids.below(hi - lo + 1),
+                            _ => 0,
+                        }
+                    }
+                    Effect::Error(spec) => {
+                        if plan.error.is_none() {
+                            plan.error = Some(injected(spec));
+                        }
+                    }
+                    Effect::Drop(mode) => plan.drop = plan.drop.or(Some(*mode)),
+                    Effect::Expire(e) => plan.expires.push((e.target, e.ttl_secs)),
+                    Effect::State(mode) => plan.state = plan.state.or(Some(*mode)),
+                    Effect::Revoke(target) => plan.revokes.push(*target),
+                }
+            }
+        }
+        plan
+    }
+
+    /// Request-side effects before the route runs (revocations, grants sent made to expire), then the
+    /// standing checks against what earlier faults left behind. An error here replaces the route.
+    pub fn before(
+        &self,
+        world: &mut World,
+        req: &RequestView,
+        plan: &Plan,
+        now: DateTime<Utc>,
+    ) -> Option<WixError> {
+        let mut s = self.inner.lock();
+        for target in &plan.revokes {
+            match target {
+                RevokeTarget::RefreshToken => {
+                    let tokens: Vec<String> = match req.text("refresh_token") {
+                        Some(rt) => vec![rt],
+                        None => world
+                            .refresh_tokens
+                            .iter()
+                            .filter(|(_, g)| Some(&g.instance_id) == req.instance_id.as_ref())
+                            .map(|(t, _)| t.clone())
+                            .collect(),
+                    };
+                    for t in tokens {
+                        world.refresh_tokens.remove(&t);
+                        s.revoke(t);
+                    }
+                }
+                RevokeTarget::Instance => {
+                    if let Some(id) = &req.instance_id {
+                        world.instances.remove(id);
+                        world.refresh_tokens.retain(|_, g| &g.instance_id != id);
+                    }
+                }
+                RevokeTarget::OauthApp => {
+                    if let Some(id) = req.text("client_id") {
+                        world.oauth_apps.remove(&id);
+                    }
+                }
+            }
+        }
+        for (target, ttl) in &plan.expires {
+            let sent = match target {
+                ExpireTarget::Code => req.text("code"),
+                ExpireTarget::AccessToken => req.token.clone(),
+                ExpireTarget::RefreshToken => req.text("refresh_token"),
+            };
+            if let Some(value) = sent {
+                s.expire(value, later(now, *ttl));
+            }
+        }
+        // Standing checks: what earlier faults made expire or revoked stays so.
+        let expired = |v: &Option<String>| {
+            v.as_ref()
+                .and_then(|v| s.expiring.get(v))
+                .is_some_and(|at| now >= *at)
+        };
+        if expired(&req.token) {
+            return Some(WixError::Unauthenticated {
+                code: "TOKEN_EXPIRED",
+                message: "access token expired".into(),
+            });
+        }
+        match req.grant_type().as_deref() {
+            Some("authorization_code") if expired(&req.text("code")) => {
+                Some(WixError::InvalidGrant("authorization code expired".into()))
+            }
+            Some("refresh_token") => {
+                let rt = req.text("refresh_token");
+                if rt.as_ref().is_some_and(|t| s.revoked.contains(t)) {
+                    Some(WixError::InvalidGrant(
+                        "refresh token is unknown or was revoked".into(),
+                    ))
+                } else if expired(&rt) {
+                    Some(WixError::InvalidGrant("refresh token expired".into()))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Answer-side effects: `state` on a redirect, and early expiry of what the answer issued.
+    /// `body` is rewritten in place when `expires_in` changes.
+    pub fn after(
+        &self,
+        req: &RequestView,
+        plan: &Plan,
+        headers: &mut HeaderMap,
+        body: &mut bytes::Bytes,
+        now: DateTime<Utc>,
+        ids: &Ids,
+    ) -> Applied {
+        let mut s = self.inner.lock();
+        let mut applied = Applied::default();
+        // Every redirect carrying a state is remembered, so a later flow can replay it.
+        if let Some(location) = headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+        {
+            let params = redirect_params(&location);
+            let code = params.get("code").cloned();
+            if let Some(state) = params.get("state") {
+                if s.states.len() == STATES_KEPT {
+                    s.states.pop_front();
+                }
+                s.states.push_back(state.clone());
+            }
+            if let (Some(mode), Some(code)) = (plan.state, code.as_ref()) {
+                let original = params.get("state").cloned();
+                let replacement = match mode {
+                    StateMode::Drop => None,
+                    StateMode::Tamper => Some(format!("tampered-{}", ids.token("", 12))),
+                    StateMode::Replay => Some(
+                        s.states
+                            .iter()
+                            .rev()
+                            .find(|st| Some(*st) != original.as_ref())
+                            .cloned()
+                            .unwrap_or_else(|| format!("replayed-{}", ids.token("", 12))),
+                    ),
+                };
+                if let Some(new) = rewrite_state(&location, replacement.as_deref())
+                    && let Ok(v) = warp::http::HeaderValue::from_str(&new)
+                {
+                    headers.insert("location", v);
+                    applied.tainted_code = Some((code.clone(), mode));
+                }
+            }
+            for (target, ttl) in &plan.expires {
+                if *target == ExpireTarget::Code
+                    && req.text("code").is_none()
+                    && let Some(code) = &code
+                {
+                    s.expire(code.clone(), later(now, *ttl));
+                }
+            }
+        }
+        let issued = plan
+            .expires
+            .iter()
+            .any(|(t, _)| *t != ExpireTarget::Code)
+            .then(|| serde_json::from_slice::<serde_json::Map<String, Value>>(body).ok())
+            .flatten();
+        if let Some(mut json) = issued {
+            let mut changed = false;
+            for (target, ttl) in &plan.expires {
+                let (field, sent) = match target {
+                    ExpireTarget::AccessToken => ("access_token", req.token.is_some()),
+                    ExpireTarget::RefreshToken => {
+                        ("refresh_token", req.text("refresh_token").is_some())
+                    }
+                    ExpireTarget::Code => continue,
+                };
+                // The grant sent in the request was handled before the route; this is for a new one.
+                let Some(value) = json.get(field).and_then(Value::as_str).map(str::to_string)
+                else {
+                    continue;
+                };
+                if sent && *target == ExpireTarget::RefreshToken {
+                    // A legacy refresh returns the same refresh token: it was already handled.
+                    continue;
+                }
+                let at = later(now, *ttl);
+                s.expire(value, at);
+                if *target == ExpireTarget::AccessToken {
+                    applied.issued_token_expiry = Some(at);
+                    if json.contains_key("expires_in") {
+                        json.insert("expires_in".into(), Value::from(*ttl));
+                        changed = true;
+                    }
+                }
+            }
+            if changed && let Ok(new) = serde_json::to_vec(&json) {
+                *body = bytes::Bytes::from(new);
+            }
+        }
+        applied
+    }
+
+    /// When a grant was made to expire early by a fault, if it was.
+    pub fn expiry_of(&self, value: &str) -> Option<DateTime<Utc>> {
+        self.inner.lock().expiring.get(value).copied()
+    }
+}
+
+impl State {
+    fn arm(&mut self, spec: FaultSpec, source: &'static str) -> String {
+        self.next_id += 1;
+        let name = spec
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("fault-{}", self.next_id));
+        self.armed.push(Armed {
+            name: name.clone(),
+            source,
+            matched: 0,
+            fired: 0,
+            spec,
+        });
+        name
+    }
+
+    fn expire(&mut self, value: String, at: DateTime<Utc>) {
+        if self.expiring.insert(value.clone(), at).is_none() {
+            self.expiring_order.push_back(value);
+            if self.expiring_order.len() > TABLE_CAP
+                && let Some(old) = self.expiring_order.pop_front()
+            {
+                self.expiring.remove(&old);
+            }
+        }
+    }
+
+    fn revoke(&mut self, token: String) {
+        if self.revoked.insert(token.clone()) {
+            self.revoked_order.push_back(token);
+            if self.revoked_order.len() > TABLE_CAP
+                && let Some(old) = self.revoked_order.pop_front()
+            {
+                self.revoked.remove(&old);
+            }
+        }
+    }
+}
+
+/// The error an `error:` effect answers with.
+pub fn injected(spec: &crate::scenario::faults::ErrorSpec) -> WixError {
+    let base = match spec.preset {
+        Some(p) => WixError::preset(p, spec.retry_after_secs),
+        None => WixError::Injected {
+            status: 500,
+            body: serde_json::json!({"message": "injected fault", "details": {}}),
+            headers: spec
+                .retry_after_secs
+                .map(|s| vec![("retry-after".to_string(), s.to_string())])
+                .unwrap_or_default(),
+        },
+    };
+    let WixError::Injected {
+        status,
+        body,
+        mut headers,
+    } = base
+    else {
+        return base;
+    };
+    for (k, v) in &spec.headers {
+        headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
+        headers.push((k.to_ascii_lowercase(), v.clone()));
+    }
+    WixError::Injected {
+        status: spec.status.unwrap_or(status),
+        body: spec.body.clone().unwrap_or(body),
+        headers,
+    }
+}
+
+/// The parameters of a redirect, from its query and its fragment (member login may use either).
+pub fn redirect_params(location: &str) -> BTreeMap<String, String> {
+    let Ok(url) = url::Url::parse(location) else {
+        return BTreeMap::new();
+    };
+    let mut out: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
+    if let Some(fragment) = url.fragment() {
+        for (k, v) in url::form_urlencoded::parse(fragment.as_bytes()) {
+            out.entry(k.into_owned()).or_insert(v.into_owned());
+        }
+    }
+    out
+}
+
+/// `location` with `state` replaced (or removed when `None`), in the query or the fragment that
+/// carries the code.
+fn rewrite_state(location: &str, state: Option<&str>) -> Option<String> {
+    let mut url = url::Url::parse(location).ok()?;
+    let rewrite = |pairs: Vec<(String, String)>| -> String {
+        let had_state = pairs.iter().any(|(k, _)| k == "state");
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs {
+            if k == "state" {
+                if let Some(s) = state {
+                    out.append_pair("state", s);
+                }
+                continue;
+            }
+            out.append_pair(&k, &v);
+            // No state was sent: a tampered one is added right after the code.
+            if k == "code"
+                && !had_state
+                && let Some(s) = state
+            {
+                out.append_pair("state", s);
+            }
+        }
+        out.finish()
+    };
+    let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    if query.iter().any(|(k, _)| k == "code") {
+        let q = rewrite(query);
+        url.set_query(Some(&q));
+    } else if let Some(fragment) = url.fragment().map(str::to_string) {
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(fragment.as_bytes())
+            .into_owned()
+            .collect();
+        let f = rewrite(pairs);
+        url.set_fragment(Some(&f));
+    } else {
+        return None;
+    }
+    Some(url.to_string())
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::seconds(s.min(i64::MAX as u64 / 1000) as i64)
+}
+
+/// `now + ttl`, saturating instead of panicking when the clock was set near the end of time.
+fn later(now: DateTime<Utc>, ttl: u64) -> DateTime<Utc> {
+    now.checked_add_signed(secs(ttl))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_match_exactly_or_by_prefix() {
+        assert!(path_matches("/oauth/access", "/oauth/access"));
+        assert!(path_matches("/oauth/access/", "/oauth/access"));
+        assert!(!path_matches("/oauth/access", "/oauth/accessx"));
+        assert!(path_matches(
+            "/oauth-app/v1/oauth-apps*",
+            "/oauth-app/v1/oauth-apps/x"
+        ));
+        assert!(path_matches("*", "/anything"));
+    }
+
+    #[test]
+    fn body_fields_are_read_from_json_or_forms_in_either_case() {
+        let a = body_params(br#"{"grantType":"refresh_token","client_id":"x"}"#);
+        let b = body_params(b"grant_type=refresh_token&clientId=x");
+        assert_eq!(a, b);
+        assert!(body_params(&[0xff]).is_empty());
+        assert!(body_params(b"[1]").is_empty());
+    }
+
+    #[test]
+    fn state_is_replaced_dropped_or_added_next_to_the_code() {
+        let loc = "http://a.example/cb?code=C&state=S&instanceId=I";
+        assert_eq!(
+            rewrite_state(loc, Some("X")).unwrap(),
+            "http://a.example/cb?code=C&state=X&instanceId=I"
+        );
+        assert_eq!(
+            rewrite_state(loc, None).unwrap(),
+            "http://a.example/cb?code=C&instanceId=I"
+        );
+        assert_eq!(
+            rewrite_state("http://a.example/cb?code=C&instanceId=I", Some("X")).unwrap(),
+            "http://a.example/cb?code=C&state=X&instanceId=I"
+        );
+        assert_eq!(
+            rewrite_state("http://a.example/cb#code=C&state=S", Some("X")).unwrap(),
+            "http://a.example/cb#code=C&state=X"
+        );
+    }
+}

@@ -1,0 +1,406 @@
+//! The JSON Schema (draft 2020-12) of scenario files, for editors (`wix-oauth-mock schema`).
+//!
+//! Built by hand with `serde_json` rather than derived with `schemars`: the scenario types hold
+//! `serde_saphyr::Spanned` values that schemars knows nothing of, and deriving would mean schema
+//! attributes on every type in a file other branches edit too. A test compares the schema's keys
+//! with the types' serialised keys, so the two cannot drift apart silently.
+
+use serde_json::{Map, Value, json};
+
+fn obj(required: &[&str], props: Vec<(&str, Value)>) -> Value {
+    let mut map = Map::new();
+    for (k, v) in props {
+        map.insert(k.to_string(), v);
+    }
+    json!({"type": "object", "additionalProperties": false, "required": required, "properties": map})
+}
+
+fn s(description: &str) -> Value {
+    json!({"type": "string", "description": description})
+}
+
+fn n(description: &str) -> Value {
+    json!({"type": "integer", "minimum": 0, "description": description})
+}
+
+fn b(description: &str) -> Value {
+    json!({"type": "boolean", "description": description})
+}
+
+fn list(items: Value, description: &str) -> Value {
+    json!({"type": "array", "items": items, "description": description})
+}
+
+fn one_of(values: &[&str], description: &str) -> Value {
+    json!({"enum": values, "description": description})
+}
+
+const GUID: &str = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+
+fn guid(description: &str) -> Value {
+    json!({"type": "string", "pattern": GUID, "description": description})
+}
+
+fn time(description: &str) -> Value {
+    json!({"type": "string", "format": "date-time", "description": description})
+}
+
+fn field_match(description: &str) -> Value {
+    let mut v = obj(
+        &["name"],
+        vec![
+            ("name", s("Field or header name")),
+            ("equals", s("Required value; any value when absent")),
+        ],
+    );
+    v["description"] = json!(description);
+    v
+}
+
+fn matcher() -> Value {
+    obj(
+        &[],
+        vec![
+            (
+                "endpoint",
+                one_of(
+                    &[
+                        "any",
+                        "app_market",
+                        "install",
+                        "close_window",
+                        "oauth_access",
+                        "token",
+                        "token_info",
+                        "authorize",
+                        "redirect_session",
+                        "bi_event",
+                        "app_instance",
+                        "oauth_apps",
+                    ],
+                    "A friendly endpoint name",
+                ),
+            ),
+            ("path", s("Exact path, or a prefix ending in *")),
+            ("method", s("HTTP method, any case")),
+            ("grant_type", s("grant_type / grantType of a token request")),
+            ("app_id", s("appId, client_id, or the access token's app")),
+            (
+                "instance_id",
+                s("Instance: a field, the token's, or the code's / refresh token's"),
+            ),
+            ("client_id", s("client_id / clientId field")),
+            (
+                "field",
+                field_match("Any query or body field (snake_case compared)"),
+            ),
+            ("header", field_match("Any request header")),
+            (
+                "status",
+                json!({"type": "integer", "minimum": 100, "maximum": 599, "description": "Answer status (expectations only)"}),
+            ),
+        ],
+    )
+}
+
+fn effect() -> Value {
+    let single = |name: &str, v: Value| {
+        let mut props = Map::new();
+        props.insert(name.to_string(), v);
+        json!({"type": "object", "additionalProperties": false, "required": [name], "properties": props})
+    };
+    json!({"oneOf": [
+        single("delay", obj(&[], vec![
+            ("ms", n("Fixed latency")),
+            ("min_ms", n("Seeded-random latency, lower bound")),
+            ("max_ms", n("Seeded-random latency, upper bound")),
+        ])),
+        single("error", obj(&[], vec![
+            ("preset", one_of(&["token_expired", "permission_denied", "not_found", "rate_limited", "internal", "unavailable", "invalid_grant"], "One of Wix's real error answers")),
+            ("status", json!({"type": "integer", "minimum": 100, "maximum": 599})),
+            ("body", json!({"description": "JSON body"})),
+            ("headers", json!({"type": "object", "additionalProperties": {"type": "string"}})),
+            ("retry_after_secs", n("Retry-After header")),
+        ])),
+        single("drop", one_of(&["connection", "truncated"], "Close without an answer, or cut the body short")),
+        single("expire", obj(&["target"], vec![
+            ("target", one_of(&["code", "access_token", "refresh_token"], "What expires")),
+            ("ttl_secs", n("Life left; 0 = already expired")),
+        ])),
+        single("state", one_of(&["tamper", "drop", "replay"], "What happens to state on the redirect")),
+        single("revoke", one_of(&["refresh_token", "instance", "oauth_app"], "What is revoked now")),
+    ]})
+}
+
+fn fault() -> Value {
+    obj(
+        &["effects"],
+        vec![
+            ("name", s("Shown in the journal and the admin API")),
+            ("match", matcher()),
+            (
+                "when",
+                obj(
+                    &[],
+                    vec![
+                        ("first", n("Only the first N matching requests")),
+                        ("nth", n("Only the Nth matching request")),
+                        ("after", n("Every matching request after the first N")),
+                        (
+                            "probability",
+                            json!({"type": "number", "minimum": 0, "maximum": 1, "description": "Seeded chance per matching request"}),
+                        ),
+                        ("from", time("Not before this virtual time")),
+                        ("until", time("Only before this virtual time")),
+                        ("times", n("Fire at most this many times")),
+                    ],
+                ),
+            ),
+            ("effects", list(effect(), "Applied in a fixed order")),
+        ],
+    )
+}
+
+fn expectation() -> Value {
+    obj(
+        &[],
+        vec![
+            ("name", s("How the check is shown")),
+            ("requests", matcher()),
+            ("bi_event", s("Accepted bi-events with this eventName")),
+            ("count", n("Exactly this many")),
+            ("min", n("At least this many")),
+            ("max", n("At most this many")),
+        ],
+    )
+}
+
+/// The whole schema.
+pub fn scenario_schema() -> Value {
+    let app = obj(
+        &["id", "name", "secret", "app_url"],
+        vec![
+            ("id", guid("App id (client_id)")),
+            ("name", s("Display name")),
+            ("secret", s("App secret (client_secret)")),
+            ("app_url", s("App URL, gets ?token=")),
+            (
+                "redirect_urls",
+                list(s("URL"), "Registered redirect URLs, exact match"),
+            ),
+            ("scopes", list(s("Scope"), "Permission scopes")),
+            (
+                "consent",
+                one_of(&["auto", "page"], "Overrides the scenario's consent"),
+            ),
+            ("version", s("appVersion")),
+        ],
+    );
+    let install = obj(
+        &["app", "instance_id"],
+        vec![
+            ("app", guid("An app declared under apps")),
+            ("instance_id", guid("Instance id")),
+            (
+                "setup_complete",
+                b("Already sent APP_FINISHED_CONFIGURATION"),
+            ),
+            (
+                "refresh_token",
+                s("A refresh token that works from the start"),
+            ),
+        ],
+    );
+    let site = obj(
+        &["id", "name"],
+        vec![
+            ("id", guid("Site id")),
+            ("name", s("siteDisplayName")),
+            ("url", s("Published URL")),
+            ("owner_email", s("Owner e-mail")),
+            ("locale", s("Locale")),
+            ("currency", s("Payment currency")),
+            ("installs", list(install, "Apps installed at start")),
+            (
+                "users",
+                list(
+                    obj(
+                        &["id"],
+                        vec![
+                            ("id", guid("Wix user id")),
+                            ("email", s("E-mail")),
+                            ("role", s("Role, e.g. OWNER or BACK_OFFICE_MANAGER")),
+                            (
+                                "scopes",
+                                list(s("Scope"), "The role's scopes; every scope when absent"),
+                            ),
+                        ],
+                    ),
+                    "Wix users of the site (tokens on their behalf intersect scopes)",
+                ),
+            ),
+            (
+                "members",
+                list(
+                    obj(
+                        &["id", "email"],
+                        vec![
+                            ("id", guid("Member id")),
+                            ("email", s("Login e-mail")),
+                            ("password", s("Password for the login form")),
+                            ("nickname", s("Nickname")),
+                        ],
+                    ),
+                    "Site members who log in to Headless clients",
+                ),
+            ),
+        ],
+    );
+    let api_key = obj(
+        &["key", "account_id"],
+        vec![
+            ("key", s("The key, sent raw in Authorization")),
+            ("account_id", guid("The owning account (wix-account-id)")),
+            ("site_id", guid("The one site the key acts on")),
+            ("scopes", list(s("Scope"), "What the key may do")),
+        ],
+    );
+    let oauth_app = obj(
+        &["id", "name"],
+        vec![
+            ("id", guid("clientId")),
+            ("name", s("2 to 256 characters")),
+            ("description", s("Description")),
+            ("secret", s("A secret known to tests")),
+            ("site", guid("Its site; the first when absent")),
+            ("login_url", s("loginUrl")),
+            ("logout_url", s("logoutUrl")),
+            (
+                "allowed_redirect_uris",
+                list(s("URI"), "Exact redirect URIs"),
+            ),
+            (
+                "allowed_redirect_domains",
+                list(s("Domain"), "Redirect domains"),
+            ),
+            ("application_type", s("applicationType")),
+            ("technology", s("technology")),
+            ("created_date", time("createdDate")),
+        ],
+    );
+    let mut schema = obj(
+        &[],
+        vec![
+            ("name", s("Short name")),
+            ("description", s("What the scenario is for")),
+            ("seed", n("Seed of the random generator")),
+            (
+                "clock",
+                obj(
+                    &[],
+                    vec![
+                        ("start", time("Where the virtual clock starts")),
+                        ("frozen", b("Whether it stands still")),
+                    ],
+                ),
+            ),
+            (
+                "ttl",
+                obj(
+                    &[],
+                    vec![
+                        ("code_secs", n("Authorization code")),
+                        ("legacy_access_token_secs", n("/oauth/access token")),
+                        ("access_token_secs", n("/oauth2/token token")),
+                        ("install_token_secs", n("App Market token")),
+                        ("consent_secs", n("Open consent page")),
+                    ],
+                ),
+            ),
+            (
+                "consent",
+                one_of(&["auto", "page"], "How the installer asks"),
+            ),
+            ("apps", list(app, "Wix apps")),
+            ("sites", list(site, "Wix sites")),
+            ("oauth_apps", list(oauth_app, "Headless OAuth apps")),
+            ("api_keys", list(api_key, "API keys")),
+            (
+                "member_login",
+                one_of(
+                    &["auto", "form"],
+                    "How the member-login page logs members in",
+                ),
+            ),
+            ("faults", list(fault(), "Faults armed at start")),
+            (
+                "expect",
+                list(expectation(), "Checks of the conformance report"),
+            ),
+        ],
+    );
+    schema["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
+    schema["$id"] = json!("https://github.com/wix-oauth-mock/scenario.schema.json");
+    schema["title"] = json!("wix-oauth-mock scenario");
+    schema
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    /// Every key the scenario types serialise must be in the schema, at every level we can reach.
+    fn covered(value: &Value, schema: &Value, at: &str) {
+        match value {
+            Value::Object(map) => {
+                let props = schema
+                    .get("properties")
+                    .unwrap_or_else(|| panic!("no properties in the schema at {at}"));
+                for (k, v) in map {
+                    let sub = props
+                        .get(k)
+                        .unwrap_or_else(|| panic!("`{at}.{k}` is missing from the schema"));
+                    covered(v, sub, &format!("{at}.{k}"));
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    covered(item, &schema["items"], &format!("{at}[]"));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn the_schema_covers_every_key_of_the_shipped_scenarios() {
+        let schema = scenario_schema();
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                let scenario = Scenario::from_file(&path).unwrap();
+                let mut value = serde_json::to_value(&scenario).unwrap();
+                // Effects are `oneOf`; they are checked by their own names below.
+                if let Some(faults) = value.get_mut("faults").and_then(Value::as_array_mut) {
+                    for f in faults {
+                        f.as_object_mut().unwrap().remove("effects");
+                    }
+                }
+                covered(&value, &schema, &path.display().to_string());
+            }
+        }
+        let names: Vec<&str> =
+            schema["properties"]["faults"]["items"]["properties"]["effects"]["items"]["oneOf"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["required"][0].as_str().unwrap())
+                .collect();
+        assert_eq!(
+            names,
+            ["delay", "error", "drop", "expire", "state", "revoke"]
+        );
+    }
+}

@@ -1,0 +1,45 @@
+//! Reloads the scenario when its file changes on disk.
+//!
+//! Polls the file's modification time (file metadata, compared with the last one seen: no reading
+//! of the system clock) on a tokio interval, which is real time as a file watcher needs. A changed
+//! file is parsed and checked first; a bad one is reported as `file:line:col: message` on stderr and
+//! the running scenario stays, exactly as `PUT /__admin/scenario` does.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use crate::app::App;
+use crate::scenario::Scenario;
+
+/// How often the file is looked at.
+pub const POLL: Duration = Duration::from_millis(500);
+
+/// Watches `path` until the task is dropped, reloading `app` on every change.
+pub async fn watch(app: App, path: PathBuf, every: Duration) {
+    let mut last = modified(&path);
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        ticks.tick().await;
+        let now = modified(&path);
+        if now == last {
+            continue;
+        }
+        last = now;
+        match Scenario::from_file(&path) {
+            Ok(scenario) => {
+                let name = scenario.name.clone();
+                app.replace_scenario(scenario, format!("file {}", path.display()));
+                eprintln!("reloaded scenario \"{name}\" from {}", path.display());
+            }
+            Err(e) => eprintln!("{e}\nkept the running scenario"),
+        }
+    }
+}
+
+/// The file's modification time and length (a rewrite within the mtime's resolution usually
+/// changes the length), `None` while it cannot be read.
+fn modified(path: &PathBuf) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}

@@ -1,0 +1,168 @@
+//! Live reload: `PUT /__admin/scenario`, reload on file change, and the `schema` command.
+
+use std::time::Duration;
+
+use serde_json::json;
+use warp::http::StatusCode;
+use wix_oauth_mock::{App, Overrides, Scenario};
+
+use crate::helpers::*;
+
+async fn put_scenario(app: &TestApp, text: &str) -> Resp {
+    app.send(
+        warp::test::request()
+            .method("PUT")
+            .path("/__admin/scenario")
+            .body(text),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_valid_scenario_replaces_the_old_one_and_resets_the_state() {
+    // Arrange
+    let app = spawn_app();
+    app.install().await;
+    let text = default_yaml().replace("name: default", "name: replaced");
+    // Act
+    let res = put_scenario(&app, &text).await;
+    // Assert
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(res.json()["scenario"], "replaced");
+    let loaded = app.get("/__admin/scenario").await.json();
+    assert_eq!(loaded["scenario"]["name"], "replaced");
+    assert_eq!(loaded["origin"], "request body");
+    assert_eq!(app.get("/__admin/requests").await.json()["count"], 0);
+}
+
+#[tokio::test]
+async fn a_bad_scenario_is_refused_with_line_and_column_and_the_old_one_stays() {
+    // Arrange
+    let app = spawn_app();
+    let text = default_yaml().replace("name: default", "name: broken\nnmae: typo");
+    // Act
+    let res = put_scenario(&app, &text).await;
+    let bad_fault = put_scenario(
+        &app,
+        &format!(
+            "{}\nfaults:\n  - when: {{probability: 2}}\n    effects: [{{delay: {{ms: 1}}}}]\n",
+            default_yaml()
+        ),
+    )
+    .await;
+    // Assert
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    // The message lists every known key, which other areas extend: pin only where and what.
+    let message = res.json()["message"].as_str().unwrap().to_string();
+    assert!(message.starts_with("<request body>:9:1: "), "{message}");
+    assert!(message.contains("unknown field `nmae`"), "{message}");
+    assert_eq!(bad_fault.status, StatusCode::BAD_REQUEST);
+    let lines = default_yaml().lines().count();
+    assert_eq!(
+        bad_fault.json()["message"],
+        format!(
+            "<request body>:{}:5: fault `faults[0]`: when.probability must be between 0 and 1, not 2",
+            lines + 3
+        ),
+    );
+    assert_eq!(
+        app.get("/__admin/scenario").await.json()["scenario"]["name"],
+        "default"
+    );
+}
+
+#[tokio::test]
+async fn the_scenario_file_is_reloaded_when_it_changes_and_kept_when_the_change_is_bad() {
+    // Arrange
+    let dir = std::env::temp_dir().join(format!("wix-mock-watch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("watched.yaml");
+    std::fs::write(&path, default_yaml()).unwrap();
+    let app = App::new(
+        Scenario::from_file(&path).unwrap(),
+        "file",
+        Overrides::default(),
+    );
+    let watcher = tokio::spawn(wix_oauth_mock::watch::watch(
+        app.clone(),
+        path.clone(),
+        Duration::from_millis(10),
+    ));
+    let name_becomes = |want: &'static str| {
+        let app = app.clone();
+        async move {
+            for _ in 0..200 {
+                if app.scenario().name == want {
+                    return true;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            false
+        }
+    };
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    // Act
+    std::fs::write(
+        &path,
+        default_yaml().replace("name: default", "name: edited"),
+    )
+    .unwrap();
+    let reloaded = name_becomes("edited").await;
+    std::fs::write(&path, "name: [broken").unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Assert
+    assert!(reloaded);
+    assert_eq!(app.scenario().name, "edited");
+    watcher.abort();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn the_schema_command_prints_a_json_schema_of_the_scenario_format() {
+    // Arrange
+    let cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_wix-oauth-mock"))
+        .arg("schema")
+        .output();
+    // Act
+    let out = cmd.await.unwrap();
+    // Assert
+    assert!(out.status.success());
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        schema["$schema"],
+        json!("https://json-schema.org/draft/2020-12/schema")
+    );
+    let mut keys: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+    keys.sort();
+    insta::assert_json_snapshot!("reload__schema_keys", keys);
+}
+
+#[tokio::test]
+async fn binary_garbage_is_refused_by_every_new_admin_endpoint() {
+    // Arrange
+    let app = spawn_app();
+    let garbage: &[u8] = &[0xff, 0xfe, 0x00, 0x7b];
+    // Act
+    let mut statuses = Vec::new();
+    for (method, path) in [
+        ("PUT", "/__admin/scenario"),
+        ("POST", "/__admin/faults"),
+        ("POST", "/__admin/requests/wait"),
+    ] {
+        let res = app
+            .send(
+                warp::test::request()
+                    .method(method)
+                    .path(path)
+                    .body(garbage),
+            )
+            .await;
+        statuses.push(res.status);
+    }
+    // Assert
+    assert_eq!(statuses, [StatusCode::BAD_REQUEST; 3]);
+    assert_eq!(
+        app.get("/__admin/scenario").await.json()["scenario"]["name"],
+        "default"
+    );
+}
