@@ -10,6 +10,7 @@
 //! - [`clock`]: the virtual clock, the only reader of the system clock.
 //! - [`ids`]: the one seeded random generator, the only reader of OS randomness.
 //! - [`jwt`]: `OauthNG.JWS.<JWT>` access tokens, signed and checked against the virtual clock.
+//! - [`keys`]: per-app RS256 key pairs that sign webhooks (scenario PEM or generated from the seed).
 //! - [`journal`]: the bounded request journal, secrets redacted.
 //! - [`error`]: [`WixError`], the one place that builds Wix error bodies.
 //! - [`pages`]: the HTML pages (installer error, consent, close-window).
@@ -22,6 +23,7 @@ pub mod error;
 pub mod ids;
 pub mod journal;
 pub mod jwt;
+pub mod keys;
 pub mod pages;
 pub mod routes;
 pub mod scenario;
