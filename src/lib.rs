@@ -11,6 +11,7 @@
 //! - [`ids`]: the one seeded random generator, the only reader of OS randomness.
 //! - [`jwt`]: `OauthNG.JWS.<JWT>` access tokens, signed and checked against the virtual clock.
 //! - [`keys`]: per-app RS256 key pairs that sign webhooks (scenario PEM or generated from the seed).
+//! - [`signed_instance`]: the HMAC-signed `instance` parameter of iframes and dashboards (codec only).
 //! - [`journal`]: the bounded request journal, secrets redacted.
 //! - [`error`]: [`WixError`], the one place that builds Wix error bodies.
 //! - [`pages`]: the HTML pages (installer error, consent, close-window).
@@ -28,6 +29,7 @@ pub mod pages;
 pub mod routes;
 pub mod scenario;
 pub mod server;
+pub mod signed_instance;
 pub mod world;
 
 pub use app::{App, Overrides};
