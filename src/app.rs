@@ -12,10 +12,12 @@ use parking_lot::{Mutex, RwLock};
 use serde_json::{Value, json};
 
 use crate::clock::Clock;
+use crate::delivery::Webhooks;
+use crate::error::WixError;
 use crate::ids::{Ids, rfc3339_millis};
 use crate::journal::Journal;
 use crate::scenario::Scenario;
-use crate::world::World;
+use crate::world::{RemovedInstance, World};
 
 /// Start-up choices that override the scenario (from the command line, or a test).
 #[derive(Debug, Clone, Default)]
@@ -41,6 +43,7 @@ struct Inner {
     clock: Clock,
     ids: Ids,
     journal: Journal,
+    webhooks: Webhooks,
 }
 
 struct Loaded {
@@ -57,7 +60,10 @@ impl App {
             overrides.clock_start.or(scenario.clock.start),
             overrides.frozen.unwrap_or(scenario.clock.frozen),
         );
-        let world = World::from_scenario(&scenario, clock.now(), &ids);
+        let mut world = World::from_scenario(&scenario, clock.now(), &ids);
+        let webhooks = Webhooks::new(&scenario, clock.clone(), ids.clone());
+        let start_events = world.take_outbox();
+        webhooks.enqueue(start_events, |app_id| world.webhook_url(app_id));
         App {
             inner: Arc::new(Inner {
                 scenario: RwLock::new(Loaded {
@@ -69,6 +75,7 @@ impl App {
                 clock,
                 ids,
                 journal: Journal::new(crate::journal::DEFAULT_CAPACITY),
+                webhooks,
             }),
         }
     }
@@ -103,11 +110,30 @@ impl App {
         self.inner.scenario.read().origin.clone()
     }
 
-    /// Runs `f` on the world under the lock, with the time read once for the whole operation.
+    /// The webhook sender (deliveries, redelivery, fault hooks).
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.inner.webhooks
+    }
+
+    /// Runs `f` on the world under the lock, with the time read once for the whole operation. Webhook
+    /// events the operation emitted are handed to delivery before returning, so no path can forget them.
     pub fn with_world<R>(&self, f: impl FnOnce(&mut World, DateTime<Utc>, &Ids) -> R) -> R {
         let now = self.now();
         let mut world = self.inner.world.lock();
-        f(&mut world, now, &self.inner.ids)
+        let result = f(&mut world, now, &self.inner.ids);
+        let events = world.take_outbox();
+        // Recording is quick and keeps deliveries in the order their events happened; the sending
+        // happens in background tasks.
+        self.inner
+            .webhooks
+            .enqueue(events, |app_id| world.webhook_url(app_id));
+        result
+    }
+
+    /// Uninstalls an instance: its tokens stop working and the app gets `AppRemoved`. Also the hook for
+    /// a `revoke` fault.
+    pub fn uninstall(&self, instance_id: &str) -> Result<RemovedInstance, WixError> {
+        self.with_world(|w, now, _| w.uninstall(instance_id, now))
     }
 
     /// Back to the scenario's initial state: world, clock, seed and journal.
@@ -125,6 +151,11 @@ impl App {
         self.inner.clock.reset();
         *world = World::from_scenario(&scenario, self.inner.clock.now(), &self.inner.ids);
         self.inner.journal.reset();
+        self.inner.webhooks.reset(&scenario);
+        let start_events = world.take_outbox();
+        self.inner
+            .webhooks
+            .enqueue(start_events, |app_id| world.webhook_url(app_id));
     }
 
     /// Appends a request to the journal, stamped with the virtual time.

@@ -124,7 +124,13 @@ fn kid_from(bytes: &[u8]) -> String {
 }
 
 /// The key source for `app_id`: its scenario PEM, or one derived from the seed.
-pub fn source_for(app_id: &str, pem: Option<&str>, kid: Option<&str>, bits: usize, ids: &Ids) -> KeySource {
+pub fn source_for(
+    app_id: &str,
+    pem: Option<&str>,
+    kid: Option<&str>,
+    bits: usize,
+    ids: &Ids,
+) -> KeySource {
     match pem {
         Some(pem) => KeySource::Pem {
             pem: pem.to_string(),
@@ -137,13 +143,16 @@ pub fn source_for(app_id: &str, pem: Option<&str>, kid: Option<&str>, bits: usiz
     }
 }
 
+/// One key, made at most once.
+type Slot = Arc<OnceCell<Arc<AppKey>>>;
+
 /// Keys made so far, by source. Cloning is shallow.
 ///
 /// A key depends only on its source, so entries never go stale: a reset with the same seed finds the
 /// key already made. Each source is made once even when several tasks ask at the same moment.
 #[derive(Clone, Default)]
 pub struct KeyCache {
-    made: Arc<Mutex<HashMap<KeySource, Arc<OnceCell<Arc<AppKey>>>>>>,
+    made: Arc<Mutex<HashMap<KeySource, Slot>>>,
 }
 
 impl KeyCache {
@@ -197,4 +206,3 @@ mod tests {
         assert!(AppKey::from_private_pem("not a key", None).is_err());
     }
 }
-

@@ -11,6 +11,7 @@
 //! - [`ids`]: the one seeded random generator, the only reader of OS randomness.
 //! - [`jwt`]: `OauthNG.JWS.<JWT>` access tokens, signed and checked against the virtual clock.
 //! - [`keys`]: per-app RS256 key pairs that sign webhooks (scenario PEM or generated from the seed).
+//! - [`delivery`]: webhook delivery in the background: signing, retries, the attempt log, fault hooks.
 //! - [`signed_instance`]: the HMAC-signed `instance` parameter of iframes and dashboards (codec only).
 //! - [`journal`]: the bounded request journal, secrets redacted.
 //! - [`error`]: [`WixError`], the one place that builds Wix error bodies.
@@ -20,6 +21,7 @@
 pub mod app;
 pub mod cli;
 pub mod clock;
+pub mod delivery;
 pub mod error;
 pub mod ids;
 pub mod journal;

@@ -42,7 +42,8 @@ pub fn peek(instance: &str) -> Option<Value> {
 
 fn mac(secret: &str, data: &[u8]) -> HmacSha256 {
     // HMAC takes keys of any length, so this cannot fail.
-    let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
+    let mut mac =
+        HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
     mac.update(data);
     mac
 }

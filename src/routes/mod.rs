@@ -7,6 +7,7 @@
 //! turns what is left into Wix-shaped errors.
 
 mod admin;
+mod admin_webhooks;
 mod bi_event;
 mod installer;
 mod oauth;
@@ -38,6 +39,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(bi_event::routes(app.clone()))
         .unify()
         .or(admin::routes(app.clone()))
+        .unify()
+        .or(admin_webhooks::routes(app.clone()))
         .unify()
         .boxed()
         .recover(handle_rejection)

@@ -534,7 +534,11 @@ impl Scenario {
                     .filter(|i| i.app.value == e.app.value)
             };
             if e.event_type.trim().is_empty() {
-                problems.push(at(&e.app, "an event has an empty event_type".into(), json_text));
+                problems.push(at(
+                    &e.app,
+                    "an event has an empty event_type".into(),
+                    json_text,
+                ));
             }
             if self.app(&e.app.value).is_none() {
                 problems.push(at(
@@ -549,7 +553,10 @@ impl Scenario {
             match (&e.instance_id, e.after) {
                 (None, EventTrigger::Start) => problems.push(at(
                     &e.app,
-                    format!("event `{}` is emitted at start and needs an instance_id", e.event_type),
+                    format!(
+                        "event `{}` is emitted at start and needs an instance_id",
+                        e.event_type
+                    ),
                     json_text,
                 )),
                 (Some(i), EventTrigger::Start) => {

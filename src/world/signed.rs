@@ -108,13 +108,18 @@ impl World {
 
     /// Checks an encoded `instance` parameter: `None` unless its signature is the secret of the app it
     /// names; otherwise what token-info reports, with `active` false once expired or uninstalled.
-    pub fn decode_signed_instance(&self, instance: &str, now: DateTime<Utc>) -> Option<DecodedInstance> {
+    pub fn decode_signed_instance(
+        &self,
+        instance: &str,
+        now: DateTime<Utc>,
+    ) -> Option<DecodedInstance> {
         let claimed = signed_instance::peek(instance)?;
         let instance_id = claimed.get("instanceId")?.as_str()?.to_string();
-        let known = self
-            .instances
-            .get(&instance_id)
-            .or_else(|| self.removed_instances.get(&instance_id).map(|r| &r.instance));
+        let known = self.instances.get(&instance_id).or_else(|| {
+            self.removed_instances
+                .get(&instance_id)
+                .map(|r| &r.instance)
+        });
         let app_id = match claimed.get("appDefId").and_then(Value::as_str) {
             Some(id) => id.to_string(),
             None => known?.app_id.clone(),
@@ -172,7 +177,9 @@ mod tests {
         let ids = Ids::new(Some(1));
         let now = t("2026-01-01T00:00:00Z");
         let mut w = World::from_scenario(&Scenario::builtin(), now, &ids);
-        let (s, payload) = w.signed_instance(INSTANCE, Viewer::Owner, now, &ids).unwrap();
+        let (s, payload) = w
+            .signed_instance(INSTANCE, Viewer::Owner, now, &ids)
+            .unwrap();
         let d = w.decode_signed_instance(&s, now).unwrap();
         assert!(d.active);
         assert_eq!(d.subject_type, "USER");
@@ -193,7 +200,9 @@ mod tests {
         let ids = Ids::new(Some(1));
         let now = t("2026-01-01T00:00:00Z");
         let w = World::from_scenario(&Scenario::builtin(), now, &ids);
-        let (s, payload) = w.signed_instance(INSTANCE, Viewer::Visitor, now, &ids).unwrap();
+        let (s, payload) = w
+            .signed_instance(INSTANCE, Viewer::Visitor, now, &ids)
+            .unwrap();
         assert!(payload.get("uid").is_none());
         assert_eq!(payload["permissions"], "");
         let d = w.decode_signed_instance(&s, now).unwrap();

@@ -257,7 +257,7 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].event_type, APP_REMOVED);
         assert_eq!(out[0].data, json!({"appId": removed.instance.app_id}));
-        assert!(w.instances.get(INSTANCE).is_none());
+        assert!(!w.instances.contains_key(INSTANCE));
         assert!(matches!(
             w.uninstall(INSTANCE, now),
             Err(WixError::NotFound { .. })
