@@ -12,6 +12,8 @@ mod bi_event;
 mod admin;
 // Every class of bad input gets a Wix-shaped 4xx and leaves the state unchanged.
 mod bad_input;
+// Webhooks (AppInstalled, AppRemoved, retries, redelivery, faults), uninstall, the signed instance.
+mod webhooks;
 // Scenario files: every shipped one loads; `check` reports line and column.
 mod scenarios;
 // The real binary on a real socket.
