@@ -355,7 +355,22 @@ impl World {
             return Err(installer_error("unknown siteId"));
         }
         let token = ids.token("", 48);
-        let url = with_query(&app.app_url, &[("token", token.as_str())])
+        let mut params = vec![("token", token.clone())];
+        // Opening an app already installed on the chosen site: Wix's App URL also carries the signed
+        // `instance` parameter (wix-api.md §11), as the site owner sees it.
+        let installed = site_id.and_then(|site| {
+            self.instances
+                .values()
+                .find(|i| i.site_id == site && i.app_id == app_id)
+        });
+        if let Some(instance) = installed
+            && let Ok((signed, _)) =
+                self.signed_instance(&instance.instance_id, signed::Viewer::Owner, now, ids)
+        {
+            params.push(("instance", signed));
+        }
+        let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let url = with_query(&app.app_url, &pairs)
             .ok_or_else(|| installer_error("the app's App URL is not a valid URL"))?;
         self.install_tokens.insert(
             token,

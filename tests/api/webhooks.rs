@@ -590,3 +590,27 @@ async fn bad_webhook_admin_input_is_a_400_and_changes_nothing() {
     assert_eq!(app.state().await["apps"][0]["webhook_url"], Value::Null);
     assert_eq!(app.get("/__admin/webhooks").await.json()["count"], 0);
 }
+
+#[tokio::test]
+async fn opening_an_installed_app_from_the_app_market_carries_the_signed_instance() {
+    // Arrange
+    let app = spawn_app();
+
+    // Act
+    let installed = app
+        .get(&format!(
+            "/app-market/install?appId={APP_ID}&siteId={SITE_ID}"
+        ))
+        .await;
+    let fresh = app
+        .get(&format!("/app-market/install?appId={APP_ID}"))
+        .await;
+
+    // Assert
+    let instance = installed.location_query()["instance"].clone();
+    let data = instance.split_once('.').unwrap().1;
+    let payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(data).unwrap()).unwrap();
+    assert_eq!(payload["instanceId"], INSTANCE_ID);
+    assert_eq!(payload["permissions"], "OWNER");
+    assert!(!fresh.location_query().contains_key("instance"));
+}
