@@ -705,6 +705,30 @@ mod tests {
     }
 
     #[test]
+    fn webhook_settings_and_declared_events_are_checked() {
+        let base = DEFAULT_YAML.replace(
+            "    app_url: http://localhost:3000/wix/app\n",
+            "    app_url: http://localhost:3000/wix/app\n    webhook_url: not-a-url\n",
+        );
+        let yaml = format!(
+            "{base}webhooks:\n  max_attempts: 0\n  events:\n    - event_type: X\n      app: 5e2c9a6f-8a61-4b4f-9a43-0f3d2b1c7a10\n      after: start\n"
+        );
+        let err = Scenario::parse(&yaml, "s.yaml").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("webhook_url `not-a-url`"), "{text}");
+        assert!(text.contains("webhooks.max_attempts"), "{text}");
+        assert!(text.contains("needs an instance_id"), "{text}");
+        let ok = format!(
+            "{DEFAULT_YAML}webhooks:\n  events:\n    - event_type: X\n      app: 5e2c9a6f-8a61-4b4f-9a43-0f3d2b1c7a10\n      after: start\n      instance_id: 54f783ac-8c25-4a73-9ebf-a1125f71c5e3\n      data: {{ a: [1, 2] }}\n"
+        );
+        let s = Scenario::parse(&ok, "ok.yaml").unwrap();
+        assert_eq!(
+            s.webhooks.events[0].data,
+            Some(serde_json::json!({"a": [1, 2]}))
+        );
+    }
+
+    #[test]
     fn json_scenarios_are_accepted_and_located() {
         let json = "{\n  \"sites\": [{\"id\": \"6354435d-e875-4113-8645-ccc901f07efd\", \"name\": \"S\",\n    \"installs\": [{\"app\": \"11111111-2222-4333-8444-555555555555\", \"instance_id\": \"54f783ac-8c25-4a73-9ebf-a1125f71c5e3\"}]}]\n}";
         let err = Scenario::parse(json, "s.json").unwrap_err();
