@@ -40,6 +40,10 @@ use crate::world::WebhookEvent;
 /// Lifetime of a webhook JWT: Wix's documented sample has `exp - iat = 300000` seconds (wix-api.md §10).
 pub const WEBHOOK_JWT_TTL_SECS: i64 = 300_000;
 
+/// How many deliveries the log keeps; beyond it the oldest finished ones are forgotten, so a load
+/// test that installs forever keeps a flat memory (as the request journal does).
+pub const LOG_CAPACITY: usize = 1000;
+
 /// The longest wait between two attempts, whatever the backoff doubles to.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
@@ -361,6 +365,19 @@ impl Webhooks {
                 }
             }
         }
+        let excess = state.deliveries.len().saturating_sub(LOG_CAPACITY);
+        if excess > 0 {
+            let mut dropped = 0;
+            state.deliveries.retain(|d| {
+                let finished = !matches!(d.status, Status::Pending | Status::Held);
+                if finished && dropped < excess {
+                    dropped += 1;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
         drop(state);
         self.spawn(run, generation);
         ids
@@ -566,6 +583,33 @@ fn describe_client_error(e: &hyper_util::client::legacy::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn event(n: usize) -> WebhookEvent {
+        WebhookEvent {
+            event_type: "Custom".into(),
+            app_id: "a".into(),
+            instance_id: format!("i{n}"),
+            data: json!({}),
+            identity: json!({}),
+            at: "2026-01-01T00:00:00Z".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_log_keeps_the_newest_deliveries_only() {
+        // No runtime here, so nothing is sent: deliveries without a URL finish at once.
+        let webhooks = Webhooks::new(
+            &Scenario::builtin(),
+            Clock::frozen_at("2026-01-01T00:00:00Z".parse().unwrap()),
+            Ids::new(Some(1)),
+        );
+        let events = (0..LOG_CAPACITY + 5).map(event).collect();
+        webhooks.enqueue(events, |_| None);
+        let list = webhooks.list();
+        assert_eq!(list.len(), LOG_CAPACITY);
+        assert_eq!(list[0].id, 6);
+        assert!(list.iter().all(|d| d.status == Status::NoWebhookUrl));
+    }
 
     #[test]
     fn a_fault_applies_to_matching_events_as_many_times_as_armed() {

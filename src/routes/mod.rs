@@ -1,7 +1,7 @@
 //! The HTTP surface: every route, the filters they share, and the journal around them.
 //!
-//! Each area (`installer`, `oauth`, `bi_event`, `admin`) exports `routes(app)`. Routes follow the
-//! quickwit shape: path and extraction filters, then `.then(handler)` where the handler returns
+//! Each area (`installer`, `oauth`, `bi_event`, `admin`, `admin_webhooks`) exports `routes(app)`.
+//! Routes follow the quickwit shape: path and extraction filters, then `.then(handler)` where the handler returns
 //! `Result<T, WixError>` and knows nothing of warp, then one adaptor to a response. A rejection only
 //! ever means "not this route" or comes from warp's own extraction; [`crate::error::handle_rejection`]
 //! turns what is left into Wix-shaped errors.
