@@ -13,11 +13,13 @@ use serde_json::{Value, json};
 
 use crate::clock::Clock;
 use crate::conformance::Conformance;
+use crate::delivery::Webhooks;
+use crate::error::WixError;
 use crate::faults::Faults;
 use crate::ids::{Ids, rfc3339_millis};
 use crate::journal::Journal;
 use crate::scenario::Scenario;
-use crate::world::World;
+use crate::world::{RemovedInstance, World};
 
 /// Start-up choices that override the scenario (from the command line, or a test).
 #[derive(Debug, Clone, Default)]
@@ -53,6 +55,7 @@ struct Inner {
     journal: Journal,
     faults: Faults,
     conformance: Conformance,
+    webhooks: Webhooks,
 }
 
 struct Loaded {
@@ -69,8 +72,11 @@ impl App {
             overrides.clock_start.or(scenario.clock.start),
             overrides.frozen.unwrap_or(scenario.clock.frozen),
         );
-        let world = World::from_scenario(&scenario, clock.now(), &ids);
+        let mut world = World::from_scenario(&scenario, clock.now(), &ids);
         let faults = Faults::new(&scenario);
+        let webhooks = Webhooks::new(&scenario, clock.clone(), ids.clone());
+        let start_events = world.take_outbox();
+        webhooks.enqueue(start_events, |app_id| world.webhook_url(app_id));
         App {
             inner: Arc::new(Inner {
                 scenario: RwLock::new(Loaded {
@@ -84,6 +90,7 @@ impl App {
                 journal: Journal::new(crate::journal::DEFAULT_CAPACITY),
                 faults,
                 conformance: Conformance::default(),
+                webhooks,
             }),
         }
     }
@@ -142,11 +149,30 @@ impl App {
         self.inner.scenario.read().origin.clone()
     }
 
-    /// Runs `f` on the world under the lock, with the time read once for the whole operation.
+    /// The webhook sender (deliveries, redelivery, fault hooks).
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.inner.webhooks
+    }
+
+    /// Runs `f` on the world under the lock, with the time read once for the whole operation. Webhook
+    /// events the operation emitted are handed to delivery before returning, so no path can forget them.
     pub fn with_world<R>(&self, f: impl FnOnce(&mut World, DateTime<Utc>, &Ids) -> R) -> R {
         let now = self.now();
         let mut world = self.inner.world.lock();
-        f(&mut world, now, &self.inner.ids)
+        let result = f(&mut world, now, &self.inner.ids);
+        let events = world.take_outbox();
+        // Recording is quick and keeps deliveries in the order their events happened; the sending
+        // happens in background tasks.
+        self.inner
+            .webhooks
+            .enqueue(events, |app_id| world.webhook_url(app_id));
+        result
+    }
+
+    /// Uninstalls an instance: its tokens stop working and the app gets `AppRemoved`. Also the hook for
+    /// a `revoke` fault.
+    pub fn uninstall(&self, instance_id: &str) -> Result<RemovedInstance, WixError> {
+        self.with_world(|w, now, _| w.uninstall(instance_id, now))
     }
 
     /// Back to the scenario's initial state: world, clock, seed and journal.
@@ -166,6 +192,11 @@ impl App {
         self.inner.journal.reset();
         self.inner.faults.reset(&scenario);
         self.inner.conformance.reset();
+        self.inner.webhooks.reset(&scenario);
+        let start_events = world.take_outbox();
+        self.inner
+            .webhooks
+            .enqueue(start_events, |app_id| world.webhook_url(app_id));
     }
 
     /// Appends a request to the journal, stamped with the virtual time.

@@ -87,6 +87,19 @@ impl Ids {
         out
     }
 
+    /// 32 bytes that depend only on the seed and `label`, without drawing from the shared sequence.
+    ///
+    /// For values that are made lazily or in the background (an app's webhook key pair): drawing them
+    /// from the sequence would make every later code and token depend on when they were made.
+    pub fn derived(&self, label: &str) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"wix-oauth-mock/derived/v1\0");
+        h.update(self.seed().to_le_bytes());
+        h.update(label.as_bytes());
+        h.finalize().into()
+    }
+
     /// A number in `0..bound`, for seeded choices (probabilistic faults, jitter).
     pub fn below(&self, bound: u64) -> u64 {
         if bound == 0 {
@@ -123,6 +136,16 @@ mod tests {
         a.reseed(7);
         let c = Ids::new(Some(7));
         assert_eq!(a.guid(), c.guid());
+    }
+
+    #[test]
+    fn derived_bytes_depend_on_seed_and_label_only() {
+        let a = Ids::new(Some(7));
+        let before = a.derived("key/x");
+        a.guid();
+        assert_eq!(a.derived("key/x"), before);
+        assert_ne!(a.derived("key/y"), before);
+        assert_ne!(Ids::new(Some(8)).derived("key/x"), before);
     }
 
     #[test]

@@ -13,6 +13,9 @@
 //! - [`clock`]: the virtual clock, the only reader of the system clock.
 //! - [`ids`]: the one seeded random generator, the only reader of OS randomness.
 //! - [`jwt`]: `OauthNG.JWS.<JWT>` access tokens, signed and checked against the virtual clock.
+//! - [`keys`]: per-app RS256 key pairs that sign webhooks (scenario PEM or generated from the seed).
+//! - [`delivery`]: webhook delivery in the background: signing, retries, the attempt log, fault hooks.
+//! - [`signed_instance`]: the HMAC-signed `instance` parameter of iframes and dashboards (codec only).
 //! - [`journal`]: the bounded request journal, secrets redacted.
 //! - [`faults`]: the fault engine (which armed faults fire, what they change); specs are in
 //!   `scenario/faults.rs`, the HTTP side in `routes/layer.rs`.
@@ -29,18 +32,21 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod conformance;
+pub mod delivery;
 pub mod error;
 pub mod faults;
 pub mod http_get;
 pub mod ids;
 pub mod journal;
 pub mod jwt;
+pub mod keys;
 pub mod mock;
 pub mod pages;
 pub mod routes;
 pub mod scenario;
 pub mod schema;
 pub mod server;
+pub mod signed_instance;
 pub mod watch;
 pub mod world;
 

@@ -194,6 +194,45 @@ pub fn scenario_schema() -> Value {
                 one_of(&["auto", "page"], "Overrides the scenario's consent"),
             ),
             ("version", s("appVersion")),
+            (
+                "webhook_url",
+                s("Where AppInstalled / AppRemoved webhooks are POSTed"),
+            ),
+            (
+                "webhook_private_key",
+                s("RSA private key (PEM) signing the webhooks; from the seed when absent"),
+            ),
+            ("webhook_key_id", s("kid of the webhook JWTs")),
+        ],
+    );
+    let event = obj(
+        &["event_type", "app"],
+        vec![
+            ("event_type", s("eventType, e.g. AppInstalled")),
+            ("app", guid("An app declared under apps")),
+            (
+                "after",
+                one_of(&["start", "AppInstalled", "AppRemoved"], "When to emit it"),
+            ),
+            ("instance_id", guid("The instance it concerns")),
+            ("data", json!({"description": "The event's data object"})),
+            (
+                "identity",
+                json!({"description": "The event's identity object"}),
+            ),
+        ],
+    );
+    let webhooks = obj(
+        &[],
+        vec![
+            ("timeout_ms", n("Per attempt")),
+            ("max_attempts", n("Attempts before giving up")),
+            ("backoff_ms", n("First retry delay; doubles")),
+            (
+                "on_start",
+                b("Send AppInstalled for the declared installs at start"),
+            ),
+            ("events", list(event, "Further events to emit")),
         ],
     );
     let install = obj(
@@ -325,6 +364,7 @@ pub fn scenario_schema() -> Value {
             ("sites", list(site, "Wix sites")),
             ("oauth_apps", list(oauth_app, "Headless OAuth apps")),
             ("api_keys", list(api_key, "API keys")),
+            ("webhooks", webhooks),
             (
                 "member_login",
                 one_of(

@@ -1,7 +1,7 @@
 //! The HTTP surface: every route, the filters they share, and the journal around them.
 //!
-//! Each area (`installer`, `oauth`, `bi_event`, `oauth_apps`, `admin`) exports `routes(app)`. Routes follow the
-//! quickwit shape: path and extraction filters, then `.then(handler)` where the handler returns
+//! Each area (`installer`, `oauth`, `oauth2`, `bi_event`, `oauth_apps`, `admin`, ...) exports `routes(app)`.
+//! Routes follow the quickwit shape: path and extraction filters, then `.then(handler)` where the handler returns
 //! `Result<T, WixError>` and knows nothing of warp, then one adaptor to a response. A rejection only
 //! ever means "not this route" or comes from warp's own extraction; [`crate::error::handle_rejection`]
 //! turns what is left into Wix-shaped errors.
@@ -9,6 +9,7 @@
 mod admin;
 mod admin_faults;
 mod admin_tokens;
+mod admin_webhooks;
 mod apps;
 mod bi_event;
 mod installer;
@@ -50,6 +51,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(identity_routes(app.clone()))
         .unify()
         .or(admin_faults::routes(app.clone()))
+        .unify()
+        .or(admin_webhooks::routes(app.clone()))
         .unify()
         .boxed();
     let api = admin_guard(app.clone())

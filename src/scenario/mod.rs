@@ -70,6 +70,9 @@ pub struct Scenario {
     /// Checks the conformance report makes (`GET /__admin/conformance`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expect: Vec<Spanned<Expectation>>,
+    /// How webhooks are delivered, and further events to emit.
+    #[serde(default)]
+    pub webhooks: WebhooksSpec,
 }
 
 fn default_name() -> String {
@@ -151,10 +154,86 @@ pub struct AppSpec {
     /// `appVersion` reported by `GET /apps/v1/instance`.
     #[serde(default = "default_version")]
     pub version: String,
+    /// Where the mock POSTs this app's webhooks (AppInstalled, AppRemoved, declared events). Without
+    /// one, deliveries are recorded as `no_webhook_url` and can be redelivered once a URL is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<Spanned<String>>,
+    /// The RSA private key (PKCS#1 or PKCS#8 PEM) that signs this app's webhooks; generated from the
+    /// seed when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_private_key: Option<String>,
+    /// The `kid` of this app's webhook JWTs; derived from the key when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_key_id: Option<String>,
 }
 
 fn default_version() -> String {
     "1.0.0".to_string()
+}
+
+/// How webhooks are delivered: in the background, each attempt with a timeout, retried with a doubling
+/// backoff while the app answers non-2xx or cannot be reached. Wix's own retry policy is undocumented;
+/// the defaults are a choice (INFERRED). Tests shrink the backoff to milliseconds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksSpec {
+    /// How long one attempt may take, in milliseconds.
+    pub timeout_ms: u64,
+    /// Attempts per delivery, the first included.
+    pub max_attempts: u32,
+    /// Wait before the second attempt, in milliseconds; doubled before each further one.
+    pub backoff_ms: u64,
+    /// Whether the instances declared under `sites[].installs` get an `AppInstalled` at start.
+    pub on_start: bool,
+    /// Further events to emit.
+    pub events: Vec<EventSpec>,
+}
+
+impl Default for WebhooksSpec {
+    fn default() -> WebhooksSpec {
+        WebhooksSpec {
+            timeout_ms: 10_000,
+            max_attempts: 5,
+            backoff_ms: 1_000,
+            on_start: false,
+            events: Vec::new(),
+        }
+    }
+}
+
+/// When a declared event is emitted.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum EventTrigger {
+    /// Right after every `AppInstalled` of the app, for the new instance.
+    #[default]
+    AppInstalled,
+    /// Right after every `AppRemoved` of the app, for the removed instance.
+    AppRemoved,
+    /// Once at start (and after each reset), for `instance_id`.
+    #[serde(rename = "start")]
+    Start,
+}
+
+/// A further webhook event a scenario emits (for example a billing event after each install).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EventSpec {
+    /// The `eventType`, e.g. `PaidPlanPurchased` or `wix.contacts.v4.contact_created`.
+    pub event_type: String,
+    /// The app whose webhook URL receives it.
+    pub app: Spanned<String>,
+    /// When it is emitted.
+    #[serde(default)]
+    pub after: EventTrigger,
+    /// The instance, for `after: start` (one declared under `sites[].installs` for this app).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<Spanned<String>>,
+    /// The event's `data` (sent as a JSON string inside the payload); `{}` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
+    /// The event's `identity`; the site owner as a Wix user when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<serde_json::Value>,
 }
 
 /// A Wix site.
@@ -364,6 +443,18 @@ impl Scenario {
                 ));
             }
             check_url(&app.app_url, "app_url", &mut problems, json_text);
+            if let Some(url) = &app.webhook_url {
+                check_url(url, "webhook_url", &mut problems, json_text);
+            }
+            if let Some(pem) = &app.webhook_private_key
+                && let Err(e) =
+                    crate::keys::AppKey::from_private_pem(pem, app.webhook_key_id.as_deref())
+            {
+                problems.push(at(
+                    &app.id,
+                    format!("app `{}`: webhook_private_key is {e}", app.id.value),
+                ));
+            }
             for url in &app.redirect_urls {
                 check_url(url, "redirect URL", &mut problems, json_text);
             }
@@ -436,6 +527,7 @@ impl Scenario {
         api_keys::check(&self.api_keys, &site_ids, json_text, &mut problems);
         faults::check_faults(&self.faults, &mut problems);
         faults::check_expectations(&self.expect, &mut problems);
+        problems.extend(self.check_webhooks(json_text));
         let ttl = &self.ttl;
         for (name, secs) in [
             ("ttl.code_secs", ttl.code_secs),
@@ -450,6 +542,83 @@ impl Scenario {
                     column: 0,
                     message: format!("{name} must be between 1 second and 10 years, not {secs}"),
                 });
+            }
+        }
+        problems
+    }
+
+    /// Checks the `webhooks` section: bounds, and that declared events name declared apps and instances.
+    fn check_webhooks(&self, json_text: Option<&str>) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let w = &self.webhooks;
+        let bounds = [
+            ("webhooks.timeout_ms", w.timeout_ms, 1, 600_000),
+            ("webhooks.max_attempts", u64::from(w.max_attempts), 1, 20),
+            ("webhooks.backoff_ms", w.backoff_ms, 0, 3_600_000),
+        ];
+        for (name, value, min, max) in bounds {
+            if value < min || value > max {
+                problems.push(Problem {
+                    line: 0,
+                    column: 0,
+                    message: format!("{name} must be between {min} and {max}, not {value}"),
+                });
+            }
+        }
+        for e in &w.events {
+            let installs = || {
+                self.sites
+                    .iter()
+                    .flat_map(|s| &s.installs)
+                    .filter(|i| i.app.value == e.app.value)
+            };
+            if e.event_type.trim().is_empty() {
+                problems.push(at(
+                    &e.app,
+                    "an event has an empty event_type".into(),
+                    json_text,
+                ));
+            }
+            if self.app(&e.app.value).is_none() {
+                problems.push(at(
+                    &e.app,
+                    format!(
+                        "event `{}` names app `{}`, which is not declared under `apps`",
+                        e.event_type, e.app.value
+                    ),
+                    json_text,
+                ));
+            }
+            match (&e.instance_id, e.after) {
+                (None, EventTrigger::Start) => problems.push(at(
+                    &e.app,
+                    format!(
+                        "event `{}` is emitted at start and needs an instance_id",
+                        e.event_type
+                    ),
+                    json_text,
+                )),
+                (Some(i), EventTrigger::Start) => {
+                    if !installs().any(|x| x.instance_id.value == i.value) {
+                        problems.push(at(
+                            i,
+                            format!(
+                                "event `{}` names instance `{}`, which is not an install of app `{}`",
+                                e.event_type, i.value, e.app.value
+                            ),
+                            json_text,
+                        ));
+                    }
+                }
+                (Some(i), _) => problems.push(at(
+                    i,
+                    format!(
+                        "event `{}` follows every {:?} and takes no instance_id",
+                        e.event_type, e.after
+                    ),
+                    json_text,
+                )),
+                (None, _) => {}
             }
         }
         problems
@@ -572,6 +741,30 @@ mod tests {
             "{err}"
         );
         assert!(err.problems[0].message.contains("not declared"), "{err}");
+    }
+
+    #[test]
+    fn webhook_settings_and_declared_events_are_checked() {
+        let base = DEFAULT_YAML.replace(
+            "    app_url: http://localhost:3000/wix/app\n",
+            "    app_url: http://localhost:3000/wix/app\n    webhook_url: not-a-url\n",
+        );
+        let yaml = format!(
+            "{base}webhooks:\n  max_attempts: 0\n  events:\n    - event_type: X\n      app: 5e2c9a6f-8a61-4b4f-9a43-0f3d2b1c7a10\n      after: start\n"
+        );
+        let err = Scenario::parse(&yaml, "s.yaml").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("webhook_url `not-a-url`"), "{text}");
+        assert!(text.contains("webhooks.max_attempts"), "{text}");
+        assert!(text.contains("needs an instance_id"), "{text}");
+        let ok = format!(
+            "{DEFAULT_YAML}webhooks:\n  events:\n    - event_type: X\n      app: 5e2c9a6f-8a61-4b4f-9a43-0f3d2b1c7a10\n      after: start\n      instance_id: 54f783ac-8c25-4a73-9ebf-a1125f71c5e3\n      data: {{ a: [1, 2] }}\n"
+        );
+        let s = Scenario::parse(&ok, "ok.yaml").unwrap();
+        assert_eq!(
+            s.webhooks.events[0].data,
+            Some(serde_json::json!({"a": [1, 2]}))
+        );
     }
 
     #[test]

@@ -14,16 +14,19 @@ use subtle::ConstantTimeEq;
 use crate::error::WixError;
 use crate::ids::{Ids, rfc3339_millis};
 use crate::jwt::{InstanceClaim, Invalid, Signer};
-use crate::scenario::{ConsentMode, Scenario, Ttl};
+use crate::scenario::{ConsentMode, EventSpec, EventTrigger, Scenario, Ttl};
 
 pub mod grants;
 pub mod identity;
 pub mod member_login;
 pub mod oauth_apps;
 pub mod query;
+pub mod signed;
+pub mod webhooks;
 
 pub use identity::{Identities, Identity};
 pub use oauth_apps::OAuthApp;
+pub use webhooks::{RemovedInstance, WebhookEvent};
 
 /// How many recently issued access tokens `GET /__admin/state` lists. Access tokens are
 /// self-contained JWTs, so the mock keeps no table of them; this ring is only for people looking.
@@ -40,6 +43,8 @@ pub struct WixApp {
     pub scopes: Vec<String>,
     pub consent: ConsentMode,
     pub version: String,
+    /// Where webhooks go; settable at run time through the admin API.
+    pub webhook_url: Option<String>,
 }
 
 impl WixApp {
@@ -211,6 +216,12 @@ pub struct World {
     pub oauth_apps: BTreeMap<String, OAuthApp>,
     /// Users, members, member sessions and member-login state.
     pub identities: Identities,
+    /// Uninstalled instances, by id: their tokens no longer work; a reinstall on the same site reuses the id.
+    pub removed_instances: BTreeMap<String, RemovedInstance>,
+    /// Webhook events not yet handed to delivery (see [`World::take_outbox`]).
+    pub outbox: Vec<WebhookEvent>,
+    /// The scenario's further events (`webhooks.events`).
+    pub declared_events: Vec<EventSpec>,
     next_gc: DateTime<Utc>,
 }
 
@@ -235,6 +246,7 @@ impl World {
                     scopes: a.scopes.clone(),
                     consent: a.consent.unwrap_or(scenario.consent),
                     version: a.version.clone(),
+                    webhook_url: a.webhook_url.as_ref().map(|u| u.value.clone()),
                 };
                 (app.id.clone(), app)
             })
@@ -252,6 +264,9 @@ impl World {
             recent_tokens: VecDeque::new(),
             oauth_apps: BTreeMap::new(),
             identities: Identities::from_scenario(scenario),
+            removed_instances: BTreeMap::new(),
+            outbox: Vec::new(),
+            declared_events: scenario.webhooks.events.clone(),
             next_gc: now,
         };
         let first_site = scenario
@@ -319,6 +334,19 @@ impl World {
                 }
             }
         }
+        // Start-up events, in file order: AppInstalled for declared installs when asked, then `start` events.
+        let installed: Vec<Instance> = scenario
+            .sites
+            .iter()
+            .flat_map(|s| &s.installs)
+            .filter_map(|i| world.instances.get(&i.instance_id.value).cloned())
+            .collect();
+        for instance in &installed {
+            if scenario.webhooks.on_start {
+                world.emit_installed(instance, now);
+            }
+            world.emit_declared(EventTrigger::Start, instance, now);
+        }
         world
     }
 
@@ -341,7 +369,22 @@ impl World {
             return Err(installer_error("unknown siteId"));
         }
         let token = ids.token("", 48);
-        let url = with_query(&app.app_url, &[("token", token.as_str())])
+        let mut params = vec![("token", token.clone())];
+        // Opening an app already installed on the chosen site: Wix's App URL also carries the signed
+        // `instance` parameter (wix-api.md §11), as the site owner sees it.
+        let installed = site_id.and_then(|site| {
+            self.instances
+                .values()
+                .find(|i| i.site_id == site && i.app_id == app_id)
+        });
+        if let Some(instance) = installed
+            && let Ok((signed, _)) =
+                self.signed_instance(&instance.instance_id, signed::Viewer::Owner, now, ids)
+        {
+            params.push(("instance", signed));
+        }
+        let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let url = with_query(&app.app_url, &pairs)
             .ok_or_else(|| installer_error("the app's App URL is not a valid URL"))?;
         self.install_tokens.insert(
             token,
@@ -500,19 +543,31 @@ impl World {
             .find(|i| i.site_id == site_id && i.app_id == app_id)
             .map(|i| i.instance_id.clone());
         let instance_id = existing.unwrap_or_else(|| {
-            let id = ids.guid();
-            self.instances.insert(
-                id.clone(),
-                Instance {
-                    instance_id: id.clone(),
-                    app_id: app_id.to_string(),
-                    site_id: site_id.clone(),
-                    installed_at: rfc3339_millis(now),
-                    setup_complete: false,
-                    window_closed_at: None,
-                    bi_events: BTreeMap::new(),
-                },
-            );
+            // "instanceId … remains the same even if the app is uninstalled and reinstalled" (Wix docs,
+            // About App Instances): a reinstall on the same site takes the removed instance's id back.
+            let previous = self
+                .removed_instances
+                .values()
+                .find(|r| r.instance.site_id == site_id && r.instance.app_id == app_id)
+                .map(|r| r.instance.instance_id.clone());
+            let id = match previous {
+                Some(id) => {
+                    self.removed_instances.remove(&id);
+                    id
+                }
+                None => ids.guid(),
+            };
+            let instance = Instance {
+                instance_id: id.clone(),
+                app_id: app_id.to_string(),
+                site_id: site_id.clone(),
+                installed_at: rfc3339_millis(now),
+                setup_complete: false,
+                window_closed_at: None,
+                bi_events: BTreeMap::new(),
+            };
+            self.instances.insert(id.clone(), instance.clone());
+            self.emit_installed(&instance, now);
             id
         });
         let code = ids.token("OAUTH2.CODE.", 32);
@@ -757,6 +812,7 @@ impl World {
                 json!({
                     "id": a.id, "name": a.name, "app_url": a.app_url, "redirect_urls": a.redirect_urls,
                     "scopes": a.scopes, "consent": a.consent, "version": a.version,
+                    "webhook_url": a.webhook_url,
                 })
             })
             .collect();
@@ -802,6 +858,7 @@ impl World {
             "apps": apps,
             "sites": self.sites.values().collect::<Vec<_>>(),
             "instances": self.instances.values().collect::<Vec<_>>(),
+            "removed_instances": self.removed_instances.values().collect::<Vec<_>>(),
             "oauth_apps": self.oauth_apps.values().collect::<Vec<_>>(),
             "codes": codes,
             "refresh_tokens": refresh,

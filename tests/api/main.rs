@@ -22,6 +22,8 @@ mod token_info;
 mod member_login;
 // Users and scopes, GET /apps/v1/instance and POST /__admin/tokens.
 mod identities;
+// Webhooks (AppInstalled, AppRemoved, retries, redelivery, faults), uninstall, the signed instance.
+mod webhooks;
 // Scenario files: every shipped one loads; `check` reports line and column.
 mod scenarios;
 // Journal filters and waiting for requests.
