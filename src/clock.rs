@@ -45,6 +45,27 @@ fn system_now() -> DateTime<Utc> {
     Utc::now()
 }
 
+/// The earliest time the virtual clock shows.
+pub fn earliest() -> DateTime<Utc> {
+    DateTime::<Utc>::UNIX_EPOCH
+}
+
+/// The latest time the virtual clock shows: far enough from chrono's limit that adding any TTL (at
+/// most ten years) or any token lifetime to "now" cannot overflow.
+pub fn latest() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_300_799 - 100 * 366 * 86_400, 0)
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+}
+
+/// Whether the virtual clock may stand at `t`.
+pub fn in_range(t: DateTime<Utc>) -> bool {
+    t >= earliest() && t <= latest()
+}
+
+fn clamp(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.clamp(earliest(), latest())
+}
+
 impl Clock {
     /// A clock that starts at `start` (the real time when `None`), frozen or running.
     pub fn new(start: Option<DateTime<Utc>>, frozen: bool) -> Clock {
@@ -64,24 +85,33 @@ impl Clock {
     pub fn now(&self) -> DateTime<Utc> {
         let mode = self.0.lock().mode;
         match mode {
-            Mode::Live { offset } => (system_now() + offset).trunc_subsecs(3),
+            Mode::Live { offset } => clamp(
+                system_now()
+                    .checked_add_signed(offset)
+                    .unwrap_or_else(latest)
+                    .trunc_subsecs(3),
+            ),
             Mode::Frozen(at) => at,
         }
     }
 
-    /// Moves the clock forward (or back, with a negative duration), frozen or not.
+    /// Moves the clock forward (or back, with a negative duration), frozen or not; it stops at
+    /// [`earliest`] and [`latest`].
     pub fn advance(&self, by: Duration) {
-        let mut state = self.0.lock();
-        state.mode = match state.mode {
-            Mode::Live { offset } => Mode::Live {
-                offset: offset + by,
-            },
-            Mode::Frozen(at) => Mode::Frozen(at + by),
-        };
+        let target = self.now().checked_add_signed(by).map(clamp);
+        let target = target.unwrap_or_else(|| {
+            if by > Duration::zero() {
+                latest()
+            } else {
+                earliest()
+            }
+        });
+        self.set(target);
     }
 
     /// Jumps to `at`; a running clock keeps running from there.
     pub fn set(&self, at: DateTime<Utc>) {
+        let at = clamp(at);
         let mut state = self.0.lock();
         state.mode = match state.mode {
             Mode::Live { .. } => Mode::Live {
@@ -138,7 +168,7 @@ impl Clock {
 }
 
 fn initial_mode(start: Option<DateTime<Utc>>, frozen: bool) -> Mode {
-    let start = start.unwrap_or_else(system_now).trunc_subsecs(3);
+    let start = clamp(start.unwrap_or_else(system_now).trunc_subsecs(3));
     if frozen {
         Mode::Frozen(start)
     } else {
@@ -183,6 +213,24 @@ mod tests {
         clock.reset();
         assert!(clock.is_frozen());
         assert_eq!(clock.now(), t("2026-01-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn the_clock_stops_short_of_chronos_limits() {
+        let clock = Clock::frozen_at(t("2026-01-01T00:00:00Z"));
+        clock.advance(Duration::MAX);
+        assert_eq!(clock.now(), latest());
+        // Any TTL still fits on top of the latest time.
+        assert!(
+            clock
+                .now()
+                .checked_add_signed(Duration::days(3660))
+                .is_some()
+        );
+        clock.advance(Duration::MIN);
+        assert_eq!(clock.now(), earliest());
+        clock.set(DateTime::<Utc>::MAX_UTC);
+        assert_eq!(clock.now(), latest());
     }
 
     #[test]

@@ -102,14 +102,25 @@ async fn move_clock(body: Bytes, app: App) -> Result<ClockStatus, WixError> {
             "give exactly one of advance_secs, set, freeze, resume".into(),
         ));
     }
+    // The clock keeps within [1970, ~9899] so that "now + any TTL" cannot overflow; a command that
+    // would leave that range is refused rather than silently clamped.
     if let Some(secs) = cmd.advance_secs {
-        // Bounded so the arithmetic cannot overflow chrono's range.
-        if secs.abs() > 100 * 365 * 24 * 3600 {
-            return Err(WixError::BadRequest(
-                "advance_secs must be within 100 years".into(),
-            ));
+        let target = Duration::try_seconds(secs).and_then(|d| clock.now().checked_add_signed(d));
+        if !target.is_some_and(crate::clock::in_range) {
+            return Err(WixError::BadRequest(format!(
+                "advance_secs would move the clock outside {} .. {}",
+                crate::ids::rfc3339_millis(crate::clock::earliest()),
+                crate::ids::rfc3339_millis(crate::clock::latest())
+            )));
         }
         clock.advance(Duration::seconds(secs));
+    }
+    if cmd.set.is_some_and(|at| !crate::clock::in_range(at)) {
+        return Err(WixError::BadRequest(format!(
+            "set must be between {} and {}",
+            crate::ids::rfc3339_millis(crate::clock::earliest()),
+            crate::ids::rfc3339_millis(crate::clock::latest())
+        )));
     }
     if let Some(at) = cmd.set {
         clock.set(at);

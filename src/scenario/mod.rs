@@ -528,6 +528,17 @@ impl Scenario {
         faults::check_faults(&self.faults, &mut problems);
         faults::check_expectations(&self.expect, &mut problems);
         problems.extend(self.check_webhooks(json_text));
+        if self.clock.start.is_some_and(|t| !crate::clock::in_range(t)) {
+            problems.push(Problem {
+                line: 0,
+                column: 0,
+                message: format!(
+                    "clock.start must be between {} and {}",
+                    crate::ids::rfc3339_millis(crate::clock::earliest()),
+                    crate::ids::rfc3339_millis(crate::clock::latest())
+                ),
+            });
+        }
         let ttl = &self.ttl;
         for (name, secs) in [
             ("ttl.code_secs", ttl.code_secs),

@@ -149,3 +149,34 @@ async fn the_journal_can_be_cleared() {
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(app.get("/__admin/requests").await.json()["count"], 0);
 }
+
+#[tokio::test]
+async fn the_clock_refuses_to_leave_the_range_where_expiries_can_be_computed() {
+    // Arrange
+    let app = spawn_app();
+    // Act
+    let far = app
+        .post_json("/__admin/clock", &json!({"advance_secs": i64::MAX}))
+        .await;
+    let back = app
+        .post_json("/__admin/clock", &json!({"advance_secs": i64::MIN}))
+        .await;
+    let set = app
+        .post_json("/__admin/clock", &json!({"set": "9999-12-31T23:59:59Z"}))
+        .await;
+    // Assert
+    for res in [&far, &back, &set] {
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text());
+    }
+    assert_eq!(
+        app.get("/__admin/clock").await.json()["now"],
+        "2026-01-01T00:00:00.000Z"
+    );
+    // At the edge of the range, tokens with the longest lifetimes are still issued.
+    let edge = app
+        .post_json("/__admin/clock", &json!({"set": "9800-01-01T00:00:00Z"}))
+        .await;
+    assert_eq!(edge.status, StatusCode::OK, "{}", edge.text());
+    let res = app.refresh(REFRESH_TOKEN).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+}
