@@ -299,11 +299,20 @@ impl World {
             world.oauth_apps.insert(app.id.clone(), app);
         }
         for s in &scenario.sites {
+            // The generated id is drawn even when a declared OWNER replaces it, so declaring an
+            // owner does not shift every id and token drawn after it.
+            let generated_owner = ids.guid();
+            let declared_owner = s
+                .users
+                .iter()
+                .find(|u| u.role == "OWNER")
+                .map(|u| u.id.value.clone());
             let site = Site {
                 id: s.id.value.clone(),
                 name: s.name.clone(),
                 url: s.url.clone(),
-                owner_id: ids.guid(),
+                // A declared OWNER user is the owner: webhooks, signed instances and tokens name them.
+                owner_id: declared_owner.unwrap_or(generated_owner),
                 owner_email: s.owner_email.clone(),
                 locale: s.locale.clone(),
                 currency: s.currency.clone(),

@@ -169,3 +169,20 @@ async fn a_visitor_token_cannot_send_bi_events() {
     // Assert
     insta::assert_json_snapshot!("identities__visitor_bi_event_denied", snap(&res));
 }
+
+#[tokio::test]
+async fn a_declared_owner_user_is_the_sites_owner() {
+    // Arrange
+    let app = spawn_app();
+    // Act
+    let state = app.state().await;
+    // Assert: webhooks, signed instances and tokens name the same owner the scenario declares.
+    let site = state["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == SITE_ID)
+        .unwrap()
+        .clone();
+    assert_eq!(site["owner_id"], "1f0c2a7e-3b4d-4c5e-8f60-7a8b9c0d1e2f");
+}
