@@ -70,7 +70,7 @@ fn page(title: &str, body: &str) -> Response {
     // A banner, the main landmark and a footer that says this is not Wix.
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<title>{}</title><style>{STYLE}</style></head><body>\
+<title>{}</title><link rel=\"icon\" href=\"data:,\"><style>{STYLE}</style></head><body>\
 <header class=\"topbar\"><span class=\"logo\" aria-hidden=\"true\">WiX</span><span class=\"badge\">wix-oauth-mock</span></header>\
 <main>{body}</main><footer>Served by wix-oauth-mock, a local emulator. This is not Wix.</footer></body></html>\n",
         escape(title)

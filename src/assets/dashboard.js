@@ -208,13 +208,11 @@ function effectText(effect) {
 
 function renderFaults(faults) {
   render('faults-body', faults, () => table([
-    ['Fault', (f) => el('strong', {}, f.name)],
-    ['Source', (f) => f.source],
-    ['Matches', (f) => JSON.stringify(f.spec.match || {})],
+    ['Fault', (f) => el('span', {}, el('strong', {}, f.name), el('br'), el('span', { class: 'muted' }, `from ${f.source}`))],
+    ['Matches', (f) => (Object.keys(f.spec.match || {}).length ? JSON.stringify(f.spec.match) : 'any request')],
     ['When', (f) => JSON.stringify(Object.fromEntries(Object.entries(f.spec.when || {}).filter(([, v]) => v !== null)))],
     ['Effects', (f) => (f.spec.effects || []).map(effectText).join('; ')],
-    ['Matched', (f) => f.matched],
-    ['Fired', (f) => f.fired],
+    ['Fired / matched', (f) => `${f.fired} / ${f.matched}`],
   ], faults, 'No faults armed.'));
 }
 
@@ -244,8 +242,8 @@ function renderJournal(journal) {
     el('p', { class: 'muted' }, `${journal.count} request(s) journaled; newest first, at most ${JOURNAL_ROWS} shown. Secrets are redacted.`),
     table([
       ['#', (r) => r.id],
-      ['Time', (r) => r.time],
-      ['Request', (r) => el('code', {}, `${r.method} ${r.path}`)],
+      ['Time', (r) => el('span', { class: 'nowrap', title: r.time }, r.time.replace('T', ' ').replace('Z', ''))],
+      ['Request', (r) => el('code', { class: 'nowrap' }, `${r.method} ${r.path}`)],
       ['Status', (r) => el('span', { class: r.status >= 400 ? 'bad-status' : 'ok' }, r.status)],
       ['Fault fired', (r) => (r.faults && r.faults.length ? el('span', { class: 'fault' }, r.faults.join(', ')) : '—')],
       ['Parameters', (r) => el('code', { class: 'params' }, JSON.stringify({ ...r.query, ...(r.body || {}) }))],
