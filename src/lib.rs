@@ -20,10 +20,14 @@
 //! - [`faults`]: the fault engine (which armed faults fire, what they change); specs are in
 //!   `scenario/faults.rs`, the HTTP side in `routes/layer.rs`.
 //! - [`conformance`]: the report of the client's protocol violations and `expect:` checks.
+//! - `scenario::library`: the shipped scenarios embedded in the binary, and the fault presets the
+//!   dashboard arms.
 //! - [`schema`]: the JSON Schema of scenario files; [`watch`]: reload on file change;
 //!   [`http_get`]: the tiny HTTP client of the `conformance` command.
 //! - [`error`]: [`WixError`], the one place that builds Wix error bodies.
-//! - [`pages`]: the HTML pages (installer error, consent, close-window).
+//! - [`pages`]: the HTML pages (installer error, consent, member login, close-window); their CSS
+//!   is `src/assets/pages.css`, inlined. The dashboard's files are in `src/assets/` too, served by
+//!   `routes/admin_ui.rs`.
 //! - [`routes`]: the HTTP surface, one file per area, wrapped in `routes/layer.rs` (faults, journal,
 //!   conformance); [`server`]: binding and serving.
 //! - [`mock`]: library mode, [`WixMock`], for Rust tests.

@@ -157,11 +157,19 @@ fn serve(args: ServeArgs) -> ExitCode {
             admin_token: args.admin_token.clone().filter(|t| !t.is_empty()),
             ..Default::default()
         };
+        let overrides_token = overrides.admin_token.is_some();
         let app = App::new(scenario, origin.clone(), overrides);
         if let (Some(path), false) = (args.scenario.clone(), args.no_watch) {
             tokio::spawn(watch::watch(app.clone(), path, watch::POLL));
         }
         println!("wix-oauth-mock listening on http://{local} with scenario \"{name}\" ({origin})");
+        // A line of its own: scripts parse the first line containing "listening on".
+        let hint = if overrides_token {
+            " (add ?token=<admin token> once)"
+        } else {
+            ""
+        };
+        println!("dashboard: http://{local}/__admin/ui{hint}");
         let _ = std::io::stdout().flush();
         server::run(listener, app, server::shutdown_signal()).await;
         ExitCode::SUCCESS

@@ -1,4 +1,5 @@
-//! The HTML pages a person sees: the installer's error page, the consent page and the close-window page.
+//! The HTML pages a person sees: the installer's error page, the consent page, the member-login
+//! form and the close-window page. (The dashboard is separate: `routes/admin_ui.rs`.)
 //!
 //! Self-contained (no external assets, no JavaScript needed to finish a flow) and escaped throughout:
 //! every value shown comes from a request or a scenario.
@@ -9,11 +10,46 @@ use warp::reply::Response;
 
 use crate::world::ConsentView;
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;background:#f4f6fb;color:#162d3d;margin:0}\
-main{max-width:34rem;margin:4rem auto;background:#fff;border-radius:8px;box-shadow:0 2px 8px rgba(22,45,61,.12);padding:2rem}\
-h1{font-size:1.4rem;margin-top:0}.muted{color:#5f6d7a;font-size:.9rem}ul{padding-left:1.2rem}\
-button{font-size:1rem;border-radius:18px;padding:.5rem 1.4rem;border:1px solid #116dff;cursor:pointer;margin-right:.5rem}\
-.approve{background:#116dff;color:#fff}.deny{background:#fff;color:#116dff}button:focus{outline:3px solid #a8caff}";
+/// The pages' stylesheet, inlined into each page so nothing is fetched from anywhere (and no
+/// stylesheet request lands in the journal). A plain imitation of Wix's look; every colour keeps a
+/// contrast ratio of at least 4.5:1 against its background (WCAG AA).
+const STYLE: &str = include_str!("assets/pages.css");
+
+/// Human-readable names of the permission scopes the shipped scenarios and tests use, as Wix's
+/// consent screen words them (approximately: Wix's exact wording is not documented). Other scopes get
+/// a label derived from their id by [`scope_label`].
+const SCOPE_LABELS: &[(&str, &str)] = &[
+    ("SCOPE.DC-APPS.MANAGE-YOUR-APP", "Manage your app"),
+    ("SCOPE.DC.MANAGE-YOUR-APP", "Manage your app"),
+    (
+        "SCOPE.DC-APPS.READ-SITE-OWNER-EMAIL",
+        "Read the site owner's email",
+    ),
+    ("SCOPE.DC-STORES.MANAGE-PRODUCTS", "Manage products"),
+    ("SCOPE.DC-CONTACTS.READ-CONTACTS", "Read contacts"),
+    (
+        "SCOPE.DEV_CENTER.APP-INSTANCE-READ-BASIC-INFO",
+        "Read basic site and app info",
+    ),
+    ("SCOPE.OAUTH_APP.MANAGE", "Manage OAuth apps"),
+    ("SCOPE.OAUTH_APP.READ", "Read OAuth apps"),
+    ("SCOPE.HEADLESS.MANAGE", "Manage Headless settings"),
+];
+
+/// The label shown next to a scope id: the known wording, else the id's last part in words
+/// (`SCOPE.EVENTS.MANAGE-EVENTS` → "Manage events").
+pub fn scope_label(scope: &str) -> String {
+    if let Some((_, label)) = SCOPE_LABELS.iter().find(|(id, _)| *id == scope) {
+        return (*label).to_string();
+    }
+    let last = scope.rsplit('.').next().unwrap_or(scope);
+    let words = last.replace(['-', '_'], " ").to_lowercase();
+    let mut chars = words.trim().chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => scope.to_string(),
+    }
+}
 
 /// Escapes text for HTML content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -32,9 +68,12 @@ pub fn escape(s: &str) -> String {
 }
 
 fn page(title: &str, body: &str) -> Response {
+    // A banner, the main landmark and a footer that says this is not Wix.
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<title>{}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>\n",
+<title>{}</title><link rel=\"icon\" href=\"data:,\"><style>{STYLE}</style></head><body>\
+<header class=\"topbar\"><span class=\"logo\" aria-hidden=\"true\">WiX</span><span class=\"badge\">wix-oauth-mock</span></header>\
+<main>{body}</main><footer>Served by wix-oauth-mock, a local emulator. This is not Wix.</footer></body></html>\n",
         escape(title)
     );
     let mut res = warp::reply::html(html).into_response();
@@ -57,31 +96,48 @@ pub fn installer_error(reason: &str) -> Response {
     )
 }
 
-/// The consent page: the app, the permissions it asks for, Approve and Deny (plain form posts).
+/// The consent page: the app, the permissions it asks for (label and scope id), Approve and Deny
+/// (plain form posts; Approve is the form's first button, which form-walking clients press).
 pub fn consent(view: &ConsentView) -> Response {
     let scopes = if view.scopes.is_empty() {
-        "<li>No special permissions</li>".to_string()
+        "<li><span class=\"perm-label\">No special permissions</span></li>".to_string()
     } else {
         view.scopes
             .iter()
-            .map(|s| format!("<li>{}</li>", escape(s)))
+            .map(|s| {
+                format!(
+                    "<li><span class=\"perm-label\">{}</span><span class=\"scope\">{}</span></li>",
+                    escape(&scope_label(s)),
+                    escape(s)
+                )
+            })
             .collect::<String>()
     };
     let site = view
         .site_name
         .as_deref()
-        .map(|s| format!(" on <strong>{}</strong>", escape(s)))
-        .unwrap_or_else(|| " on a new site".to_string());
+        .map(|s| format!(" to <strong>{}</strong>", escape(s)))
+        .unwrap_or_else(|| " to a new site".to_string());
+    let initial = view
+        .app_name
+        .chars()
+        .find(|c| c.is_alphanumeric())
+        .map(|c| c.to_uppercase().to_string())
+        .unwrap_or_else(|| "?".into());
     page(
         &format!("Install {}", view.app_name),
         &format!(
-            "<h1>Add {app}{site}?</h1>\
-<p><strong>{app}</strong> is asking for these permissions:</p><ul id=\"permissions\">{scopes}</ul>\
-<p class=\"muted\">After you agree you will be sent to {redirect}</p>\
+            "<div class=\"app\"><span class=\"app-icon\" aria-hidden=\"true\">{initial}</span>\
+<div><h1>Add {app}{site}?</h1><p class=\"muted\">Review the permissions before you add this app.</p></div></div>\
+<h2 id=\"perm-heading\" class=\"muted\">{app} will be able to:</h2>\
+<ul id=\"permissions\" class=\"perms\" aria-labelledby=\"perm-heading\">{scopes}</ul>\
+<p class=\"muted\">After you agree you will be sent to <code>{redirect}</code></p>\
 <form method=\"post\" action=\"/installer/consent\">\
 <input type=\"hidden\" name=\"consent_id\" value=\"{id}\">\
+<div class=\"actions\">\
 <button class=\"approve\" type=\"submit\" name=\"decision\" value=\"approve\">Agree &amp; Add</button>\
-<button class=\"deny\" type=\"submit\" name=\"decision\" value=\"deny\">Cancel</button></form>",
+<button class=\"deny\" type=\"submit\" name=\"decision\" value=\"deny\">Cancel</button></div></form>",
+            initial = escape(&initial),
             app = escape(&view.app_name),
             redirect = escape(&view.redirect_url),
             id = escape(&view.consent_id),
@@ -105,25 +161,59 @@ pub fn close_window(recorded: bool) -> Response {
     )
 }
 
-/// The Headless member-login page (`scenario.member_login: form`): e-mail, password, Log In and Cancel.
+/// The Headless member-login page (`scenario.member_login: form`): the site's members to pick from
+/// or another e-mail, the password, and Log In, Sign Up and Cancel. Log In comes first, so a client
+/// that submits the form as it is logs the preselected member in.
 pub fn member_login(view: &crate::world::member_login::LoginView) -> Response {
     let error = view
         .error
         .as_deref()
-        .map(|e| format!("<p id=\"error\" class=\"muted\">{}</p>", escape(e)))
+        .map(|e| {
+            format!(
+                "<p id=\"error\" class=\"error\" role=\"alert\">{}</p>",
+                escape(e)
+            )
+        })
         .unwrap_or_default();
+    let checked = |on: bool| if on { " checked" } else { "" };
+    let members: String = view
+        .members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let hint = if m.has_password {
+                "password required"
+            } else {
+                "no password"
+            };
+            format!(
+                "<label class=\"choice\"><input type=\"radio\" name=\"member\" id=\"member-{i}\" value=\"{id}\"{c}>\
+<span><strong>{nick}</strong><br><span class=\"muted\">{email} · {hint}</span></span></label>",
+                id = escape(&m.id),
+                c = checked(view.selected.as_deref() == Some(m.id.as_str())),
+                nick = escape(&m.nickname),
+                email = escape(&m.email),
+            )
+        })
+        .collect();
     page(
         "Log in",
         &format!(
-            "<h1>Log in to {client}</h1>{error}\
+            "<h1>Log in to {client}</h1><p class=\"muted\">Pick one of the site's members or type another e-mail.</p>{error}\
 <form method=\"post\" action=\"/oauth2/authorize\">\
 <input type=\"hidden\" name=\"redirectSessionId\" value=\"{id}\">\
-<p><label>E-mail <input type=\"email\" name=\"email\" value=\"{email}\"></label></p>\
-<p><label>Password <input type=\"password\" name=\"password\" value=\"\"></label></p>\
+<fieldset><legend>Log in as</legend>{members}\
+<label class=\"choice\"><input type=\"radio\" name=\"member\" id=\"member-other\" value=\"\"{other}>\
+<span>Another e-mail (type it below)</span></label></fieldset>\
+<label class=\"field\"><span>E-mail</span><input type=\"email\" name=\"email\" id=\"email\" autocomplete=\"username\" value=\"{email}\"></label>\
+<label class=\"field\"><span>Password</span><input type=\"password\" name=\"password\" id=\"password\" autocomplete=\"current-password\" value=\"\"></label>\
+<div class=\"actions\">\
 <button class=\"approve\" type=\"submit\" name=\"action\" value=\"login\">Log In</button>\
-<button class=\"deny\" type=\"submit\" name=\"action\" value=\"cancel\">Cancel</button></form>",
+<button class=\"deny\" type=\"submit\" name=\"action\" value=\"signup\">Sign Up as a new member</button>\
+<button class=\"deny\" type=\"submit\" name=\"action\" value=\"cancel\">Cancel</button></div></form>",
             client = escape(&view.client_name),
             id = escape(&view.session_id),
+            other = checked(view.selected.is_none()),
             email = escape(&view.email),
         ),
     )
@@ -135,4 +225,20 @@ pub fn logged_out() -> Response {
         "Logged out",
         "<h1>You are logged out</h1><p id=\"status\">The member's tokens no longer work.</p>",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scope_label;
+
+    #[test]
+    fn scopes_get_known_labels_or_words_from_their_id() {
+        assert_eq!(
+            scope_label("SCOPE.DC-STORES.MANAGE-PRODUCTS"),
+            "Manage products"
+        );
+        assert_eq!(scope_label("SCOPE.EVENTS.MANAGE-EVENTS"), "Manage events");
+        assert_eq!(scope_label("offline_access"), "Offline access");
+        assert_eq!(scope_label(""), "");
+    }
 }

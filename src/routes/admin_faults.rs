@@ -1,7 +1,8 @@
 //! The admin API for faults, verification, conformance and live reload:
 //!
 //! - `POST /__admin/faults` arms faults (one spec or a list, YAML or JSON), `GET` lists them with
-//!   their counters, `DELETE` disarms all of them (or `?name=` one);
+//!   their counters, `DELETE` disarms all of them (or `?name=` one); `GET /__admin/faults/presets`
+//!   lists the scenario library's faults and the error presets, ready to post;
 //! - `GET /__admin/requests?path=&method=&status=&since=&fault=` filters the journal;
 //!   `POST /__admin/requests/wait` blocks until enough matching requests arrived or a timeout;
 //! - `GET /__admin/conformance` (`?format=text` for people) reports the client's violations;
@@ -23,6 +24,7 @@ use crate::faults::path_matches;
 use crate::journal::Entry;
 use crate::scenario::Scenario;
 use crate::scenario::faults::{FaultSpec, fault_problems};
+use crate::scenario::library::fault_presets;
 
 /// Longest a `requests/wait` may block, in milliseconds.
 pub const MAX_WAIT_MS: u64 = 60_000;
@@ -41,7 +43,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-/// POST /__admin/faults — arm; GET — list; DELETE [?name=…] — disarm.
+/// POST /__admin/faults — arm; GET — list; DELETE [?name=…] — disarm; GET /__admin/faults/presets —
+/// the library's faults (`{presets: [{id, group, description, faults}]}`; post `faults` to arm one).
 fn faults_route(app: App) -> BoxedFilter<(Response,)> {
     let post = warp::path!("__admin" / "faults")
         .and(warp::post())
@@ -72,7 +75,16 @@ fn faults_route(app: App) -> BoxedFilter<(Response,)> {
             let removed = app.faults().clear(q.get("name").map(String::as_str));
             json_response(StatusCode::OK, &json!({"removed": removed}))
         });
-    post.or(get).unify().or(delete).unify().boxed()
+    let presets = warp::path!("__admin" / "faults" / "presets")
+        .and(warp::get())
+        .map(|| json_response(StatusCode::OK, &json!({"presets": fault_presets()})));
+    post.or(get)
+        .unify()
+        .or(delete)
+        .unify()
+        .or(presets)
+        .unify()
+        .boxed()
 }
 
 /// One fault spec or a list of them, YAML or JSON, every problem reported.

@@ -9,6 +9,7 @@
 mod admin;
 mod admin_faults;
 mod admin_tokens;
+mod admin_ui;
 mod admin_webhooks;
 mod apps;
 mod bi_event;
@@ -54,6 +55,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .unify()
         .or(admin_webhooks::routes(app.clone()))
         .unify()
+        .or(admin_ui::routes())
+        .unify()
         .boxed();
     let api = admin_guard(app.clone())
         .and(api)
@@ -94,7 +97,11 @@ fn admin_guard(app: App) -> impl Filter<Extract = (), Error = Rejection> + Clone
                     let Some(expected) = app.admin_token() else {
                         return Ok(());
                     };
-                    if !path.starts_with("/__admin") || OPEN_ADMIN_PATHS.contains(&path) {
+                    // The dashboard's files hold no data; its script sends the token on each API call.
+                    if !path.starts_with("/__admin")
+                        || OPEN_ADMIN_PATHS.contains(&path)
+                        || admin_ui::UI_PATHS.contains(&path)
+                    {
                         return Ok(());
                     }
                     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());

@@ -224,7 +224,8 @@ fn authorize_page_route(app: App) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-/// POST /oauth2/authorize — the login form (`redirectSessionId`, `email`, `password`, `action`).
+/// POST /oauth2/authorize — the login form (`redirectSessionId`, `member` (a listed member's id) or
+/// `email`, `password`, `action` = `login` | `signup` | `cancel`).
 fn authorize_form_route(app: App) -> BoxedFilter<(Response,)> {
     warp::path!("oauth2" / "authorize")
         .and(warp::post())
@@ -234,19 +235,20 @@ fn authorize_form_route(app: App) -> BoxedFilter<(Response,)> {
             let step = (|| {
                 let p = Params::parse(&body).map_err(page_error)?;
                 let id = p.required("redirect_session_id").map_err(page_error)?;
+                let text = |name: &str| -> Result<String, WixError> {
+                    Ok(p.optional(name).map_err(page_error)?.unwrap_or("").into())
+                };
                 let login = match p.optional("action").map_err(page_error)? {
                     Some("cancel") => Login::Cancel,
+                    Some("signup") => Login::Signup {
+                        email: text("email")?,
+                        password: text("password")?,
+                    },
                     _ => Login::Form {
-                        email: p
-                            .optional("email")
-                            .map_err(page_error)?
-                            .unwrap_or("")
-                            .into(),
-                        password: p
-                            .optional("password")
-                            .map_err(page_error)?
-                            .unwrap_or("")
-                            .into(),
+                        // A listed member picked on the form; empty means "another e-mail".
+                        member: p.optional("member").map_err(page_error)?.map(Into::into),
+                        email: text("email")?,
+                        password: text("password")?,
                     },
                 };
                 app.with_world(|w, now, ids| w.login_member(id, login, now, ids))

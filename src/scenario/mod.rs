@@ -21,6 +21,8 @@ pub mod api_keys;
 
 pub use api_keys::ApiKeySpec;
 pub mod faults;
+/// The shipped scenario library, embedded, and the fault presets drawn from it.
+pub mod library;
 
 pub use faults::{Expectation, FaultSpec};
 

@@ -66,8 +66,14 @@ pub struct AuthRequest {
 pub enum Login {
     /// Auto-login: the member named by id or e-mail, else the site's first member.
     Auto { member: Option<String> },
-    /// The form was submitted.
-    Form { email: String, password: String },
+    /// The form was submitted: a listed member (by id) or the typed e-mail, and the password.
+    Form {
+        member: Option<String>,
+        email: String,
+        password: String,
+    },
+    /// "Sign up": a member who is not in the scenario joins the site and logs in at once.
+    Signup { email: String, password: String },
     /// The person pressed Cancel.
     Cancel,
 }
@@ -86,8 +92,22 @@ pub enum LoginStep {
 pub struct LoginView {
     pub session_id: String,
     pub client_name: String,
+    /// The site's members, in scenario order, to pick from.
+    pub members: Vec<LoginChoice>,
+    /// The listed member picked (by id); `None` selects "another e-mail".
+    pub selected: Option<String>,
+    /// The typed e-mail, when no listed member is picked.
     pub email: String,
     pub error: Option<String>,
+}
+
+/// One member listed on the login form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginChoice {
+    pub id: String,
+    pub email: String,
+    pub nickname: String,
+    pub has_password: bool,
 }
 
 impl World {
@@ -282,7 +302,9 @@ impl World {
                 .values()
                 .filter(|m| m.site_id == session.site_id)
         };
-        let view = |email: String, error: Option<String>| {
+        let view = |selected: Option<String>, email: String, error: Option<String>| {
+            let mut members: Vec<&super::identity::Member> = site_members().collect();
+            members.sort_by_key(|m| m.order);
             LoginStep::Form(LoginView {
                 session_id: session_id.to_string(),
                 client_name: self
@@ -290,9 +312,24 @@ impl World {
                     .get(&session.client_id)
                     .map(|a| a.name.clone())
                     .unwrap_or_default(),
+                members: members
+                    .into_iter()
+                    .map(|m| LoginChoice {
+                        id: m.id.clone(),
+                        email: m.email.clone(),
+                        nickname: m.nickname.clone(),
+                        has_password: m.password.is_some(),
+                    })
+                    .collect(),
+                selected,
                 email,
                 error,
             })
+        };
+        let password_ok = |m: &&super::identity::Member, password: &str| {
+            m.password
+                .as_deref()
+                .is_none_or(|p| bool::from(p.as_bytes().ct_eq(password.as_bytes())))
         };
         let member_id = match login {
             Login::Cancel => {
@@ -327,28 +364,83 @@ impl World {
                 }
             }
             Login::Auto { member } => {
-                let email = member
-                    .or_else(|| {
-                        site_members()
-                            .min_by_key(|m| m.order)
-                            .map(|m| m.email.clone())
-                    })
-                    .unwrap_or_default();
-                return Ok(view(email, None));
+                // The form, with the named member (or the site's first) picked.
+                let picked = match member.as_deref() {
+                    Some(who) => site_members()
+                        .find(|m| m.id == who || m.email.eq_ignore_ascii_case(who))
+                        .map(|m| m.id.clone()),
+                    None => site_members().min_by_key(|m| m.order).map(|m| m.id.clone()),
+                };
+                let email = match picked {
+                    Some(_) => String::new(),
+                    None => member.unwrap_or_default(),
+                };
+                return Ok(view(picked, email, None));
             }
-            Login::Form { email, password } => {
+            Login::Form {
+                member: Some(id),
+                password,
+                ..
+            } => {
+                let found = site_members().find(|m| m.id == id).cloned();
+                match found {
+                    Some(m) if password_ok(&&m, &password) => m.id,
+                    Some(m) => {
+                        return Ok(view(
+                            Some(m.id),
+                            String::new(),
+                            Some("wrong password".into()),
+                        ));
+                    }
+                    None => {
+                        return Ok(view(None, String::new(), Some("no such member".into())));
+                    }
+                }
+            }
+            Login::Form {
+                member: None,
+                email,
+                password,
+            } => {
                 let found = site_members()
                     .find(|m| m.email.eq_ignore_ascii_case(&email))
-                    .filter(|m| {
-                        m.password
-                            .as_deref()
-                            .is_none_or(|p| bool::from(p.as_bytes().ct_eq(password.as_bytes())))
-                    })
+                    .filter(|m| password_ok(m, &password))
                     .map(|m| m.id.clone());
                 match found {
                     Some(id) => id,
-                    None => return Ok(view(email, Some("wrong e-mail or password".into()))),
+                    None => {
+                        return Ok(view(None, email, Some("wrong e-mail or password".into())));
+                    }
                 }
+            }
+            Login::Signup { email, password } => {
+                let email = email.trim().to_string();
+                let problem = if email.len() > 254 || !email.contains('@') || email.starts_with('@')
+                {
+                    Some("enter an e-mail address to sign up with")
+                } else if site_members().any(|m| m.email.eq_ignore_ascii_case(&email)) {
+                    Some("a member with this e-mail already exists: log in instead")
+                } else {
+                    None
+                };
+                if let Some(p) = problem {
+                    return Ok(view(None, email, Some(p.into())));
+                }
+                let id = ids.guid();
+                let nickname = email.split('@').next().unwrap_or_default().to_string();
+                let order = self.identities.members.len();
+                self.identities.members.insert(
+                    id.clone(),
+                    super::identity::Member {
+                        id: id.clone(),
+                        site_id: session.site_id.clone(),
+                        email,
+                        password: Some(password).filter(|p| !p.is_empty()),
+                        nickname,
+                        order,
+                    },
+                );
+                id
             }
         };
         let code = ids.token("OAUTH2.MCODE.", 32);

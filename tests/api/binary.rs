@@ -39,6 +39,7 @@ async fn the_binary_serves_the_default_scenario_on_a_free_port() {
         "{line}"
     );
     assert!(line.contains("scenario \"default\" (built-in)"), "{line}");
+    let dashboard = lines.next_line().await.unwrap().unwrap();
     let addr = line
         .split("http://")
         .nth(1)
@@ -48,6 +49,7 @@ async fn the_binary_serves_the_default_scenario_on_a_free_port() {
         .unwrap()
         .to_string();
     assert!(!addr.ends_with(":0"));
+    assert_eq!(dashboard, format!("dashboard: http://{addr}/__admin/ui"));
     let health = http(
         &addr,
         format!("GET /__admin/health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),

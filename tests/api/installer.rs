@@ -188,7 +188,11 @@ async fn the_consent_page_lists_the_permissions_and_approve_installs() {
     assert_eq!(page.status, StatusCode::OK);
     let html = page.text();
     assert!(html.contains("Consent &lt;App&gt;"));
-    assert!(html.contains("<li>SCOPE.DC-STORES.MANAGE-PRODUCTS</li>"));
+    // Each permission has a readable label next to its scope id.
+    assert!(html.contains(
+        "<span class=\"perm-label\">Manage products</span><span class=\"scope\">SCOPE.DC-STORES.MANAGE-PRODUCTS</span>"
+    ));
+    assert!(html.contains("<span class=\"perm-label\">Read contacts</span>"));
     assert!(html.contains("value=\"approve\"") && html.contains("value=\"deny\""));
     assert!(
         app.state().await["instances"]

@@ -40,3 +40,5 @@ mod faults;
 mod binary;
 // Operations: readiness, version, the admin token, library mode.
 mod ops;
+// The dashboard's files, its guard and the fault presets it arms.
+mod dashboard;

@@ -286,6 +286,112 @@ async fn the_login_form_checks_the_password_and_cancel_returns_an_error_to_the_c
     insta::assert_json_snapshot!("member_login__cancel", snap(&cancel));
 }
 
+/// A login session's id, created with a visitor token.
+async fn session_id(app: &TestApp) -> String {
+    let token = visitor(app).await;
+    let full = create_session(app, &token, &auth_request("query"))
+        .await
+        .json()["redirectSession"]["fullUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    full.split("redirectSessionId=").nth(1).unwrap().to_string()
+}
+
+const SECOND_MEMBER_ID: &str = "7d2e4c90-5d6f-4e70-a182-9c0d1e2f3041";
+
+#[tokio::test]
+async fn the_login_form_lists_the_sites_members_and_logs_a_picked_one_in() {
+    // Arrange
+    let app = spawn_app_with(&form_login_scenario());
+    let id = session_id(&app).await;
+    // Act
+    let form = app
+        .get(&format!("/oauth2/authorize?redirectSessionId={id}"))
+        .await;
+    let wrong = app
+        .post_form(
+            "/oauth2/authorize",
+            &format!("redirectSessionId={id}&member={MEMBER_ID}&password=nope&action=login"),
+        )
+        .await;
+    let picked = app
+        .post_form(
+            "/oauth2/authorize",
+            &format!(
+                "redirectSessionId={id}&member={SECOND_MEMBER_ID}&email=&password=&action=login"
+            ),
+        )
+        .await;
+    // Assert: both members listed, the first one picked, and a picked member needs only their password.
+    let html = form.text();
+    assert!(
+        html.contains(&format!("value=\"{MEMBER_ID}\" checked")),
+        "{html}"
+    );
+    assert!(html.contains(&format!("value=\"{SECOND_MEMBER_ID}\">")));
+    assert!(html.contains("Demo Member") && html.contains("Second Member"));
+    assert!(html.contains("<label class=\"field\"><span>Password</span>"));
+    assert!(wrong.text().contains("wrong password"));
+    assert!(
+        wrong
+            .text()
+            .contains(&format!("value=\"{MEMBER_ID}\" checked"))
+    );
+    assert_eq!(picked.status, StatusCode::FOUND, "{}", picked.text());
+    let code = picked.location_query()["code"].clone();
+    let tokens = app
+        .oauth2_token(&exchange(&code, PKCE_VERIFIER))
+        .await
+        .json();
+    let info = app
+        .token_info(tokens["access_token"].as_str().unwrap())
+        .await
+        .json();
+    assert_eq!(info["subjectId"], SECOND_MEMBER_ID);
+}
+
+#[tokio::test]
+async fn sign_up_on_the_login_form_adds_a_member_who_is_logged_in_at_once() {
+    // Arrange
+    let app = spawn_app_with(&form_login_scenario());
+    let first = session_id(&app).await;
+    let second = session_id(&app).await;
+    // Act
+    let signup = app
+        .post_form(
+            "/oauth2/authorize",
+            &format!("redirectSessionId={first}&member=&email=new%40example.com&password=pw&action=signup"),
+        )
+        .await;
+    let again = app
+        .post_form(
+            "/oauth2/authorize",
+            &format!("redirectSessionId={second}&email=NEW%40example.com&action=signup"),
+        )
+        .await;
+    let bad = app
+        .post_form(
+            "/oauth2/authorize",
+            &format!("redirectSessionId={second}&email=%3Cb%3E&action=signup"),
+        )
+        .await;
+    // Assert
+    assert_eq!(signup.status, StatusCode::FOUND, "{}", signup.text());
+    assert!(signup.location_query()["code"].starts_with("OAUTH2.MCODE."));
+    let members = app.state().await["identities"]["members"].clone();
+    assert!(
+        members
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["email"] == "new@example.com" && m["nickname"] == "new"),
+        "{members}"
+    );
+    assert!(again.text().contains("already exists"));
+    assert!(bad.text().contains("value=\"&lt;b&gt;\""), "{}", bad.text());
+}
+
 /// The built-in scenario with `member_login: form`.
 fn form_login_scenario() -> String {
     format!(
