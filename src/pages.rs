@@ -58,6 +58,7 @@ pub fn installer_error(reason: &str) -> Response {
 }
 
 /// The consent page: the app, the permissions it asks for, Approve and Deny (plain form posts).
+/// The form action is relative, so a page served under `/__ns/NAME/` posts back into its namespace.
 pub fn consent(view: &ConsentView) -> Response {
     let scopes = if view.scopes.is_empty() {
         "<li>No special permissions</li>".to_string()
@@ -78,7 +79,7 @@ pub fn consent(view: &ConsentView) -> Response {
             "<h1>Add {app}{site}?</h1>\
 <p><strong>{app}</strong> is asking for these permissions:</p><ul id=\"permissions\">{scopes}</ul>\
 <p class=\"muted\">After you agree you will be sent to {redirect}</p>\
-<form method=\"post\" action=\"/installer/consent\">\
+<form method=\"post\" action=\"consent\">\
 <input type=\"hidden\" name=\"consent_id\" value=\"{id}\">\
 <button class=\"approve\" type=\"submit\" name=\"decision\" value=\"approve\">Agree &amp; Add</button>\
 <button class=\"deny\" type=\"submit\" name=\"decision\" value=\"deny\">Cancel</button></form>",
@@ -106,6 +107,7 @@ pub fn close_window(recorded: bool) -> Response {
 }
 
 /// The Headless member-login page (`scenario.member_login: form`): e-mail, password, Log In and Cancel.
+/// The form action is relative, as on the consent page, to stay inside a namespace.
 pub fn member_login(view: &crate::world::member_login::LoginView) -> Response {
     let error = view
         .error
@@ -116,7 +118,7 @@ pub fn member_login(view: &crate::world::member_login::LoginView) -> Response {
         "Log in",
         &format!(
             "<h1>Log in to {client}</h1>{error}\
-<form method=\"post\" action=\"/oauth2/authorize\">\
+<form method=\"post\" action=\"authorize\">\
 <input type=\"hidden\" name=\"redirectSessionId\" value=\"{id}\">\
 <p><label>E-mail <input type=\"email\" name=\"email\" value=\"{email}\"></label></p>\
 <p><label>Password <input type=\"password\" name=\"password\" value=\"\"></label></p>\
