@@ -92,7 +92,8 @@ impl App {
         let mut seed = [0u8; 8];
         seed.copy_from_slice(&derived[..8]);
         let overrides = Overrides {
-            seed: Some(u64::from_le_bytes(seed)),
+            // 53 bits, so the seed `/__admin/state` shows survives a JavaScript client's JSON parser.
+            seed: Some(u64::from_le_bytes(seed) >> 11),
             ..self.inner.overrides.clone()
         };
         let loaded = self.inner.scenario.read();
@@ -191,6 +192,16 @@ impl App {
             Some(name) => format!("{}{name}", crate::namespaces::PREFIX),
             None => String::new(),
         }
+    }
+
+    /// The app of namespace `name` (made on first use, marked used), as a request carrying
+    /// `X-Wix-Mock-Namespace: name` would reach it. Fails for a bad name, or on a namespace's own app.
+    pub fn in_namespace(&self, name: &str) -> Result<App, WixError> {
+        crate::namespaces::validate(name)?;
+        let registry = self.namespaces().ok_or_else(|| {
+            WixError::BadRequest("namespaces do not nest: ask the default app".into())
+        })?;
+        Ok(registry.app(self, name))
     }
 
     /// The registry of named namespaces; `None` on a namespace's own app.

@@ -55,5 +55,5 @@ pub mod world;
 
 pub use app::{App, Overrides};
 pub use error::WixError;
-pub use mock::WixMock;
+pub use mock::{MockNamespace, WixMock};
 pub use scenario::Scenario;

@@ -122,7 +122,7 @@ impl Namespaces {
     }
 
     /// The app of namespace `name` (validated by the caller), made from `parent` on first use.
-    pub fn app(&self, parent: &App, name: &str) -> App {
+    pub(crate) fn app(&self, parent: &App, name: &str) -> App {
         self.resolve(parent, name).0
     }
 

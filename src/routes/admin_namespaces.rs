@@ -74,8 +74,8 @@ fn reset_route(app: App) -> BoxedFilter<(Response,)> {
         .and(warp::post())
         .and(with_app(app))
         .then(|name: String, app: App| async move {
-            validate(&name)?;
-            let ns = registry(&app)?.app(&app, &name);
+            registry(&app)?;
+            let ns = app.in_namespace(&name)?;
             ns.reset();
             Ok(json!({"status": "reset", "namespace": name, "clock": ns.clock().status()}))
         })

@@ -40,3 +40,5 @@ mod faults;
 mod binary;
 // Operations: readiness, version, the admin token, library mode.
 mod ops;
+// Namespaces: isolation under concurrency, the /__ns/ prefix, eviction, reset, delete, bad names.
+mod namespaces;
