@@ -499,3 +499,32 @@ async fn a_namespace_of_a_library_mock_has_its_own_clock_and_journal() {
     assert_eq!(suite.received_requests().len(), 1);
     assert!(wix.received_requests().is_empty());
 }
+
+#[tokio::test]
+async fn the_admin_token_guards_the_admin_api_of_every_namespace() {
+    // Arrange
+    let overrides = Overrides {
+        seed: Some(42),
+        clock_start: Some(START.parse().unwrap()),
+        frozen: Some(true),
+        admin_token: Some("let-me-in".into()),
+        ..Default::default()
+    };
+    let server = spawn_with_overrides(Scenario::builtin(), overrides);
+
+    // Act
+    let bare = server.get("/__ns/a/__admin/clock").await;
+    let listing = server.get("/__admin/namespaces").await;
+    let with_token = server
+        .send(
+            warp::test::request()
+                .path("/__ns/a/__admin/clock")
+                .header("x-wix-mock-admin-token", "let-me-in"),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(bare.status, StatusCode::UNAUTHORIZED, "{}", bare.text());
+    assert_eq!(listing.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(with_token.status, StatusCode::OK);
+}
