@@ -82,6 +82,12 @@ async fn sixteen_parallel_suites_in_their_own_namespaces_never_see_each_others_s
             2,
             "the demo instance and this suite's own: {state}"
         );
+        let webhooks = suite.get("/__admin/webhooks").await.json();
+        assert_eq!(
+            webhooks["webhooks"].as_array().unwrap().len(),
+            1,
+            "suite-{i}: {webhooks}"
+        );
     }
     // The default namespace saw none of it.
     assert!(server.journal_summary().await.is_empty());
@@ -527,4 +533,27 @@ async fn the_admin_token_guards_the_admin_api_of_every_namespace() {
     assert_eq!(bare.status, StatusCode::UNAUTHORIZED, "{}", bare.text());
     assert_eq!(listing.status, StatusCode::UNAUTHORIZED);
     assert_eq!(with_token.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_namespace_applies_the_body_limit_and_journals_the_refusal_itself() {
+    // Arrange
+    let server = spawn_app();
+    let big = "x".repeat(70 * 1024);
+
+    // Act
+    let res = server
+        .send(
+            warp::test::request()
+                .method("POST")
+                .path("/__ns/big/oauth/access")
+                .body(big),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", res.text());
+    let journal = server.in_namespace("big").journal_summary().await;
+    assert_eq!(journal, [("/oauth/access".to_string(), 413, vec![])]);
+    assert!(server.journal_summary().await.is_empty());
 }
