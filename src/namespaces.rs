@@ -23,6 +23,7 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, StreamBody};
 use parking_lot::Mutex;
 use tower_service::Service;
+use tracing::Instrument;
 use warp::filters::BoxedFilter;
 use warp::http::{HeaderMap, Method, Request, Uri};
 use warp::path::FullPath;
@@ -308,7 +309,10 @@ pub fn dispatch(app: App) -> BoxedFilter<(Response,)> {
                     *req.uri_mut() = uri.parse::<Uri>().unwrap_or_else(|_| Uri::from_static("/"));
                     *req.headers_mut() = headers;
                     let mut service = warp::service(routes);
-                    match tokio::spawn(async move { service.call(req).await }).await {
+                    // The layer's one log line per request then names the namespace.
+                    let span = tracing::info_span!("namespace", name = name.as_str());
+                    let call = async move { service.call(req).await }.instrument(span);
+                    match tokio::spawn(call).await {
                         Ok(Ok(res)) => res,
                         Ok(Err(never)) => match never {},
                         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
