@@ -40,7 +40,7 @@ fn describe(name: &str, app: &App) -> Value {
         "scenario": app.scenario().name,
         "seed": app.ids().seed(),
         "clock": app.clock().status(),
-        "requests": app.journal().entries().len(),
+        "requests": app.journal().len(),
     })
 }
 
