@@ -91,10 +91,22 @@ impl App {
         let derived = self.inner.ids.derived(&format!("namespace/{name}"));
         let mut seed = [0u8; 8];
         seed.copy_from_slice(&derived[..8]);
+        // Spelled out with no `..`: a new override must be placed here on purpose, since some belong
+        // to the server alone (a state file, say) and must not be copied into every namespace.
+        let Overrides {
+            seed: _,
+            clock_start,
+            frozen,
+            admin_token,
+            max_namespaces: _,
+        } = self.inner.overrides.clone();
         let overrides = Overrides {
             // 53 bits, so the seed `/__admin/state` shows survives a JavaScript client's JSON parser.
             seed: Some(u64::from_le_bytes(seed) >> 11),
-            ..self.inner.overrides.clone()
+            clock_start,
+            frozen,
+            admin_token,
+            max_namespaces: None,
         };
         let loaded = self.inner.scenario.read();
         App::build(
