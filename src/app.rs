@@ -18,6 +18,7 @@ use crate::error::WixError;
 use crate::faults::Faults;
 use crate::ids::{Ids, rfc3339_millis};
 use crate::journal::Journal;
+use crate::namespaces::{DEFAULT_LIMIT, Namespaces};
 use crate::scenario::Scenario;
 use crate::world::{RemovedInstance, World};
 
@@ -32,6 +33,9 @@ pub struct Overrides {
     pub frozen: Option<bool>,
     /// When set, `/__admin/*` (but health, ready and version) requires this token.
     pub admin_token: Option<String>,
+    /// How many namespaces live at once before the least recently used is evicted
+    /// ([`crate::namespaces::DEFAULT_LIMIT`] when unset).
+    pub max_namespaces: Option<usize>,
 }
 
 /// Compares two secrets in constant time (for equal lengths; the length itself is not secret).
@@ -56,6 +60,10 @@ struct Inner {
     faults: Faults,
     conformance: Conformance,
     webhooks: Webhooks,
+    /// This app's namespace; `None` for the default one.
+    namespace: Option<String>,
+    /// The named namespaces; only the default app has them (namespaces do not nest).
+    namespaces: Option<Namespaces>,
 }
 
 struct Loaded {
@@ -66,6 +74,57 @@ struct Loaded {
 impl App {
     /// A mock serving `scenario` (read from `origin`, a file path or a label like `built-in`).
     pub fn new(scenario: Scenario, origin: impl Into<String>, overrides: Overrides) -> App {
+        let namespaces = Namespaces::new(overrides.max_namespaces.unwrap_or(DEFAULT_LIMIT));
+        App::build(
+            Arc::new(scenario),
+            origin.into(),
+            overrides,
+            None,
+            Some(namespaces),
+        )
+    }
+
+    /// A fresh app for namespace `name` (already validated): this app's scenario and overrides, but a
+    /// seed derived from this app's seed and the name. So a namespace replays the same way every run,
+    /// and no two namespaces share codes, tokens or the key that signs access tokens.
+    pub(crate) fn for_namespace(&self, name: &str) -> App {
+        let derived = self.inner.ids.derived(&format!("namespace/{name}"));
+        let mut seed = [0u8; 8];
+        seed.copy_from_slice(&derived[..8]);
+        // Spelled out with no `..`: a new override must be placed here on purpose, since some belong
+        // to the server alone (a state file, say) and must not be copied into every namespace.
+        let Overrides {
+            seed: _,
+            clock_start,
+            frozen,
+            admin_token,
+            max_namespaces: _,
+        } = self.inner.overrides.clone();
+        let overrides = Overrides {
+            // 53 bits, so the seed `/__admin/state` shows survives a JavaScript client's JSON parser.
+            seed: Some(u64::from_le_bytes(seed) >> 11),
+            clock_start,
+            frozen,
+            admin_token,
+            max_namespaces: None,
+        };
+        let loaded = self.inner.scenario.read();
+        App::build(
+            loaded.scenario.clone(),
+            loaded.origin.clone(),
+            overrides,
+            Some(name.to_string()),
+            None,
+        )
+    }
+
+    fn build(
+        scenario: Arc<Scenario>,
+        origin: String,
+        overrides: Overrides,
+        namespace: Option<String>,
+        namespaces: Option<Namespaces>,
+    ) -> App {
         let seed = overrides.seed.or(scenario.seed);
         let ids = Ids::new(seed);
         let clock = Clock::new(
@@ -79,10 +138,7 @@ impl App {
         webhooks.enqueue(start_events, |app_id| world.webhook_url(app_id));
         App {
             inner: Arc::new(Inner {
-                scenario: RwLock::new(Loaded {
-                    scenario: Arc::new(scenario),
-                    origin: origin.into(),
-                }),
+                scenario: RwLock::new(Loaded { scenario, origin }),
                 overrides,
                 world: Mutex::new(world),
                 clock,
@@ -91,6 +147,8 @@ impl App {
                 faults,
                 conformance: Conformance::default(),
                 webhooks,
+                namespace,
+                namespaces,
             }),
         }
     }
@@ -120,13 +178,47 @@ impl App {
         &self.inner.conformance
     }
 
-    /// Replaces the scenario (already validated) and resets everything to its initial state.
+    /// Replaces the scenario (already validated) and resets everything to its initial state. On the
+    /// default app this reaches every live namespace too: each starts again from the new scenario.
+    /// On a namespace's app it changes that namespace only.
     pub fn replace_scenario(&self, scenario: Scenario, origin: impl Into<String>) {
         *self.inner.scenario.write() = Loaded {
             scenario: Arc::new(scenario),
             origin: origin.into(),
         };
         self.reset();
+        if let Some(namespaces) = &self.inner.namespaces {
+            namespaces.rebuild_all(self);
+        }
+    }
+
+    /// The namespace this app serves; `None` for the default one.
+    pub fn namespace(&self) -> Option<&str> {
+        self.inner.namespace.as_deref()
+    }
+
+    /// The path prefix that keeps a browser inside this app's namespace (`/__ns/NAME`), empty for the
+    /// default namespace. URLs the mock builds for itself start with it.
+    pub fn base_path(&self) -> String {
+        match &self.inner.namespace {
+            Some(name) => format!("{}{name}", crate::namespaces::PREFIX),
+            None => String::new(),
+        }
+    }
+
+    /// The app of namespace `name` (made on first use, marked used), as a request carrying
+    /// `X-Wix-Mock-Namespace: name` would reach it. Fails for a bad name, or on a namespace's own app.
+    pub fn in_namespace(&self, name: &str) -> Result<App, WixError> {
+        crate::namespaces::validate(name)?;
+        let registry = self.namespaces().ok_or_else(|| {
+            WixError::BadRequest("namespaces do not nest: ask the default app".into())
+        })?;
+        Ok(registry.app(self, name))
+    }
+
+    /// The registry of named namespaces; `None` on a namespace's own app.
+    pub fn namespaces(&self) -> Option<&Namespaces> {
+        self.inner.namespaces.as_ref()
     }
 
     /// The seeded generator.

@@ -79,6 +79,11 @@ pub struct ServeArgs {
     /// Protects `/__admin/*` (except health, ready and version) with this token.
     #[arg(long, env = "WIX_MOCK_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// How many namespaces (`X-Wix-Mock-Namespace`, `/__ns/NAME/`) live at once; making one more
+    /// evicts the least recently used.
+    #[arg(long, env = "WIX_MOCK_MAX_NAMESPACES", default_value_t = crate::namespaces::DEFAULT_LIMIT,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    pub max_namespaces: usize,
     /// Do not reload the scenario file when it changes on disk.
     #[arg(long, env = "WIX_MOCK_NO_WATCH")]
     pub no_watch: bool,

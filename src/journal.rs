@@ -155,6 +155,16 @@ impl Journal {
         self.inner.lock().entries.iter().cloned().collect()
     }
 
+    /// How many entries are kept (without copying them).
+    pub fn len(&self) -> usize {
+        self.inner.lock().entries.len()
+    }
+
+    /// Whether no entry is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Forgets every entry (ids go on counting).
     pub fn clear(&self) {
         self.inner.lock().entries.clear();

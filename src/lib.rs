@@ -31,6 +31,8 @@
 //! - [`routes`]: the HTTP surface, one file per area, wrapped in `routes/layer.rs` (faults, journal,
 //!   conformance); [`server`]: binding and serving.
 //! - [`mock`]: library mode, [`WixMock`], for Rust tests.
+//! - [`namespaces`]: independent copies of the mock on one server (`X-Wix-Mock-Namespace`,
+//!   `/__ns/NAME/...`), an LRU registry held by the default [`App`], and the filter that dispatches.
 
 pub mod app;
 pub mod cli;
@@ -45,6 +47,7 @@ pub mod journal;
 pub mod jwt;
 pub mod keys;
 pub mod mock;
+pub mod namespaces;
 pub mod pages;
 pub mod routes;
 pub mod scenario;
@@ -56,5 +59,5 @@ pub mod world;
 
 pub use app::{App, Overrides};
 pub use error::WixError;
-pub use mock::WixMock;
+pub use mock::{MockNamespace, WixMock};
 pub use scenario::Scenario;

@@ -155,6 +155,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         let overrides = Overrides {
             seed: args.seed,
             admin_token: args.admin_token.clone().filter(|t| !t.is_empty()),
+            max_namespaces: Some(args.max_namespaces),
             ..Default::default()
         };
         let overrides_token = overrides.admin_token.is_some();

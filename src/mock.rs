@@ -2,7 +2,8 @@
 //!
 //! [`WixMock::start`] binds `127.0.0.1:0`, serves a scenario on a background task, and stops when the
 //! value is dropped. The admin actions are typed methods that act on the running mock directly, so a
-//! test needs no HTTP client to move the clock or read the journal.
+//! test needs no HTTP client to move the clock or read the journal. [`WixMock::namespace`] gives the
+//! same methods for one namespace, so parallel tests can share one mock.
 
 use std::net::SocketAddr;
 
@@ -120,6 +121,100 @@ impl WixMock {
     /// What `GET /__admin/state` shows.
     pub fn state(&self) -> Value {
         self.app.state()
+    }
+
+    /// A handle on namespace `name`: its own state, clock, seed sequence, faults and journal, made on
+    /// first use from the scenario. Point a client at its [`MockNamespace::uri`] (which carries the
+    /// `/__ns/NAME` prefix), or send `X-Wix-Mock-Namespace: NAME` to [`WixMock::uri`]. Panics on a
+    /// bad name (1 to 64 of `A-Z a-z 0-9 . _ -`), as a test helper should.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use wix_oauth_mock::{Scenario, WixMock};
+    ///
+    /// let wix = WixMock::start(Scenario::default()).await;
+    /// let suite = wix.namespace("suite-a");
+    /// assert!(suite.uri().ends_with("/__ns/suite-a"));
+    /// suite.advance_clock(3600); // only suite-a's clock moves
+    /// assert!(suite.now() > wix.now());
+    /// # }
+    /// ```
+    pub fn namespace(&self, name: &str) -> MockNamespace<'_> {
+        if let Err(e) = crate::namespaces::validate(name) {
+            panic!("{e}");
+        }
+        MockNamespace {
+            mock: self,
+            name: name.to_string(),
+        }
+    }
+}
+
+/// One namespace of a running [`WixMock`] (see [`WixMock::namespace`]). Each call reaches the
+/// namespace as it lives now, so a handle stays valid across resets, deletion and eviction.
+pub struct MockNamespace<'a> {
+    mock: &'a WixMock,
+    name: String,
+}
+
+impl MockNamespace<'_> {
+    /// The namespace's base URL, e.g. `http://127.0.0.1:41234/__ns/suite-a`.
+    pub fn uri(&self) -> String {
+        format!(
+            "{}{}{}",
+            self.mock.uri(),
+            crate::namespaces::PREFIX,
+            self.name
+        )
+    }
+
+    /// Its name, the value of the `X-Wix-Mock-Namespace` header.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The namespace's state handle (made now if it does not live).
+    pub fn app(&self) -> App {
+        // The name was validated when the handle was made, and the mock's app is the default one.
+        match self.mock.app.in_namespace(&self.name) {
+            Ok(app) => app,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The namespace's virtual time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.app().now()
+    }
+
+    /// Moves the namespace's clock by `secs` seconds (negative moves back).
+    pub fn advance_clock(&self, secs: i64) {
+        self.app().clock().advance(Duration::seconds(secs));
+    }
+
+    /// Sets the namespace's clock to `at`.
+    pub fn set_clock(&self, at: DateTime<Utc>) {
+        self.app().clock().set(at);
+    }
+
+    /// Stops the namespace's clock.
+    pub fn freeze_clock(&self) {
+        self.app().clock().freeze();
+    }
+
+    /// Back to the scenario's initial state, this namespace only.
+    pub fn reset(&self) {
+        self.app().reset();
+    }
+
+    /// The namespace's request journal, oldest first, secrets redacted.
+    pub fn received_requests(&self) -> Vec<Entry> {
+        self.app().journal().entries()
+    }
+
+    /// What `GET /__ns/NAME/__admin/state` shows.
+    pub fn state(&self) -> Value {
+        self.app().state()
     }
 }
 

@@ -98,6 +98,7 @@ pub fn installer_error(reason: &str) -> Response {
 
 /// The consent page: the app, the permissions it asks for (label and scope id), Approve and Deny
 /// (plain form posts; Approve is the form's first button, which form-walking clients press).
+/// The form action is relative, so a page served under `/__ns/NAME/` posts back into its namespace.
 pub fn consent(view: &ConsentView) -> Response {
     let scopes = if view.scopes.is_empty() {
         "<li><span class=\"perm-label\">No special permissions</span></li>".to_string()
@@ -132,7 +133,7 @@ pub fn consent(view: &ConsentView) -> Response {
 <h2 id=\"perm-heading\" class=\"muted\">{app} will be able to:</h2>\
 <ul id=\"permissions\" class=\"perms\" aria-labelledby=\"perm-heading\">{scopes}</ul>\
 <p class=\"muted\">After you agree you will be sent to <code>{redirect}</code></p>\
-<form method=\"post\" action=\"/installer/consent\">\
+<form method=\"post\" action=\"consent\">\
 <input type=\"hidden\" name=\"consent_id\" value=\"{id}\">\
 <div class=\"actions\">\
 <button class=\"approve\" type=\"submit\" name=\"decision\" value=\"approve\">Agree &amp; Add</button>\
@@ -164,6 +165,7 @@ pub fn close_window(recorded: bool) -> Response {
 /// The Headless member-login page (`scenario.member_login: form`): the site's members to pick from
 /// or another e-mail, the password, and Log In, Sign Up and Cancel. Log In comes first, so a client
 /// that submits the form as it is logs the preselected member in.
+/// The form action is relative, as on the consent page, to stay inside a namespace.
 pub fn member_login(view: &crate::world::member_login::LoginView) -> Response {
     let error = view
         .error
@@ -200,7 +202,7 @@ pub fn member_login(view: &crate::world::member_login::LoginView) -> Response {
         "Log in",
         &format!(
             "<h1>Log in to {client}</h1><p class=\"muted\">Pick one of the site's members or type another e-mail.</p>{error}\
-<form method=\"post\" action=\"/oauth2/authorize\">\
+<form method=\"post\" action=\"authorize\">\
 <input type=\"hidden\" name=\"redirectSessionId\" value=\"{id}\">\
 <fieldset><legend>Log in as</legend>{members}\
 <label class=\"choice\"><input type=\"radio\" name=\"member\" id=\"member-other\" value=\"\"{other}>\

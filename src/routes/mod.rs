@@ -8,6 +8,7 @@
 
 mod admin;
 mod admin_faults;
+mod admin_namespaces;
 mod admin_tokens;
 mod admin_ui;
 mod admin_webhooks;
@@ -38,8 +39,18 @@ use crate::error::{Rejected, WixError, handle_rejection};
 /// Largest request body accepted, in bytes; larger ones get `413` (documented in README.md).
 pub const BODY_LIMIT: u64 = 64 * 1024;
 
-/// Every route of the mock, journaled, with Wix-shaped errors for whatever no route accepts.
+/// Every route of the mock, journaled, with Wix-shaped errors for whatever no route accepts; requests
+/// naming a namespace go to that namespace's own tree (see `namespaces.rs`).
 pub fn routes(app: App) -> BoxedFilter<(Response,)> {
+    let tree = tree(app.clone());
+    match app.namespaces() {
+        Some(_) => crate::namespaces::dispatch(app).or(tree).unify().boxed(),
+        None => tree,
+    }
+}
+
+/// The routes of one app (the default one or a namespace's), wrapped in its layer.
+pub(crate) fn tree(app: App) -> BoxedFilter<(Response,)> {
     let api = installer::routes(app.clone())
         .or(oauth::routes(app.clone()))
         .unify()
@@ -56,6 +67,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(admin_webhooks::routes(app.clone()))
         .unify()
         .or(admin_ui::routes())
+        .unify()
+        .or(admin_namespaces::routes(app.clone()))
         .unify()
         .boxed();
     let api = admin_guard(app.clone())

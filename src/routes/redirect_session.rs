@@ -96,7 +96,8 @@ async fn create(
     let caller = app.with_world(|w, now, _| w.authorize(token.as_deref(), now))?;
     let req: CreateRedirectSession = serde_json::from_slice(&body)
         .map_err(|e| WixError::BadRequest(format!("invalid redirect session request: {e}")))?;
-    let origin = origin(host.as_deref());
+    // Inside a namespace the URLs keep its `/__ns/NAME` prefix, so the browser stays in it.
+    let origin = format!("{}{}", origin(host.as_deref()), app.base_path());
     let post_flow_url = req
         .callbacks
         .as_ref()

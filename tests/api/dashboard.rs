@@ -51,6 +51,7 @@ async fn with_an_admin_token_the_dashboard_files_load_but_its_data_needs_the_tok
         clock_start: Some(START.parse().unwrap()),
         frozen: Some(true),
         admin_token: Some("let-me-in".into()),
+        ..Default::default()
     };
     let app = spawn_with_overrides(Scenario::builtin(), overrides);
     // Act / Assert

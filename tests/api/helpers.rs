@@ -45,9 +45,12 @@ pub const PKCE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const PKCE_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// A mock under test, driven in-process through its real routes.
+#[derive(Clone)]
 pub struct TestApp {
     pub app: App,
     routes: BoxedFilter<(Response,)>,
+    /// Sent as `X-Wix-Mock-Namespace` on every request when set (see [`TestApp::in_namespace`]).
+    namespace: Option<String>,
 }
 
 /// A response, with helpers to read it.
@@ -82,7 +85,11 @@ fn spawn_scenario(scenario: Scenario) -> TestApp {
 pub fn spawn_with_overrides(scenario: Scenario, overrides: Overrides) -> TestApp {
     let app = App::new(scenario, "<test>", overrides);
     let routes = wix_oauth_mock::routes::routes(app.clone());
-    TestApp { app, routes }
+    TestApp {
+        app,
+        routes,
+        namespace: None,
+    }
 }
 
 /// The result of a completed install redirect.
@@ -96,6 +103,10 @@ pub struct Installed {
 impl TestApp {
     /// Sends any request.
     pub async fn send(&self, req: warp::test::RequestBuilder) -> Resp {
+        let req = match &self.namespace {
+            Some(name) => req.header("x-wix-mock-namespace", name.as_str()),
+            None => req,
+        };
         let res = req.reply(&self.routes).await;
         let (parts, body) = res.into_parts();
         Resp {
@@ -266,6 +277,16 @@ impl TestApp {
     /// `GET /__admin/state`.
     pub async fn state(&self) -> Value {
         self.get("/__admin/state").await.json()
+    }
+
+    /// The same server, seen from namespace `name`: every request carries `X-Wix-Mock-Namespace`,
+    /// and `app` is that namespace's state.
+    pub fn in_namespace(&self, name: &str) -> TestApp {
+        TestApp {
+            app: self.app.in_namespace(name).expect("a valid namespace name"),
+            routes: self.routes.clone(),
+            namespace: Some(name.to_string()),
+        }
     }
 }
 

@@ -42,3 +42,5 @@ mod binary;
 mod ops;
 // The dashboard's files, its guard and the fault presets it arms.
 mod dashboard;
+// Namespaces: isolation under concurrency, the /__ns/ prefix, eviction, reset, delete, bad names.
+mod namespaces;

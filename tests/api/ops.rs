@@ -10,6 +10,7 @@ fn protected() -> TestApp {
         clock_start: Some(START.parse().unwrap()),
         frozen: Some(true),
         admin_token: Some("let-me-in".into()),
+        ..Default::default()
     };
     spawn_with_overrides(Scenario::builtin(), overrides)
 }

@@ -4,6 +4,7 @@
 #   cargo build --release && bash tests/sdk-js/run.sh            # all files
 #   bash tests/sdk-js/run.sh test/legacy.test.mjs                 # some files
 #
+# WIX_MOCK_NAMESPACE: run inside this namespace (see below).
 # WIX_MOCK_BIN: the server binary (default: target/release/wix-oauth-mock, else
 # target/debug/wix-oauth-mock, at the repository root). Extra arguments replace
 # the default `test/` and go to `node --test`. Exits with node's status.
@@ -85,6 +86,11 @@ fi
 
 [[ -d node_modules ]] || npm ci --no-audit --no-fund
 
+# WIX_MOCK_NAMESPACE=NAME runs the whole suite inside that namespace, through the /__ns/NAME/ prefix
+# alone: the SDK, the preload and the admin helpers all get the prefixed base URL.
+if [[ -n "${WIX_MOCK_NAMESPACE:-}" ]]; then
+  url="$url/__ns/$WIX_MOCK_NAMESPACE"
+fi
 export WIX_MOCK_URL="$url"
 echo "run.sh: mock at $WIX_MOCK_URL (pid $server_pid)" >&2
 
