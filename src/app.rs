@@ -19,6 +19,7 @@ use crate::faults::Faults;
 use crate::ids::{Ids, rfc3339_millis};
 use crate::journal::Journal;
 use crate::scenario::Scenario;
+use crate::state_file::StateFile;
 use crate::world::{RemovedInstance, World};
 
 /// Start-up choices that override the scenario (from the command line, or a test).
@@ -66,22 +67,58 @@ struct Loaded {
 impl App {
     /// A mock serving `scenario` (read from `origin`, a file path or a label like `built-in`).
     pub fn new(scenario: Scenario, origin: impl Into<String>, overrides: Overrides) -> App {
-        let seed = overrides.seed.or(scenario.seed);
+        App::assemble(scenario, origin.into(), overrides, None)
+    }
+
+    /// A mock serving `scenario` that starts from a saved state (`--state-file`) instead of the
+    /// scenario's initial one. The state's seed beats any other; no start-up webhooks are sent again.
+    pub fn from_state(
+        scenario: Scenario,
+        origin: impl Into<String>,
+        overrides: Overrides,
+        state: StateFile,
+    ) -> App {
+        App::assemble(scenario, origin.into(), overrides, Some(state))
+    }
+
+    fn assemble(
+        scenario: Scenario,
+        origin: String,
+        overrides: Overrides,
+        state: Option<StateFile>,
+    ) -> App {
+        let seed = state
+            .as_ref()
+            .map(|s| s.seed)
+            .or(overrides.seed)
+            .or(scenario.seed);
         let ids = Ids::new(seed);
         let clock = Clock::new(
             overrides.clock_start.or(scenario.clock.start),
             overrides.frozen.unwrap_or(scenario.clock.frozen),
         );
+        if let Some(s) = &state {
+            clock.restore(s.clock);
+        }
+        // Made from the scenario first even when restoring: the signing key is the seed's first draw,
+        // so tokens issued before the restart still verify, and the configured parts stay current.
         let mut world = World::from_scenario(&scenario, clock.now(), &ids);
         let faults = Faults::new(&scenario);
         let webhooks = Webhooks::new(&scenario, clock.clone(), ids.clone());
         let start_events = world.take_outbox();
-        webhooks.enqueue(start_events, |app_id| world.webhook_url(app_id));
+        match state {
+            Some(s) => {
+                // A fresh stream, so no code or id of the earlier run comes back.
+                ids.fork(s.stream + 1);
+                s.apply(&mut world);
+            }
+            None => webhooks.enqueue(start_events, |app_id| world.webhook_url(app_id)),
+        }
         App {
             inner: Arc::new(Inner {
                 scenario: RwLock::new(Loaded {
                     scenario: Arc::new(scenario),
-                    origin: origin.into(),
+                    origin,
                 }),
                 overrides,
                 world: Mutex::new(world),
@@ -204,6 +241,13 @@ impl App {
         self.inner
             .journal
             .record(rfc3339_millis(self.now()), method, path, raw_query, status);
+    }
+
+    /// The state to save in the state file, taken under the lock.
+    pub fn capture_state(&self) -> StateFile {
+        let name = self.scenario().name.clone();
+        let world = self.inner.world.lock();
+        StateFile::capture(&world, &name, &self.inner.ids, self.inner.clock.position())
     }
 
     /// Everything live, for `GET /__admin/state`.

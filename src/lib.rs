@@ -25,7 +25,9 @@
 //! - [`error`]: [`WixError`], the one place that builds Wix error bodies.
 //! - [`pages`]: the HTML pages (installer error, consent, close-window).
 //! - [`routes`]: the HTTP surface, one file per area, wrapped in `routes/layer.rs` (faults, journal,
-//!   conformance); [`server`]: binding and serving.
+//!   conformance); [`server`]: binding and serving (HTTP, and HTTPS with [`tls`]'s certificates).
+//! - [`state_file`]: `--state-file`, the world saved across restarts (format, atomic writes).
+//! - [`tls`]: the local CA and server certificate for HTTPS (`--tls`).
 //! - [`mock`]: library mode, [`WixMock`], for Rust tests.
 
 pub mod app;
@@ -47,6 +49,8 @@ pub mod scenario;
 pub mod schema;
 pub mod server;
 pub mod signed_instance;
+pub mod state_file;
+pub mod tls;
 pub mod watch;
 pub mod world;
 
