@@ -197,9 +197,18 @@ fn serve(args: ServeArgs) -> ExitCode {
         if let (Some(path), false) = (args.scenario.clone(), args.no_watch) {
             tokio::spawn(watch::watch(app.clone(), path, watch::POLL));
         }
-        println!("wix-oauth-mock listening on http://{local} with scenario \"{name}\" ({origin})");
+        // `writeln!`, not `println!`: a parent that read the first line and closed the pipe must
+        // not make the server panic.
+        let mut out = std::io::stdout();
+        let _ = writeln!(
+            out,
+            "wix-oauth-mock listening on http://{local} with scenario \"{name}\" ({origin})"
+        );
         if let Some((_, tls_local, note, _)) = &https {
-            println!("wix-oauth-mock listening on https://{tls_local} {note}");
+            let _ = writeln!(
+                out,
+                "wix-oauth-mock listening on https://{tls_local} {note}"
+            );
         }
         if let Some(path) = &args.state_file {
             let how = if restored {
@@ -207,9 +216,9 @@ fn serve(args: ServeArgs) -> ExitCode {
             } else {
                 "new, saving to"
             };
-            println!("wix-oauth-mock state {how} {}", path.display());
+            let _ = writeln!(out, "wix-oauth-mock state {how} {}", path.display());
         }
-        let _ = std::io::stdout().flush();
+        let _ = out.flush();
         // One signal stops every listener and the autosave.
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
         tokio::spawn(async move {

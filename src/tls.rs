@@ -116,7 +116,7 @@ pub fn prepare(options: &TlsOptions, ids: &Ids) -> Result<TlsMaterial, TlsError>
             (chain, key, None, Vec::new())
         }
         TlsSource::Generated => {
-            let ca_key = derived_key(ids, "tls/ca-key")?;
+            let ca_key = SeededKey::derive(ids, "tls/ca-key")?;
             let ca_params = ca_params(ids, &hosts)?;
             let ca_cert = ca_params.self_signed(&ca_key)?;
             let issuer = Issuer::new(ca_params, ca_key);
@@ -180,26 +180,60 @@ fn host_list(extra: &[String]) -> Result<Vec<String>, TlsError> {
     Ok(hosts)
 }
 
-/// A P-256 key that depends only on the seed and `label` (see [`Ids::derived`]).
-fn derived_key(ids: &Ids, label: &str) -> Result<KeyPair, TlsError> {
-    use p256::pkcs8::EncodePrivateKey;
-    // A 32-byte string is a valid P-256 scalar unless it is zero or ≥ the group order (odds about
-    // 2^-32); the counter only guards that case.
-    for n in 0u32..64 {
-        let bytes = ids.derived(&format!("{label}/{n}"));
-        let Ok(secret) = p256::SecretKey::from_slice(&bytes) else {
-            continue;
-        };
-        let der = secret
+/// A P-256 key that depends only on the seed and `label` (see [`Ids::derived`]). It signs with
+/// RFC 6979 deterministic ECDSA (ring's ECDSA draws a random nonce), so a seed's certificates are the
+/// same bytes run after run.
+pub struct SeededKey {
+    signing: p256::ecdsa::SigningKey,
+    public: Vec<u8>,
+}
+
+impl SeededKey {
+    fn derive(ids: &Ids, label: &str) -> Result<SeededKey, TlsError> {
+        // A 32-byte string is a valid P-256 scalar unless it is zero or ≥ the group order (odds
+        // about 2^-32); the counter only guards that case.
+        for n in 0u32..64 {
+            let bytes = ids.derived(&format!("{label}/{n}"));
+            if let Ok(signing) = p256::ecdsa::SigningKey::from_slice(&bytes) {
+                let public = signing
+                    .verifying_key()
+                    .to_encoded_point(false)
+                    .as_bytes()
+                    .to_vec();
+                return Ok(SeededKey { signing, public });
+            }
+        }
+        Err(rcgen::Error::RingKeyRejected("no valid P-256 scalar".into()).into())
+    }
+
+    /// The private key as PKCS#8 DER, for rustls.
+    fn pkcs8(&self) -> Result<PrivateKeyDer<'static>, TlsError> {
+        use p256::pkcs8::EncodePrivateKey;
+        let der = p256::SecretKey::from(self.signing.as_nonzero_scalar())
             .to_pkcs8_der()
             .map_err(|e| rcgen::Error::PemError(e.to_string()))?;
-        let pkcs8 = PrivatePkcs8KeyDer::from(der.as_bytes());
-        return Ok(KeyPair::from_pkcs8_der_and_sign_algo(
-            &pkcs8,
-            &PKCS_ECDSA_P256_SHA256,
-        )?);
+        Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+            der.as_bytes().to_vec(),
+        )))
     }
-    Err(rcgen::Error::RingKeyRejected("no valid scalar".into()).into())
+}
+
+impl rcgen::PublicKeyData for SeededKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.public
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &PKCS_ECDSA_P256_SHA256
+    }
+}
+
+impl rcgen::SigningKey for SeededKey {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        use p256::ecdsa::signature::Signer;
+        let signature: p256::ecdsa::Signature = self.signing.sign(msg);
+        Ok(signature.to_der().as_bytes().to_vec())
+    }
 }
 
 /// Validity of generated certificates. Fixed, not read from any clock: TLS clients check it against
@@ -277,9 +311,9 @@ fn registrable(host: &str) -> String {
 fn issue_leaf(
     ids: &Ids,
     hosts: &[String],
-    issuer: &Issuer<'_, KeyPair>,
+    issuer: &Issuer<'_, impl rcgen::SigningKey>,
 ) -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), TlsError> {
-    let key = derived_key(ids, "tls/server-key")?;
+    let key = SeededKey::derive(ids, "tls/server-key")?;
     let mut params = CertificateParams::new(hosts.to_vec())?;
     validity(&mut params);
     params.serial_number = Some(serial(ids, "tls/server-serial"));
@@ -290,8 +324,7 @@ fn issue_leaf(
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.use_authority_key_identifier_extension = true;
     let cert = params.signed_by(&key, issuer)?;
-    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    Ok((cert.der().clone(), key_der))
+    Ok((cert.der().clone(), key.pkcs8()?))
 }
 
 fn read_text(path: &Path) -> Result<String, TlsError> {

@@ -80,9 +80,17 @@ fn spawn_scenario(scenario: Scenario) -> TestApp {
 
 /// Any scenario with any overrides (e.g. an admin token).
 pub fn spawn_with_overrides(scenario: Scenario, overrides: Overrides) -> TestApp {
-    let app = App::new(scenario, "<test>", overrides);
-    let routes = wix_oauth_mock::routes::routes(app.clone());
-    TestApp { app, routes }
+    TestApp::from_app(App::new(scenario, "<test>", overrides))
+}
+
+/// The overrides every in-process test uses: seed 42, frozen at [`START`].
+pub fn test_overrides() -> Overrides {
+    Overrides {
+        seed: Some(42),
+        clock_start: Some(START.parse().unwrap()),
+        frozen: Some(true),
+        ..Default::default()
+    }
 }
 
 /// The result of a completed install redirect.
@@ -94,6 +102,12 @@ pub struct Installed {
 }
 
 impl TestApp {
+    /// Drives an `App` made elsewhere (restored from a state file, shared with a socket server).
+    pub fn from_app(app: App) -> TestApp {
+        let routes = wix_oauth_mock::routes::routes(app.clone());
+        TestApp { app, routes }
+    }
+
     /// Sends any request.
     pub async fn send(&self, req: warp::test::RequestBuilder) -> Resp {
         let res = req.reply(&self.routes).await;

@@ -40,3 +40,7 @@ mod faults;
 mod binary;
 // Operations: readiness, version, the admin token, library mode.
 mod ops;
+// HTTPS for unmodified clients: a real TLS client trusting only the mock's CA.
+mod tls;
+// --state-file: save, restore, atomic writes, unusable files.
+mod state_file;
