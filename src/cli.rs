@@ -122,10 +122,11 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// The TLS options, when `--tls` is on.
+    /// The TLS options, when `--tls` is on; giving a certificate or a CA turns it on too (asking for
+    /// a certificate to be served and getting plain HTTP would be a silent surprise).
     pub fn tls_options(&self) -> Option<crate::tls::TlsOptions> {
         use crate::tls::{TlsOptions, TlsSource};
-        if !self.tls {
+        if !self.tls && self.tls_cert.is_none() && self.tls_ca_cert.is_none() {
             return None;
         }
         let source = match (

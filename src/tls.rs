@@ -108,8 +108,33 @@ impl std::fmt::Debug for TlsMaterial {
 
 /// Makes (or loads) the certificates and the rustls configuration.
 pub fn prepare(options: &TlsOptions, ids: &Ids) -> Result<TlsMaterial, TlsError> {
+    let (chain, key, ca_pem, hosts) = certificates(options, ids)?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
+    // The listener speaks HTTP/1.1 only (as warp's own server does here); say so, so that no client
+    // tries h2.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsMaterial {
+        config: Arc::new(config),
+        ca_pem,
+        hosts,
+    })
+}
+
+/// The chain (server certificate first), its key, the CA PEM to trust and the names covered.
+type Certificates = (
+    Vec<CertificateDer<'static>>,
+    PrivateKeyDer<'static>,
+    Option<String>,
+    Vec<String>,
+);
+
+fn certificates(options: &TlsOptions, ids: &Ids) -> Result<Certificates, TlsError> {
     let hosts = host_list(&options.extra_hosts)?;
-    let (chain, key, ca_pem, hosts) = match &options.source {
+    Ok(match &options.source {
         TlsSource::Server { cert, key } => {
             let chain = read_certs(cert)?;
             let key = read_key(key)?;
@@ -139,19 +164,6 @@ pub fn prepare(options: &TlsOptions, ids: &Ids) -> Result<TlsMaterial, TlsError>
             let (leaf, key) = issue_leaf(ids, &hosts, &issuer)?;
             (vec![leaf, ca_der], key, Some(ca_pem), hosts)
         }
-    };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)?;
-    // The listener speaks HTTP/1.1 only (as warp's own server does here); say so, so that no client
-    // tries h2.
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(TlsMaterial {
-        config: Arc::new(config),
-        ca_pem,
-        hosts,
     })
 }
 
@@ -378,6 +390,86 @@ mod tests {
         assert_ne!(a.ca_pem, c.ca_pem);
         assert!(a.hosts.contains(&"www.wixapis.com".to_string()));
         assert!(a.hosts.contains(&"api.example.test".to_string()));
+    }
+
+    /// Whether `chain[0]` is valid for `name` under the CA in `ca_pem` (at a fixed time in 2030).
+    fn verifies(chain: &[CertificateDer<'static>], ca_pem: &str, name: &str) -> bool {
+        use rustls::client::danger::ServerCertVerifier;
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier =
+            rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .unwrap();
+        let at = rustls::pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            1_900_000_000,
+        ));
+        let name = rustls::pki_types::ServerName::try_from(name.to_string()).unwrap();
+        verifier
+            .verify_server_cert(&chain[0], &chain[1..], &name, &[], at)
+            .is_ok()
+    }
+
+    #[test]
+    fn a_ca_or_a_certificate_from_files_is_used() {
+        // Arrange: the seed-derived CA and its key, written as PEM files, as mkcert's would be.
+        use p256::pkcs8::EncodePrivateKey;
+        let dir = std::env::temp_dir().join(format!("wix-mock-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ids = Ids::new(Some(7));
+        let generated = TlsOptions {
+            source: TlsSource::Generated,
+            extra_hosts: Vec::new(),
+        };
+        let (chain, _, ca_pem, _) = certificates(&generated, &ids).unwrap();
+        let ca_pem = ca_pem.unwrap();
+        let ca_key = SeededKey::derive(&ids, "tls/ca-key").unwrap();
+        let key_pem = p256::SecretKey::from(ca_key.signing.as_nonzero_scalar())
+            .to_pkcs8_pem(p256::pkcs8::LineEnding::LF)
+            .unwrap();
+        let (cert_path, key_path) = (dir.join("ca.pem"), dir.join("ca-key.pem"));
+        std::fs::write(&cert_path, &ca_pem).unwrap();
+        std::fs::write(&key_path, key_pem.as_bytes()).unwrap();
+        let from_ca = TlsOptions {
+            source: TlsSource::Ca {
+                cert: cert_path.clone(),
+                key: key_path.clone(),
+            },
+            extra_hosts: vec!["manage.wixapis.com".into()],
+        };
+        // Act
+        let (ca_chain, _, ca_out, hosts) = certificates(&from_ca, &Ids::new(Some(8))).unwrap();
+        // Assert
+        assert!(verifies(&chain, &ca_pem, "www.wixapis.com"));
+        assert!(!verifies(&chain, &ca_pem, "www.example.com"));
+        assert!(verifies(&ca_chain, &ca_pem, "edge.wixapis.com"));
+        assert_eq!(ca_out.as_deref(), Some(ca_pem.as_str()));
+        assert!(hosts.contains(&"manage.wixapis.com".to_string()));
+        // A ready certificate is served as it is; nothing to trust is written.
+        let given = TlsOptions {
+            source: TlsSource::Server {
+                cert: cert_path.clone(),
+                key: key_path.clone(),
+            },
+            extra_hosts: Vec::new(),
+        };
+        let material = prepare(&given, &ids).unwrap();
+        assert!(material.ca_pem.is_none());
+        // Missing and empty files say which file.
+        std::fs::write(dir.join("empty.pem"), "").unwrap();
+        let bad = TlsOptions {
+            source: TlsSource::Ca {
+                cert: dir.join("empty.pem"),
+                key: key_path,
+            },
+            extra_hosts: Vec::new(),
+        };
+        let err = prepare(&bad, &ids).unwrap_err().to_string();
+        assert!(err.contains("empty.pem"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
