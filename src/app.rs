@@ -20,6 +20,7 @@ use crate::ids::{Ids, rfc3339_millis};
 use crate::journal::Journal;
 use crate::namespaces::{DEFAULT_LIMIT, Namespaces};
 use crate::scenario::Scenario;
+use crate::state_file::StateFile;
 use crate::world::{RemovedInstance, World};
 
 /// Start-up choices that override the scenario (from the command line, or a test).
@@ -74,6 +75,26 @@ struct Loaded {
 impl App {
     /// A mock serving `scenario` (read from `origin`, a file path or a label like `built-in`).
     pub fn new(scenario: Scenario, origin: impl Into<String>, overrides: Overrides) -> App {
+        App::with_state(scenario, origin, overrides, None)
+    }
+
+    /// A mock serving `scenario` that starts from a saved state (`--state-file`) instead of the
+    /// scenario's initial one. The state's seed beats any other; no start-up webhooks are sent again.
+    pub fn from_state(
+        scenario: Scenario,
+        origin: impl Into<String>,
+        overrides: Overrides,
+        state: StateFile,
+    ) -> App {
+        App::with_state(scenario, origin, overrides, Some(state))
+    }
+
+    fn with_state(
+        scenario: Scenario,
+        origin: impl Into<String>,
+        overrides: Overrides,
+        state: Option<StateFile>,
+    ) -> App {
         let namespaces = Namespaces::new(overrides.max_namespaces.unwrap_or(DEFAULT_LIMIT));
         App::build(
             Arc::new(scenario),
@@ -81,9 +102,9 @@ impl App {
             overrides,
             None,
             Some(namespaces),
+            state,
         )
     }
-
     /// A fresh app for namespace `name` (already validated): this app's scenario and overrides, but a
     /// seed derived from this app's seed and the name. So a namespace replays the same way every run,
     /// and no two namespaces share codes, tokens or the key that signs access tokens.
@@ -115,6 +136,8 @@ impl App {
             overrides,
             Some(name.to_string()),
             None,
+            // A state file belongs to the default namespace alone.
+            None,
         )
     }
 
@@ -124,18 +147,35 @@ impl App {
         overrides: Overrides,
         namespace: Option<String>,
         namespaces: Option<Namespaces>,
+        state: Option<StateFile>,
     ) -> App {
-        let seed = overrides.seed.or(scenario.seed);
+        let seed = state
+            .as_ref()
+            .map(|s| s.seed)
+            .or(overrides.seed)
+            .or(scenario.seed);
         let ids = Ids::new(seed);
         let clock = Clock::new(
             overrides.clock_start.or(scenario.clock.start),
             overrides.frozen.unwrap_or(scenario.clock.frozen),
         );
+        if let Some(s) = &state {
+            clock.restore(s.clock);
+        }
+        // Made from the scenario first even when restoring: the signing key is the seed's first draw,
+        // so tokens issued before the restart still verify, and the configured parts stay current.
         let mut world = World::from_scenario(&scenario, clock.now(), &ids);
         let faults = Faults::new(&scenario);
         let webhooks = Webhooks::new(&scenario, clock.clone(), ids.clone());
         let start_events = world.take_outbox();
-        webhooks.enqueue(start_events, |app_id| world.webhook_url(app_id));
+        match state {
+            Some(s) => {
+                // A fresh stream, so no code or id of the earlier run comes back.
+                ids.fork(s.stream + 1);
+                s.apply(&mut world);
+            }
+            None => webhooks.enqueue(start_events, |app_id| world.webhook_url(app_id)),
+        }
         App {
             inner: Arc::new(Inner {
                 scenario: RwLock::new(Loaded { scenario, origin }),
@@ -296,6 +336,13 @@ impl App {
         self.inner
             .journal
             .record(rfc3339_millis(self.now()), method, path, raw_query, status);
+    }
+
+    /// The state to save in the state file, taken under the lock.
+    pub fn capture_state(&self) -> StateFile {
+        let name = self.scenario().name.clone();
+        let world = self.inner.world.lock();
+        StateFile::capture(&world, &name, &self.inner.ids, self.inner.clock.position())
     }
 
     /// Everything live, for `GET /__admin/state`.

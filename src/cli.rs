@@ -7,6 +7,8 @@ use clap::{Args, Parser, Subcommand};
 
 /// The port the mock listens on when none is given.
 pub const DEFAULT_PORT: u16 = 8787;
+/// The HTTPS port when `--tls` is on and no `--tls-port` is given.
+pub const DEFAULT_TLS_PORT: u16 = 8443;
 
 /// wix-oauth-mock: an in-memory emulator of Wix's OAuth and app-authentication servers.
 #[derive(Debug, Parser)]
@@ -25,6 +27,8 @@ pub struct Cli {
 }
 
 /// What to do.
+// Parsed once per process: the size of the `serve` variant costs nothing worth a `Box`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (the default).
@@ -87,6 +91,70 @@ pub struct ServeArgs {
     /// Do not reload the scenario file when it changes on disk.
     #[arg(long, env = "WIX_MOCK_NO_WATCH")]
     pub no_watch: bool,
+    /// Also serve HTTPS (on `--tls-port`) with a certificate for Wix's hosts; see docs/tls.md.
+    #[arg(long, env = "WIX_MOCK_TLS")]
+    pub tls: bool,
+    /// Port of the HTTPS listener (443 for clients that cannot be told a port); 0 picks a free one.
+    #[arg(long, env = "WIX_MOCK_TLS_PORT", default_value_t = DEFAULT_TLS_PORT)]
+    pub tls_port: u16,
+    /// Another name (or IP address) the server certificate covers; repeat or comma-separate.
+    #[arg(long = "tls-host", env = "WIX_MOCK_TLS_HOSTS", value_delimiter = ',')]
+    pub tls_hosts: Vec<String>,
+    /// Where to write the CA certificate clients should trust.
+    #[arg(long, env = "WIX_MOCK_TLS_CA_OUT", default_value = crate::tls::DEFAULT_CA_OUT)]
+    pub tls_ca_out: PathBuf,
+    /// Issue the server certificate from this CA certificate (PEM) instead of a seed-derived CA.
+    #[arg(
+        long,
+        env = "WIX_MOCK_TLS_CA_CERT",
+        requires = "tls_ca_key",
+        conflicts_with = "tls_cert"
+    )]
+    pub tls_ca_cert: Option<PathBuf>,
+    /// The private key (PEM) of `--tls-ca-cert`.
+    #[arg(long, env = "WIX_MOCK_TLS_CA_KEY", requires = "tls_ca_cert")]
+    pub tls_ca_key: Option<PathBuf>,
+    /// Serve this certificate chain (PEM) as it is, instead of issuing one.
+    #[arg(long, env = "WIX_MOCK_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `--tls-cert`.
+    #[arg(long, env = "WIX_MOCK_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Keep the world in this file across restarts (loaded at start, saved every 30 s when changed
+    /// and on shutdown); see docs/state-file.md.
+    #[arg(long, env = "WIX_MOCK_STATE_FILE")]
+    pub state_file: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// The TLS options, when `--tls` is on; giving a certificate or a CA turns it on too (asking for
+    /// a certificate to be served and getting plain HTTP would be a silent surprise).
+    pub fn tls_options(&self) -> Option<crate::tls::TlsOptions> {
+        use crate::tls::{TlsOptions, TlsSource};
+        if !self.tls && self.tls_cert.is_none() && self.tls_ca_cert.is_none() {
+            return None;
+        }
+        let source = match (
+            &self.tls_cert,
+            &self.tls_key,
+            &self.tls_ca_cert,
+            &self.tls_ca_key,
+        ) {
+            (Some(cert), Some(key), _, _) => TlsSource::Server {
+                cert: cert.clone(),
+                key: key.clone(),
+            },
+            (_, _, Some(cert), Some(key)) => TlsSource::Ca {
+                cert: cert.clone(),
+                key: key.clone(),
+            },
+            _ => TlsSource::Generated,
+        };
+        Some(TlsOptions {
+            source,
+            extra_hosts: self.tls_hosts.clone(),
+        })
+    }
 }
 
 /// How log lines are written.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Source of "now" for everything that expires.
 #[derive(Clone, Debug)]
@@ -39,6 +39,17 @@ pub struct ClockStatus {
     pub unix: i64,
     /// Whether the clock stands still.
     pub frozen: bool,
+}
+
+/// Where the clock stands, for the state file: a frozen clock's instant, or a running clock's offset
+/// from the system clock (so after a restart it has run on through the downtime, as time does).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case", tag = "mode")]
+pub enum ClockPosition {
+    /// Stands still at `at`.
+    Frozen { at: DateTime<Utc> },
+    /// Runs `offset_ms` milliseconds ahead of the system clock (behind when negative).
+    Live { offset_ms: i64 },
 }
 
 fn system_now() -> DateTime<Utc> {
@@ -156,6 +167,27 @@ impl Clock {
         state.mode = initial_mode(start, frozen);
     }
 
+    /// Where the clock stands now (for the state file).
+    pub fn position(&self) -> ClockPosition {
+        match self.0.lock().mode {
+            Mode::Frozen(at) => ClockPosition::Frozen { at },
+            Mode::Live { offset } => ClockPosition::Live {
+                offset_ms: offset.num_milliseconds(),
+            },
+        }
+    }
+
+    /// Puts the clock where [`Clock::position`] said it was; [`Clock::reset`] still returns to the
+    /// scenario's start.
+    pub fn restore(&self, position: ClockPosition) {
+        self.0.lock().mode = match position {
+            ClockPosition::Frozen { at } => Mode::Frozen(at.trunc_subsecs(3)),
+            ClockPosition::Live { offset_ms } => Mode::Live {
+                offset: Duration::milliseconds(offset_ms),
+            },
+        };
+    }
+
     /// The clock as the admin API shows it.
     pub fn status(&self) -> ClockStatus {
         let now = self.now();
@@ -231,6 +263,22 @@ mod tests {
         assert_eq!(clock.now(), earliest());
         clock.set(DateTime::<Utc>::MAX_UTC);
         assert_eq!(clock.now(), latest());
+    }
+
+    #[test]
+    fn a_restored_position_is_where_the_clock_was() {
+        let clock = Clock::frozen_at(t("2026-01-01T00:00:00Z"));
+        clock.advance(Duration::hours(2));
+        let other = Clock::frozen_at(t("2020-01-01T00:00:00Z"));
+        other.restore(clock.position());
+        assert_eq!(other.now(), t("2026-01-01T02:00:00Z"));
+        other.reset();
+        assert_eq!(other.now(), t("2020-01-01T00:00:00Z"));
+        let live = Clock::new(Some(t("2030-01-01T00:00:00Z")), false);
+        let again = Clock::frozen_at(t("2020-01-01T00:00:00Z"));
+        again.restore(live.position());
+        assert!(!again.is_frozen());
+        assert!((again.now() - live.now()).num_seconds().abs() < 5);
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub struct Ids {
 #[derive(Debug)]
 struct Inner {
     seed: u64,
+    /// How many times the sequence was moved to a fresh stream ([`Ids::fork`]); 0 after a (re)seed.
+    generation: u64,
     rng: StdRng,
 }
 
@@ -33,6 +35,7 @@ impl Ids {
         Ids {
             inner: Arc::new(Mutex::new(Inner {
                 seed,
+                generation: 0,
                 rng: StdRng::seed_from_u64(seed),
             })),
         }
@@ -47,7 +50,24 @@ impl Ids {
     pub fn reseed(&self, seed: u64) {
         let mut inner = self.inner.lock();
         inner.seed = seed;
+        inner.generation = 0;
         inner.rng = StdRng::seed_from_u64(seed);
+    }
+
+    /// Moves the sequence to stream number `generation` of the same seed, which depends only on the
+    /// seed and that number. The state file uses it after a restart: the exact position of the
+    /// generator is not saved, and starting the seed's sequence over would hand out again the codes
+    /// and ids of the previous run. The seed (and so [`Ids::derived`]) stays the same.
+    pub fn fork(&self, generation: u64) {
+        let stream = self.derived(&format!("stream/{generation}"));
+        let mut inner = self.inner.lock();
+        inner.generation = generation;
+        inner.rng = StdRng::from_seed(stream);
+    }
+
+    /// The stream number (see [`Ids::fork`]).
+    pub fn generation(&self) -> u64 {
+        self.inner.lock().generation
     }
 
     /// `n` random bytes.
@@ -146,6 +166,19 @@ mod tests {
         assert_eq!(a.derived("key/x"), before);
         assert_ne!(a.derived("key/y"), before);
         assert_ne!(Ids::new(Some(8)).derived("key/x"), before);
+    }
+
+    #[test]
+    fn a_fork_is_a_fresh_stream_of_the_same_seed() {
+        let (a, b) = (Ids::new(Some(7)), Ids::new(Some(7)));
+        let first = a.guid();
+        a.fork(1);
+        b.fork(1);
+        assert_eq!(a.guid(), b.guid());
+        assert_ne!(b.guid(), first);
+        assert_eq!((a.seed(), a.generation()), (7, 1));
+        a.reseed(7);
+        assert_eq!(a.generation(), 0);
     }
 
     #[test]

@@ -29,7 +29,9 @@
 //!   is `src/assets/pages.css`, inlined. The dashboard's files are in `src/assets/` too, served by
 //!   `routes/admin_ui.rs`.
 //! - [`routes`]: the HTTP surface, one file per area, wrapped in `routes/layer.rs` (faults, journal,
-//!   conformance); [`server`]: binding and serving.
+//!   conformance); [`server`]: binding and serving (HTTP, and HTTPS with [`tls`]'s certificates).
+//! - [`state_file`]: `--state-file`, the world saved across restarts (format, atomic writes).
+//! - [`tls`]: the local CA and server certificate for HTTPS (`--tls`).
 //! - [`mock`]: library mode, [`WixMock`], for Rust tests.
 //! - [`namespaces`]: independent copies of the mock on one server (`X-Wix-Mock-Namespace`,
 //!   `/__ns/NAME/...`), an LRU registry held by the default [`App`], and the filter that dispatches.
@@ -54,6 +56,8 @@ pub mod scenario;
 pub mod schema;
 pub mod server;
 pub mod signed_instance;
+pub mod state_file;
+pub mod tls;
 pub mod watch;
 pub mod world;
 

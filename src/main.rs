@@ -1,10 +1,13 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 use wix_oauth_mock::cli::{Cli, Command, LogFormat, ServeArgs};
-use wix_oauth_mock::{App, Overrides, Scenario, conformance, http_get, server, watch};
+use wix_oauth_mock::{
+    App, Overrides, Scenario, conformance, http_get, server, state_file, tls, watch,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -141,6 +144,17 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // A state file is read before anything listens: one that cannot be used stops the start.
+    let state = match &args.state_file {
+        Some(path) => match state_file::load(path, &scenario) {
+            Ok(state) => state,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
     runtime.block_on(async move {
         let addr = SocketAddr::new(args.bind, args.port);
         let listener = match server::bind(addr).await {
@@ -158,21 +172,139 @@ fn serve(args: ServeArgs) -> ExitCode {
             max_namespaces: Some(args.max_namespaces),
             ..Default::default()
         };
-        let overrides_token = overrides.admin_token.is_some();
-        let app = App::new(scenario, origin.clone(), overrides);
-        if let (Some(path), false) = (args.scenario.clone(), args.no_watch) {
-            tokio::spawn(watch::watch(app.clone(), path, watch::POLL));
-        }
-        println!("wix-oauth-mock listening on http://{local} with scenario \"{name}\" ({origin})");
-        // A line of its own: scripts parse the first line containing "listening on".
-        let hint = if overrides_token {
+        let restored = state.is_some();
+        let token_hint = if overrides.admin_token.is_some() {
             " (add ?token=<admin token> once)"
         } else {
             ""
         };
-        println!("dashboard: http://{local}/__admin/ui{hint}");
-        let _ = std::io::stdout().flush();
-        server::run(listener, app, server::shutdown_signal()).await;
+        let app = match state {
+            Some(state) => App::from_state(scenario, origin.clone(), overrides, state),
+            None => App::new(scenario, origin.clone(), overrides),
+        };
+        let https = match args.tls_options() {
+            Some(options) => match start_tls(&args, &options, &app).await {
+                Ok(https) => Some(https),
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::FAILURE;
+                }
+            },
+            None => None,
+        };
+        if let Some(path) = &args.state_file {
+            // Saved at once: this checks the file is writable now rather than at shutdown, and
+            // records the new generator stream of a restored state.
+            if let Err(e) = state_file::save(path, &app.capture_state()) {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        }
+        if let (Some(path), false) = (args.scenario.clone(), args.no_watch) {
+            tokio::spawn(watch::watch(app.clone(), path, watch::POLL));
+        }
+        // `writeln!`, not `println!`: a parent that read the first line and closed the pipe must
+        // not make the server panic.
+        let mut out = std::io::stdout();
+        let _ = writeln!(
+            out,
+            "wix-oauth-mock listening on http://{local} with scenario \"{name}\" ({origin})"
+        );
+        // A line of its own: scripts parse the first line containing "listening on".
+        let _ = writeln!(out, "dashboard: http://{local}/__admin/ui{token_hint}");
+        if let Some((_, tls_local, note, _)) = &https {
+            let _ = writeln!(
+                out,
+                "wix-oauth-mock listening on https://{tls_local} {note}"
+            );
+        }
+        if let Some(path) = &args.state_file {
+            let how = if restored {
+                "restored from"
+            } else {
+                "new, saving to"
+            };
+            let _ = writeln!(out, "wix-oauth-mock state {how} {}", path.display());
+        }
+        let _ = out.flush();
+        // One signal stops every listener and the autosave.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
+        tokio::spawn(async move {
+            server::shutdown_signal().await;
+            let _ = stop_tx.send(());
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<()>| async move {
+            let _ = rx.changed().await;
+        };
+        let autosave = args.state_file.clone().map(|path| {
+            tokio::spawn(state_file::autosave(
+                app.clone(),
+                path,
+                state_file::SAVE_EVERY,
+                stopped(stop_rx.clone()),
+            ))
+        });
+        let https = https.map(|(listener, _, _, config)| {
+            tokio::spawn(server::run_tls(
+                listener,
+                app.clone(),
+                config,
+                stopped(stop_rx.clone()),
+            ))
+        });
+        server::run(listener, app.clone(), stopped(stop_rx)).await;
+        if let Some(task) = https {
+            let _ = task.await;
+        }
+        if let Some(task) = autosave {
+            let _ = task.await;
+        }
+        if let Some(path) = &args.state_file
+            && let Err(e) = state_file::save(path, &app.capture_state())
+        {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
         ExitCode::SUCCESS
     })
+}
+
+/// Prepares the certificates, writes the CA for clients to trust and binds the HTTPS port: the
+/// listener, its address, what to say about it, and the rustls configuration.
+async fn start_tls(
+    args: &ServeArgs,
+    options: &tls::TlsOptions,
+    app: &App,
+) -> Result<
+    (
+        tokio::net::TcpListener,
+        SocketAddr,
+        String,
+        Arc<rustls::ServerConfig>,
+    ),
+    String,
+> {
+    let material = tls::prepare(options, app.ids()).map_err(|e| e.to_string())?;
+    let addr = SocketAddr::new(args.bind, args.tls_port);
+    let listener = server::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} for HTTPS: {e}"))?;
+    let local = listener.local_addr().unwrap_or(addr);
+    let note = match &material.ca_pem {
+        Some(pem) => {
+            state_file::write_atomic(&args.tls_ca_out, pem.as_bytes()).map_err(|e| {
+                format!(
+                    "cannot write the CA certificate to {}: {e}",
+                    args.tls_ca_out.display()
+                )
+            })?;
+            format!(
+                "for {}; trust the CA in {}",
+                material.hosts.join(", "),
+                args.tls_ca_out.display()
+            )
+        }
+        None => "with the given certificate".to_string(),
+    };
+    Ok((listener, local, note, material.config))
 }

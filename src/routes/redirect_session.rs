@@ -78,6 +78,7 @@ fn create_route(app: App) -> BoxedFilter<(Response,)> {
         .unify();
     path.and(warp::post())
         .and(warp::header::optional::<String>("host"))
+        .and(warp::header::optional::<String>("x-forwarded-proto"))
         .and(access_token())
         .and(body_bytes())
         .and(with_app(app))
@@ -88,6 +89,7 @@ fn create_route(app: App) -> BoxedFilter<(Response,)> {
 
 async fn create(
     host: Option<String>,
+    proto: Option<String>,
     token: Option<String>,
     body: Bytes,
     app: App,
@@ -97,7 +99,11 @@ async fn create(
     let req: CreateRedirectSession = serde_json::from_slice(&body)
         .map_err(|e| WixError::BadRequest(format!("invalid redirect session request: {e}")))?;
     // Inside a namespace the URLs keep its `/__ns/NAME` prefix, so the browser stays in it.
-    let origin = format!("{}{}", origin(host.as_deref()), app.base_path());
+    let origin = format!(
+        "{}{}",
+        origin(host.as_deref(), proto.as_deref()),
+        app.base_path()
+    );
     let post_flow_url = req
         .callbacks
         .as_ref()
@@ -175,12 +181,18 @@ fn session_body(id: &str, full: &str, endpoint: &str, search: Value, session_tok
     }})
 }
 
-/// `http://<Host>` when the Host header is a plain host[:port], else `http://localhost`.
-fn origin(host: Option<&str>) -> String {
+/// `http://<Host>` when the Host header is a plain host[:port], else `http://localhost`; `https://` when
+/// the request came over TLS (`server::run_tls` sets `x-forwarded-proto: https`) or through a proxy
+/// that says so.
+fn origin(host: Option<&str>, proto: Option<&str>) -> String {
+    let scheme = match proto.map(str::trim) {
+        Some(p) if p.eq_ignore_ascii_case("https") => "https",
+        _ => "http",
+    };
     host.map(str::trim)
         .filter(|h| !h.is_empty())
         .and_then(|h| {
-            let u = url::Url::parse(&format!("http://{h}/")).ok()?;
+            let u = url::Url::parse(&format!("{scheme}://{h}/")).ok()?;
             let plain = u.path() == "/"
                 && u.username().is_empty()
                 && u.password().is_none()
@@ -188,7 +200,7 @@ fn origin(host: Option<&str>) -> String {
                 && u.fragment().is_none();
             plain.then(|| u.as_str().trim_end_matches('/').to_string())
         })
-        .unwrap_or_else(|| "http://localhost".to_string())
+        .unwrap_or_else(|| format!("{scheme}://localhost"))
 }
 
 fn login_reply(step: Result<LoginStep, WixError>) -> Response {
@@ -292,9 +304,28 @@ mod tests {
 
     #[test]
     fn the_origin_comes_from_a_plain_host_header_only() {
-        assert_eq!(origin(Some("127.0.0.1:34567")), "http://127.0.0.1:34567");
-        assert_eq!(origin(Some("evil.example/path?x")), "http://localhost");
-        assert_eq!(origin(Some("user@evil.example")), "http://localhost");
-        assert_eq!(origin(None), "http://localhost");
+        assert_eq!(
+            origin(Some("127.0.0.1:34567"), None),
+            "http://127.0.0.1:34567"
+        );
+        assert_eq!(
+            origin(Some("evil.example/path?x"), None),
+            "http://localhost"
+        );
+        assert_eq!(origin(Some("user@evil.example"), None), "http://localhost");
+        assert_eq!(origin(None, None), "http://localhost");
+        assert_eq!(
+            origin(Some("www.wixapis.com"), Some("https")),
+            "https://www.wixapis.com"
+        );
+        assert_eq!(
+            origin(Some("localhost:8443"), Some("HTTPS")),
+            "https://localhost:8443"
+        );
+        assert_eq!(origin(None, Some("https")), "https://localhost");
+        assert_eq!(
+            origin(Some("a.example"), Some("gopher")),
+            "http://a.example"
+        );
     }
 }

@@ -14,7 +14,7 @@ use crate::ids::Ids;
 use crate::scenario::MemberLogin;
 
 /// Where the member-login redirect puts `code` and `state`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResponseMode {
     Fragment,
@@ -22,7 +22,7 @@ pub enum ResponseMode {
 }
 
 /// A member-login redirect session waiting for the browser (wix-api.md §6).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RedirectSession {
     pub client_id: String,
     pub site_id: String,
@@ -34,7 +34,7 @@ pub struct RedirectSession {
 }
 
 /// A member-login authorization code: single use, bound to its PKCE challenge and redirect URI.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MemberCode {
     pub client_id: String,
     pub site_id: String,

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
@@ -55,7 +55,7 @@ impl WixApp {
 }
 
 /// A Wix site.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Site {
     pub id: String,
     pub name: String,
@@ -67,7 +67,7 @@ pub struct Site {
 }
 
 /// One installation of an app on a site.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Instance {
     pub instance_id: String,
     pub app_id: String,
@@ -82,7 +82,7 @@ pub struct Instance {
 }
 
 /// The `token` the App Market appends to the App URL; single use.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InstallToken {
     pub app_id: String,
     /// The site chosen in the App Market; a new site when absent.
@@ -91,7 +91,7 @@ pub struct InstallToken {
 }
 
 /// A consent page waiting for Approve or Deny.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingConsent {
     pub app_id: String,
     pub site_id: Option<String>,
@@ -101,7 +101,7 @@ pub struct PendingConsent {
 }
 
 /// An authorization code from the installer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthCode {
     pub app_id: String,
     pub instance_id: String,
@@ -112,7 +112,7 @@ pub struct AuthCode {
 }
 
 /// A legacy refresh token: valid while the app stays installed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefreshGrant {
     pub app_id: String,
     pub instance_id: String,

@@ -5,7 +5,7 @@
 //! Secrets are stored only as SHA-256 digests and compared in constant time.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -15,7 +15,9 @@ use crate::error::{FieldViolation, WixError};
 use crate::ids::Ids;
 
 /// An OAuth app (REST field names; the SDK renames `id`/`createdDate` to `_id`/`_createdDate`).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// `Deserialize` is for the state file (`crate::state_file`), which stores the two skipped fields
+/// beside the object.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct OAuthApp {
     /// GUID, read-only; the `clientId` of Headless token requests.

@@ -8,7 +8,7 @@
 //! `instanceId`, `data` and `identity`, and `data` and `identity` are JSON strings themselves.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Instance, World};
@@ -53,7 +53,7 @@ impl WebhookEvent {
 
 /// An instance that was uninstalled: gone from [`World::instances`], so its tokens stop working, but
 /// remembered so the admin API shows it and a reinstall on the same site gets the same id back.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RemovedInstance {
     /// The instance as it was when removed.
     #[serde(flatten)]

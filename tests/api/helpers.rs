@@ -83,12 +83,16 @@ fn spawn_scenario(scenario: Scenario) -> TestApp {
 
 /// Any scenario with any overrides (e.g. an admin token).
 pub fn spawn_with_overrides(scenario: Scenario, overrides: Overrides) -> TestApp {
-    let app = App::new(scenario, "<test>", overrides);
-    let routes = wix_oauth_mock::routes::routes(app.clone());
-    TestApp {
-        app,
-        routes,
-        namespace: None,
+    TestApp::from_app(App::new(scenario, "<test>", overrides))
+}
+
+/// The overrides every in-process test uses: seed 42, frozen at [`START`].
+pub fn test_overrides() -> Overrides {
+    Overrides {
+        seed: Some(42),
+        clock_start: Some(START.parse().unwrap()),
+        frozen: Some(true),
+        ..Default::default()
     }
 }
 
@@ -101,6 +105,16 @@ pub struct Installed {
 }
 
 impl TestApp {
+    /// Drives an `App` made elsewhere (restored from a state file, shared with a socket server).
+    pub fn from_app(app: App) -> TestApp {
+        let routes = wix_oauth_mock::routes::routes(app.clone());
+        TestApp {
+            app,
+            routes,
+            namespace: None,
+        }
+    }
+
     /// Sends any request.
     pub async fn send(&self, req: warp::test::RequestBuilder) -> Resp {
         let req = match &self.namespace {

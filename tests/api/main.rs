@@ -44,3 +44,7 @@ mod ops;
 mod dashboard;
 // Namespaces: isolation under concurrency, the /__ns/ prefix, eviction, reset, delete, bad names.
 mod namespaces;
+// HTTPS for unmodified clients: a real TLS client trusting only the mock's CA.
+mod tls;
+// --state-file: save, restore, atomic writes, unusable files.
+mod state_file;

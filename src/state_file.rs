@@ -1,0 +1,419 @@
+//! The state file (`--state-file`): the live world saved to disk, so a long-lived local dev server
+//! keeps its installs, tokens and OAuth apps across restarts.
+//!
+//! What is saved is the **state** of the world: sites, instances (live and removed), install tokens,
+//! pending consents, codes, refresh tokens, OAuth apps (secrets as SHA-256 digests in hex), member
+//! sessions, redirect sessions and member codes, apps' run-time webhook URLs, plus the seed, the
+//! clock's position and the generator's stream number. What the scenario **configures** is read from
+//! the scenario at every start: apps and their secrets, users, members, API keys, TTLs, faults,
+//! webhook settings. The journal, armed faults, the conformance report, webhook deliveries and the
+//! admin API's list of recent access tokens start empty.
+//!
+//! The generator's exact position is not saved; on load the sequence moves to a fresh stream of the
+//! same seed ([`Ids::fork`]), numbered in the file, so no code or id of an earlier run comes back.
+//! The access-token signing key is drawn first from the seed, so the same seed means tokens issued
+//! before the restart still verify.
+//!
+//! Files are written atomically ([`write_atomic`]): a temporary file in the same directory, fsync,
+//! rename. A file that cannot be read, parsed, is of another format version or names things the
+//! scenario lacks is an error: the server refuses to start and never overwrites it. This module
+//! owns the file format; the lock is taken in `App`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::ClockPosition;
+use crate::ids::Ids;
+use crate::scenario::Scenario;
+use crate::world::member_login::{MemberCode, RedirectSession};
+use crate::world::{
+    AuthCode, InstallToken, Instance, OAuthApp, PendingConsent, RefreshGrant, RemovedInstance,
+    Site, World,
+};
+
+/// What the `format` field says, so a stray JSON file is not mistaken for state.
+pub const FORMAT: &str = "wix-oauth-mock/state";
+/// The format version this build writes and reads. Bump it on any change old builds cannot read.
+pub const VERSION: u32 = 1;
+/// How often (real time) a running server saves, when something changed.
+pub const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A problem with a state file; the message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The file exists but could not be read.
+    #[error("cannot read state file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file is not a state file of this version, or names things the scenario lacks.
+    #[error(
+        "state file {path} is unusable: {reason}. It was left untouched; move it away (or fix it) \
+         to start from the scenario"
+    )]
+    Unusable { path: PathBuf, reason: String },
+    /// The file could not be written.
+    #[error("cannot write state file {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateFile {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Always [`VERSION`] when written by this build.
+    pub version: u32,
+    /// The name of the scenario the state grew from; loading under another scenario is refused.
+    pub scenario: String,
+    /// The seed (the access-token signing key and every derived key depend on it).
+    pub seed: u64,
+    /// The generator's stream number (see [`Ids::fork`]).
+    pub stream: u64,
+    /// Where the virtual clock stood.
+    pub clock: ClockPosition,
+    /// The world's state.
+    pub world: WorldState,
+}
+
+/// The saved part of the world (see the module doc for what is not saved, and why).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorldState {
+    pub sites: BTreeMap<String, Site>,
+    pub instances: BTreeMap<String, Instance>,
+    pub removed_instances: BTreeMap<String, RemovedInstance>,
+    pub install_tokens: BTreeMap<String, InstallToken>,
+    pub consents: BTreeMap<String, PendingConsent>,
+    pub codes: BTreeMap<String, AuthCode>,
+    pub refresh_tokens: BTreeMap<String, RefreshGrant>,
+    pub oauth_apps: BTreeMap<String, SavedOAuthApp>,
+    /// App id → webhook URL, as set at run time (`PUT /__admin/apps/{id}/webhook-url`).
+    pub webhook_urls: BTreeMap<String, Option<String>>,
+    pub member_generations: BTreeMap<String, u32>,
+    pub logged_out_visitors: Vec<String>,
+    pub redirect_sessions: BTreeMap<String, RedirectSession>,
+    pub member_codes: BTreeMap<String, MemberCode>,
+}
+
+/// An OAuth app with the two fields its API shape leaves out.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedOAuthApp {
+    #[serde(flatten)]
+    pub app: OAuthApp,
+    /// The Headless project (site) it belongs to.
+    pub site_id: String,
+    /// SHA-256 of the secret in lower-case hex; the secret itself is never kept.
+    pub secret_sha256: Option<String>,
+}
+
+// Sorted maps (not the world's HashMaps) so the file is the same bytes for the same state: diffable,
+// and "changed?" is a byte comparison.
+fn sorted<V: Clone>(m: &HashMap<String, V>) -> BTreeMap<String, V> {
+    m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+impl StateFile {
+    /// The state of `world` (with the seed, stream and clock position it lives with).
+    pub fn capture(world: &World, scenario: &str, ids: &Ids, clock: ClockPosition) -> StateFile {
+        let mut visitors: Vec<String> = world
+            .identities
+            .logged_out_visitors
+            .iter()
+            .cloned()
+            .collect();
+        visitors.sort();
+        StateFile {
+            format: FORMAT.to_string(),
+            version: VERSION,
+            scenario: scenario.to_string(),
+            seed: ids.seed(),
+            stream: ids.generation(),
+            clock,
+            world: WorldState {
+                sites: world.sites.clone(),
+                instances: world.instances.clone(),
+                removed_instances: world.removed_instances.clone(),
+                install_tokens: sorted(&world.install_tokens),
+                consents: sorted(&world.consents),
+                codes: sorted(&world.codes),
+                refresh_tokens: sorted(&world.refresh_tokens),
+                oauth_apps: world
+                    .oauth_apps
+                    .iter()
+                    .map(|(id, a)| {
+                        let saved = SavedOAuthApp {
+                            app: a.clone(),
+                            site_id: a.site_id.clone(),
+                            secret_sha256: a.secret_digest.map(|d| to_hex(&d)),
+                        };
+                        (id.clone(), saved)
+                    })
+                    .collect(),
+                webhook_urls: world
+                    .apps
+                    .iter()
+                    .map(|(id, a)| (id.clone(), a.webhook_url.clone()))
+                    .collect(),
+                member_generations: sorted(&world.identities.member_generations),
+                logged_out_visitors: visitors,
+                redirect_sessions: sorted(&world.identities.redirect_sessions),
+                member_codes: sorted(&world.identities.member_codes),
+            },
+        }
+    }
+
+    /// Parses a file's bytes and checks them against `scenario`; `path` is only for messages.
+    pub fn parse(bytes: &[u8], path: &Path, scenario: &Scenario) -> Result<StateFile, StateError> {
+        let unusable = |reason: String| StateError::Unusable {
+            path: path.to_path_buf(),
+            reason,
+        };
+        // Look at the envelope first, so a future version says "version 2", not "unknown field".
+        #[derive(Deserialize)]
+        struct Envelope {
+            format: Option<String>,
+            version: Option<u32>,
+        }
+        let envelope: Envelope =
+            serde_json::from_slice(bytes).map_err(|e| unusable(format!("not valid JSON ({e})")))?;
+        if envelope.format.as_deref() != Some(FORMAT) {
+            return Err(unusable(format!(
+                "not a wix-oauth-mock state file (\"format\" is not \"{FORMAT}\")"
+            )));
+        }
+        if envelope.version != Some(VERSION) {
+            return Err(unusable(format!(
+                "format version {} but this build reads version {VERSION}",
+                envelope
+                    .version
+                    .map_or_else(|| "missing".to_string(), |v| v.to_string())
+            )));
+        }
+        let state: StateFile =
+            serde_json::from_slice(bytes).map_err(|e| unusable(format!("{e}")))?;
+        state.check(scenario).map_err(unusable)?;
+        Ok(state)
+    }
+
+    /// Whether this state can live with `scenario`: same scenario, every app it names declared.
+    fn check(&self, scenario: &Scenario) -> Result<(), String> {
+        if self.scenario != scenario.name {
+            return Err(format!(
+                "it was saved under scenario \"{}\", not \"{}\"",
+                self.scenario, scenario.name
+            ));
+        }
+        let declared: HashSet<&str> = scenario.apps.iter().map(|a| a.id.value.as_str()).collect();
+        let w = &self.world;
+        let named = w
+            .instances
+            .values()
+            .map(|i| &i.app_id)
+            .chain(w.removed_instances.values().map(|r| &r.instance.app_id))
+            .chain(w.codes.values().map(|c| &c.app_id))
+            .chain(w.refresh_tokens.values().map(|r| &r.app_id));
+        for app_id in named {
+            if !declared.contains(app_id.as_str()) {
+                return Err(format!(
+                    "it names app {app_id}, which the scenario no longer declares"
+                ));
+            }
+        }
+        for i in w.instances.values() {
+            if !w.sites.contains_key(&i.site_id) {
+                return Err(format!(
+                    "instance {} is on site {}, which the file lacks",
+                    i.instance_id, i.site_id
+                ));
+            }
+        }
+        for (id, a) in &w.oauth_apps {
+            if let Some(hex) = &a.secret_sha256 {
+                from_hex(hex).ok_or_else(|| {
+                    format!("OAuth app {id}'s secret_sha256 is not 64 hex digits")
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts the saved state into `world`, a world freshly made from the same scenario and seed.
+    pub fn apply(self, world: &mut World) {
+        let w = self.world;
+        world.sites = w.sites;
+        world.instances = w.instances;
+        world.removed_instances = w.removed_instances;
+        world.install_tokens = w.install_tokens.into_iter().collect();
+        world.consents = w.consents.into_iter().collect();
+        world.codes = w.codes.into_iter().collect();
+        world.refresh_tokens = w.refresh_tokens.into_iter().collect();
+        world.oauth_apps = w
+            .oauth_apps
+            .into_iter()
+            .map(|(id, saved)| {
+                let mut app = saved.app;
+                app.site_id = saved.site_id;
+                // Checked in `check`.
+                app.secret_digest = saved.secret_sha256.as_deref().and_then(from_hex);
+                (id, app)
+            })
+            .collect();
+        for (id, url) in w.webhook_urls {
+            if let Some(app) = world.apps.get_mut(&id) {
+                app.webhook_url = url;
+            }
+        }
+        world.identities.member_generations = w.member_generations.into_iter().collect();
+        world.identities.logged_out_visitors = w.logged_out_visitors.into_iter().collect();
+        world.identities.redirect_sessions = w.redirect_sessions.into_iter().collect();
+        world.identities.member_codes = w.member_codes.into_iter().collect();
+        world.recent_tokens.clear();
+        world.outbox.clear();
+    }
+
+    /// The file's bytes: pretty JSON, so a person can read and diff it.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec_pretty(self).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
+}
+
+/// Reads `path`: `Ok(None)` when it does not exist (first start), an error when it exists but cannot
+/// be used.
+pub fn load(path: &Path, scenario: &Scenario) -> Result<Option<StateFile>, StateError> {
+    match std::fs::read(path) {
+        Ok(bytes) => StateFile::parse(&bytes, path, scenario).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StateError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Writes `bytes` to `path` so that the path holds either the old content or all of the new: a
+/// temporary file beside it, fsync, rename over, fsync of the directory. On error the temporary file
+/// is removed and `path` is as it was.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no file name"))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        // Make the rename itself durable; not every platform can open a directory, so best effort.
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Writes `state` to `path` atomically.
+pub fn save(path: &Path, state: &StateFile) -> Result<(), StateError> {
+    write_atomic(path, &state.to_bytes()).map_err(|source| StateError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Saves `app`'s state to `path` every `every` (real time) when it changed since the last save, until
+/// `stop` resolves. The caller saves once more after the server stopped. A failed save is logged and
+/// retried at the next tick; the file keeps its last good content.
+pub async fn autosave(
+    app: crate::App,
+    path: PathBuf,
+    every: std::time::Duration,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let mut last = app.capture_state().to_bytes();
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await; // the first tick is immediate
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = &mut stop => return,
+        }
+        let bytes = app.capture_state().to_bytes();
+        if bytes == last {
+            continue;
+        }
+        match write_atomic(&path, &bytes) {
+            Ok(()) => last = bytes,
+            Err(e) => tracing::error!("cannot write state file {}: {e}", path.display()),
+        }
+    }
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 || !s.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips_and_rejects_junk() {
+        let d = crate::world::oauth_apps::digest("s3cret");
+        assert_eq!(from_hex(&to_hex(&d)), Some(d));
+        assert_eq!(from_hex("zz"), None);
+        assert_eq!(from_hex(&"g".repeat(64)), None);
+        assert_eq!(from_hex(&"é".repeat(32)), None);
+    }
+
+    #[test]
+    fn an_atomic_write_that_fails_leaves_nothing_behind() {
+        let dir = std::env::temp_dir().join(format!("wix-mock-atomic-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("target-is-a-dir")).unwrap();
+        // Renaming a file over a directory fails after the temporary file was written.
+        assert!(write_atomic(&dir.join("target-is-a-dir"), b"{}").is_err());
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1, "{left:?}");
+        // A good write replaces the whole file.
+        write_atomic(&dir.join("s.json"), b"old").unwrap();
+        write_atomic(&dir.join("s.json"), b"new").unwrap();
+        assert_eq!(std::fs::read(dir.join("s.json")).unwrap(), b"new");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
