@@ -40,3 +40,7 @@ mod faults;
 mod binary;
 // Operations: readiness, version, the admin token, library mode.
 mod ops;
+// Races over a real socket: one code, one secret, 64 install flows at once.
+mod races;
+// The bad-input matrix: every endpoint × every class of bad input, table-driven.
+mod bad_input_matrix;
