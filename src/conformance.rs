@@ -128,21 +128,78 @@ struct State {
     violations: Vec<Violation>,
     unlisted: usize,
     /// Code → how its redirect's state was spoiled, and the redirect's entry.
-    tainted: HashMap<String, (StateMode, Entry)>,
+    tainted: Recent<(StateMode, Entry)>,
     /// Code → instance, from install redirects.
-    code_instance: HashMap<String, String>,
+    code_instance: Recent<String>,
     /// Code → its first exchange.
-    exchanged: HashMap<String, Entry>,
+    exchanged: Recent<Entry>,
     /// Instances installed in this run → the code exchange that completed the install.
     installed: BTreeMap<String, Entry>,
     /// Access tokens the mock refused as expired → that first refusal.
-    expired: HashMap<String, Entry>,
+    expired: Recent<Entry>,
     /// Grant (refresh token, or client + instance) → the last access token issued and its expiry.
-    last_token: HashMap<String, (String, DateTime<Utc>)>,
+    last_token: Recent<(String, DateTime<Utc>)>,
     /// Path → (virtual time, real time, seconds, the 429/503 entry).
-    retry_after: HashMap<String, (DateTime<Utc>, tokio::time::Instant, u64, Entry)>,
+    retry_after: Recent<(DateTime<Utc>, tokio::time::Instant, u64, Entry)>,
     /// Per `expect:` item, how many requests matched.
     counts: Vec<u64>,
+}
+
+/// Whether `needle` occurs in `haystack`.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// How many codes, tokens or grants each of the observer's maps remembers at least (at most twice
+/// as many): a load test mints millions, and memory must stay flat (issue 8).
+const MAX_TRACKED: usize = 10_000;
+
+/// A map that keeps at least the newest [`MAX_TRACKED`] keys: when the current generation is full it
+/// becomes the previous one, and the one before is dropped. Unlike evicting an arbitrary `HashMap`
+/// key this is deterministic, and a lookup is two probes. A client that reuses a code more than
+/// `MAX_TRACKED` exchanges later is no longer caught, which no real test does.
+#[derive(Debug)]
+struct Recent<V> {
+    current: HashMap<String, V>,
+    previous: HashMap<String, V>,
+}
+
+impl<V> Default for Recent<V> {
+    fn default() -> Self {
+        Recent {
+            current: HashMap::new(),
+            previous: HashMap::new(),
+        }
+    }
+}
+
+impl<V> Recent<V> {
+    fn get(&self, key: &str) -> Option<&V> {
+        self.current.get(key).or_else(|| self.previous.get(key))
+    }
+
+    fn insert(&mut self, key: String, value: V) {
+        self.previous.remove(&key);
+        if self.current.len() >= MAX_TRACKED && !self.current.contains_key(&key) {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(key, value);
+    }
+
+    fn remove(&mut self, key: &str) -> Option<V> {
+        self.current
+            .remove(key)
+            .or_else(|| self.previous.remove(key))
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.current.values_mut().chain(self.previous.values_mut())
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
 }
 
 /// The observer. Shared through [`crate::App`].
@@ -282,7 +339,7 @@ impl Conformance {
                     s.expired.insert(token.clone(), entry.clone());
                 }
                 // The grant's last token is known expired now: refreshing is the right move.
-                for (_, (t, exp)) in s.last_token.iter_mut() {
+                for (t, exp) in s.last_token.values_mut() {
                     if t == token {
                         *exp = o.now;
                     }
@@ -311,7 +368,9 @@ impl Conformance {
                 vec![entry.clone()],
             );
         }
+        // Parsed only when it can hold a token: most answers cannot (issue 8, CPU per request).
         if o.status == 200
+            && contains(o.body, b"\"access_token\"")
             && let Ok(body) = serde_json::from_slice::<Value>(o.body)
             && let Some(token) = body.get("access_token").and_then(Value::as_str)
         {
@@ -517,4 +576,22 @@ pub fn render_text(report: &Value) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_maps_stay_bounded_and_keep_the_newest_keys() {
+        let mut r = Recent::default();
+        for i in 0..5 * MAX_TRACKED {
+            r.insert(i.to_string(), i);
+        }
+        assert!(r.len() <= 2 * MAX_TRACKED);
+        let newest = 5 * MAX_TRACKED - 1;
+        assert_eq!(r.get(&newest.to_string()), Some(&newest));
+        assert!(r.get(&(newest - MAX_TRACKED + 1).to_string()).is_some());
+        assert_eq!(r.get("0"), None);
+    }
 }
