@@ -51,7 +51,11 @@ impl Worker {
         let req = req
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| e.to_string())?;
-        let res = self.http.request(req).await.map_err(|e| format!("{path}: {e}"))?;
+        let res = self
+            .http
+            .request(req)
+            .await
+            .map_err(|e| format!("{path}: {e}"))?;
         let status = res.status().as_u16();
         let location = res
             .headers()
@@ -83,7 +87,12 @@ impl Worker {
             }
         };
         let (s, loc, _) = self
-            .send(Method::GET, &format!("/app-market/install?appId={APP_ID}"), None, None)
+            .send(
+                Method::GET,
+                &format!("/app-market/install?appId={APP_ID}"),
+                None,
+                None,
+            )
             .await?;
         expect("app-market install", s, 302)?;
         let install_token = loc.get("token").ok_or("app-market: no token")?;
@@ -95,7 +104,12 @@ impl Worker {
             .append_pair("token", install_token)
             .finish();
         let (s, loc, _) = self
-            .send(Method::GET, &format!("/installer/install?{query}"), None, None)
+            .send(
+                Method::GET,
+                &format!("/installer/install?{query}"),
+                None,
+                None,
+            )
             .await?;
         expect("installer", s, 302)?;
         if loc.get("state") != Some(&state) {
@@ -107,14 +121,20 @@ impl Worker {
             .send(
                 Method::POST,
                 "/oauth/access",
-                Some(json!({"grant_type": "authorization_code", "client_id": APP_ID,
-                    "client_secret": APP_SECRET, "code": code})),
+                Some(
+                    json!({"grant_type": "authorization_code", "client_id": APP_ID,
+                    "client_secret": APP_SECRET, "code": code}),
+                ),
                 None,
             )
             .await?;
         expect("code exchange", s, 200)?;
-        let access = tokens["access_token"].as_str().ok_or("exchange: no token")?;
-        let refresh = tokens["refresh_token"].as_str().ok_or("exchange: no refresh")?;
+        let access = tokens["access_token"]
+            .as_str()
+            .ok_or("exchange: no token")?;
+        let refresh = tokens["refresh_token"]
+            .as_str()
+            .ok_or("exchange: no refresh")?;
         let (s, _, _) = self
             .send(
                 Method::POST,
@@ -138,8 +158,10 @@ impl Worker {
             .send(
                 Method::POST,
                 "/oauth2/token",
-                Some(json!({"grant_type": "client_credentials", "client_id": APP_ID,
-                    "client_secret": APP_SECRET, "instance_id": instance})),
+                Some(
+                    json!({"grant_type": "client_credentials", "client_id": APP_ID,
+                    "client_secret": APP_SECRET, "instance_id": instance}),
+                ),
                 None,
             )
             .await?;
@@ -182,7 +204,10 @@ impl Worker {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let base = args.get(1).cloned().unwrap_or_else(|| "http://127.0.0.1:8787".into());
+    let base = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "http://127.0.0.1:8787".into());
     let secs: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(60);
     let workers: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(16);
     let http: Http = Client::builder(TokioExecutor::new()).build_http();
@@ -215,7 +240,10 @@ async fn main() {
             Err(e) => errors.push(e.to_string()),
         }
     }
-    let (r, f) = (requests.load(Ordering::Relaxed), flows.load(Ordering::Relaxed));
+    let (r, f) = (
+        requests.load(Ordering::Relaxed),
+        flows.load(Ordering::Relaxed),
+    );
     println!(
         "{f} flows, {r} requests in {secs} s ({:.0} req/s), {} workers, {} errors",
         r as f64 / secs as f64,
