@@ -114,6 +114,7 @@ fn conformance(url: &str, json: bool) -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
+    one_malloc_arena();
     let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
         .with_writer(std::io::stderr);
@@ -167,3 +168,23 @@ fn serve(args: ServeArgs) -> ExitCode {
         ExitCode::SUCCESS
     })
 }
+
+/// Asks glibc for a single malloc arena. It otherwise makes one per thread that allocates, which
+/// adds about 2 MiB of peak RSS under load for nothing: every request takes the one world lock
+/// anyway (benches/RESULTS.md, issue 8). Same effect as `MALLOC_ARENA_MAX=1`, which still wins.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn one_malloc_arena() {
+    const M_ARENA_MAX: i32 = -8;
+    unsafe extern "C" {
+        fn mallopt(param: i32, value: i32) -> i32;
+    }
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: glibc's mallopt takes two ints and is called here before any thread exists.
+        unsafe {
+            mallopt(M_ARENA_MAX, 1);
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn one_malloc_arena() {}
