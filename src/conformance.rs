@@ -232,22 +232,24 @@ impl Conformance {
 
         // Secrets where they do not belong.
         if has_secret(&|k| req.query.contains_key(k)) {
-            s.add(
-                Kind::SecretInUrl,
-                format!(
-                    "client_secret sent in the query string of {} {}",
-                    req.method, req.path
-                ),
-                vec![entry.clone()],
-            );
+            s.add(Kind::SecretInUrl, || {
+                (
+                    format!(
+                        "client_secret sent in the query string of {} {}",
+                        req.method, req.path
+                    ),
+                    vec![entry.clone()],
+                )
+            });
         }
         let secret_sent = req.text("client_secret").is_some();
         if secret_sent && let Some(origin) = req.header("origin") {
-            s.add(
-                Kind::SecretFromBrowser,
-                format!("client_secret sent from a browser context (Origin: {origin})"),
-                vec![entry.clone()],
-            );
+            s.add(Kind::SecretFromBrowser, || {
+                (
+                    format!("client_secret sent from a browser context (Origin: {origin})"),
+                    vec![entry.clone()],
+                )
+            });
         }
 
         // State and PKCE on the way in.
@@ -255,35 +257,34 @@ impl Conformance {
             && req.path == "/installer/install"
             && !req.query.contains_key("state")
         {
-            s.add(
-                Kind::InstallWithoutState,
-                "the install flow was started without `state`".into(),
-                vec![entry.clone()],
-            );
+            s.add(Kind::InstallWithoutState, || {
+                (
+                    "the install flow was started without `state`".into(),
+                    vec![entry.clone()],
+                )
+            });
         }
         if uses_plain_pkce(req) {
-            s.add(
-                Kind::PkcePlain,
-                "PKCE with code_challenge_method=plain; use S256".into(),
-                vec![entry.clone()],
-            );
+            s.add(Kind::PkcePlain, || {
+                (
+                    "PKCE with code_challenge_method=plain; use S256".into(),
+                    vec![entry.clone()],
+                )
+            });
         }
         let grant = req.grant_type();
         if grant.as_deref() == Some("authorization_code") {
             if req.path != "/oauth/access" && !secret_sent && req.text("code_verifier").is_none() {
-                s.add(
-                    Kind::PkceMissingVerifier,
-                    "authorization code exchanged without code_verifier".into(),
-                    vec![entry.clone()],
-                );
+                s.add(Kind::PkceMissingVerifier, || {
+                    (
+                        "authorization code exchanged without code_verifier".into(),
+                        vec![entry.clone()],
+                    )
+                });
             }
             if let Some(code) = req.text("code") {
                 if let Some(first) = s.exchanged.get(&code).cloned() {
-                    s.add(
-                        Kind::CodeReused,
-                        format!("an authorization code first exchanged in request {} was exchanged again", first.id),
-                        vec![first, entry.clone()],
-                    );
+                    s.add(Kind::CodeReused, || (format!("an authorization code first exchanged in request {} was exchanged again", first.id), vec![first, entry.clone()]));
                 } else {
                     s.exchanged.insert(code.clone(), entry.clone());
                 }
@@ -294,11 +295,7 @@ impl Conformance {
                         StateMode::Drop => "no",
                         StateMode::Replay => "a replayed",
                     };
-                    s.add(
-                        Kind::StateNotChecked,
-                        format!("a code whose redirect carried {how} state was exchanged: the client did not check state"),
-                        vec![redirect, entry.clone()],
-                    );
+                    s.add(Kind::StateNotChecked, || (format!("a code whose redirect carried {how} state was exchanged: the client did not check state"), vec![redirect, entry.clone()]));
                 }
                 if o.status == 200
                     && let Some(instance) = s.code_instance.get(&code).cloned()
@@ -331,11 +328,7 @@ impl Conformance {
                 });
             if refused_expired {
                 if let Some(first) = s.expired.get(token).cloned() {
-                    s.add(
-                        Kind::ExpiredTokenReused,
-                        format!("an access token refused as expired in request {} was used again instead of refreshing", first.id),
-                        vec![first, entry.clone()],
-                    );
+                    s.add(Kind::ExpiredTokenReused, || (format!("an access token refused as expired in request {} was used again instead of refreshing", first.id), vec![first, entry.clone()]));
                 } else {
                     s.expired.insert(token.clone(), entry.clone());
                 }
@@ -363,11 +356,7 @@ impl Conformance {
             && *exp - o.now > Duration::seconds(REFRESH_LEEWAY_SECS)
         {
             let left = (*exp - o.now).num_seconds();
-            s.add(
-                Kind::WastefulRefresh,
-                format!("a new access token was requested while the last one was valid for {left} more seconds"),
-                vec![entry.clone()],
-            );
+            s.add(Kind::WastefulRefresh, || (format!("a new access token was requested while the last one was valid for {left} more seconds"), vec![entry.clone()]));
         }
         // Parsed only when it can hold a token: most answers cannot (issue 8, CPU per request).
         if o.status == 200
@@ -402,14 +391,15 @@ impl Conformance {
             if virtual_waited || really_waited {
                 s.retry_after.remove(&req.path);
             } else {
-                s.add(
-                    Kind::IgnoredRetryAfter,
-                    format!(
-                        "{} {} sent before the Retry-After: {secs} of request {} had passed",
-                        req.method, req.path, limited.id
-                    ),
-                    vec![limited, entry.clone()],
-                );
+                s.add(Kind::IgnoredRetryAfter, || {
+                    (
+                        format!(
+                            "{} {} sent before the Retry-After: {secs} of request {} had passed",
+                            req.method, req.path, limited.id
+                        ),
+                        vec![limited, entry.clone()],
+                    )
+                });
             }
         }
         if matches!(o.status, 429 | 503)
@@ -477,11 +467,14 @@ impl Conformance {
 }
 
 impl State {
-    fn add(&mut self, kind: Kind, message: String, requests: Vec<Entry>) {
+    /// Records a violation; the message and entries are built only when the bounded list has room
+    /// (a load test repeats the same violation on every request: issue 8, CPU per request).
+    fn add(&mut self, kind: Kind, violation: impl FnOnce() -> (String, Vec<Entry>)) {
         if self.violations.len() >= MAX_VIOLATIONS {
             self.unlisted += 1;
             return;
         }
+        let (message, requests) = violation();
         self.violations.push(Violation {
             kind,
             severity: kind.severity(),
