@@ -132,10 +132,15 @@ fn serve(args: ServeArgs) -> ExitCode {
         },
         None => (Scenario::builtin(), "built-in".to_string()),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    // One worker unless TOKIO_WORKER_THREADS says otherwise. Every request takes the one world lock
+    // (and the journal's and the observer's), so a second worker adds lock hand-offs and cross-core
+    // wake-ups, not throughput: on 2 cores it measured 50 µs of CPU per token against 22 with one
+    // (benches/RESULTS.md, issue 8).
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        builder.worker_threads(1);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
