@@ -22,8 +22,14 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("POST", "/installer/consent"),
     ("POST", "/oauth-app/v1/oauth-apps"),
     ("POST", "/oauth-app/v1/oauth-apps/query"),
-    ("PATCH", "/oauth-app/v1/oauth-apps/0a4ceeaf-bc1a-46aa-9a26-b8f700fc63f5"),
-    ("POST", "/oauth-app/v1/oauth-apps/0a4ceeaf-bc1a-46aa-9a26-b8f700fc63f5/generate-secret"),
+    (
+        "PATCH",
+        "/oauth-app/v1/oauth-apps/0a4ceeaf-bc1a-46aa-9a26-b8f700fc63f5",
+    ),
+    (
+        "POST",
+        "/oauth-app/v1/oauth-apps/0a4ceeaf-bc1a-46aa-9a26-b8f700fc63f5/generate-secret",
+    ),
     ("GET", "/installer/install"),
     ("GET", "/app-market/install"),
     ("GET", "/oauth2/authorize"),
