@@ -128,21 +128,79 @@ struct State {
     violations: Vec<Violation>,
     unlisted: usize,
     /// Code → how its redirect's state was spoiled, and the redirect's entry.
-    tainted: HashMap<String, (StateMode, Entry)>,
+    tainted: Recent<(StateMode, Entry)>,
     /// Code → instance, from install redirects.
-    code_instance: HashMap<String, String>,
+    code_instance: Recent<String>,
     /// Code → its first exchange.
-    exchanged: HashMap<String, Entry>,
+    exchanged: Recent<Entry>,
     /// Instances installed in this run → the code exchange that completed the install.
     installed: BTreeMap<String, Entry>,
     /// Access tokens the mock refused as expired → that first refusal.
-    expired: HashMap<String, Entry>,
+    expired: Recent<Entry>,
     /// Grant (refresh token, or client + instance) → the last access token issued and its expiry.
-    last_token: HashMap<String, (String, DateTime<Utc>)>,
+    last_token: Recent<(String, DateTime<Utc>)>,
     /// Path → (virtual time, real time, seconds, the 429/503 entry).
-    retry_after: HashMap<String, (DateTime<Utc>, tokio::time::Instant, u64, Entry)>,
+    retry_after: Recent<(DateTime<Utc>, tokio::time::Instant, u64, Entry)>,
     /// Per `expect:` item, how many requests matched.
     counts: Vec<u64>,
+}
+
+/// Whether `needle` occurs in `haystack`.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// How many codes, tokens or grants each of the observer's maps remembers at least (at most twice
+/// as many): a load test mints millions, and memory must stay flat (issue 8). An entry holds a
+/// token or two (about 1.5 KiB), so 10 000 of them cost 30 MiB in the soak; 1 000 cost 3.
+const MAX_TRACKED: usize = 1_000;
+
+/// A map that keeps at least the newest [`MAX_TRACKED`] keys: when the current generation is full it
+/// becomes the previous one, and the one before is dropped. Unlike evicting an arbitrary `HashMap`
+/// key this is deterministic, and a lookup is two probes. A client that reuses a code more than
+/// `MAX_TRACKED` exchanges later is no longer caught, which no real test does.
+#[derive(Debug)]
+struct Recent<V> {
+    current: HashMap<String, V>,
+    previous: HashMap<String, V>,
+}
+
+impl<V> Default for Recent<V> {
+    fn default() -> Self {
+        Recent {
+            current: HashMap::new(),
+            previous: HashMap::new(),
+        }
+    }
+}
+
+impl<V> Recent<V> {
+    fn get(&self, key: &str) -> Option<&V> {
+        self.current.get(key).or_else(|| self.previous.get(key))
+    }
+
+    fn insert(&mut self, key: String, value: V) {
+        self.previous.remove(&key);
+        if self.current.len() >= MAX_TRACKED && !self.current.contains_key(&key) {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(key, value);
+    }
+
+    fn remove(&mut self, key: &str) -> Option<V> {
+        self.current
+            .remove(key)
+            .or_else(|| self.previous.remove(key))
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.current.values_mut().chain(self.previous.values_mut())
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
 }
 
 /// The observer. Shared through [`crate::App`].
@@ -174,22 +232,24 @@ impl Conformance {
 
         // Secrets where they do not belong.
         if has_secret(&|k| req.query.contains_key(k)) {
-            s.add(
-                Kind::SecretInUrl,
-                format!(
-                    "client_secret sent in the query string of {} {}",
-                    req.method, req.path
-                ),
-                vec![entry.clone()],
-            );
+            s.add(Kind::SecretInUrl, || {
+                (
+                    format!(
+                        "client_secret sent in the query string of {} {}",
+                        req.method, req.path
+                    ),
+                    vec![entry.clone()],
+                )
+            });
         }
         let secret_sent = req.text("client_secret").is_some();
         if secret_sent && let Some(origin) = req.header("origin") {
-            s.add(
-                Kind::SecretFromBrowser,
-                format!("client_secret sent from a browser context (Origin: {origin})"),
-                vec![entry.clone()],
-            );
+            s.add(Kind::SecretFromBrowser, || {
+                (
+                    format!("client_secret sent from a browser context (Origin: {origin})"),
+                    vec![entry.clone()],
+                )
+            });
         }
 
         // State and PKCE on the way in.
@@ -197,35 +257,34 @@ impl Conformance {
             && req.path == "/installer/install"
             && !req.query.contains_key("state")
         {
-            s.add(
-                Kind::InstallWithoutState,
-                "the install flow was started without `state`".into(),
-                vec![entry.clone()],
-            );
+            s.add(Kind::InstallWithoutState, || {
+                (
+                    "the install flow was started without `state`".into(),
+                    vec![entry.clone()],
+                )
+            });
         }
         if uses_plain_pkce(req) {
-            s.add(
-                Kind::PkcePlain,
-                "PKCE with code_challenge_method=plain; use S256".into(),
-                vec![entry.clone()],
-            );
+            s.add(Kind::PkcePlain, || {
+                (
+                    "PKCE with code_challenge_method=plain; use S256".into(),
+                    vec![entry.clone()],
+                )
+            });
         }
         let grant = req.grant_type();
         if grant.as_deref() == Some("authorization_code") {
             if req.path != "/oauth/access" && !secret_sent && req.text("code_verifier").is_none() {
-                s.add(
-                    Kind::PkceMissingVerifier,
-                    "authorization code exchanged without code_verifier".into(),
-                    vec![entry.clone()],
-                );
+                s.add(Kind::PkceMissingVerifier, || {
+                    (
+                        "authorization code exchanged without code_verifier".into(),
+                        vec![entry.clone()],
+                    )
+                });
             }
             if let Some(code) = req.text("code") {
                 if let Some(first) = s.exchanged.get(&code).cloned() {
-                    s.add(
-                        Kind::CodeReused,
-                        format!("an authorization code first exchanged in request {} was exchanged again", first.id),
-                        vec![first, entry.clone()],
-                    );
+                    s.add(Kind::CodeReused, || (format!("an authorization code first exchanged in request {} was exchanged again", first.id), vec![first, entry.clone()]));
                 } else {
                     s.exchanged.insert(code.clone(), entry.clone());
                 }
@@ -236,11 +295,7 @@ impl Conformance {
                         StateMode::Drop => "no",
                         StateMode::Replay => "a replayed",
                     };
-                    s.add(
-                        Kind::StateNotChecked,
-                        format!("a code whose redirect carried {how} state was exchanged: the client did not check state"),
-                        vec![redirect, entry.clone()],
-                    );
+                    s.add(Kind::StateNotChecked, || (format!("a code whose redirect carried {how} state was exchanged: the client did not check state"), vec![redirect, entry.clone()]));
                 }
                 if o.status == 200
                     && let Some(instance) = s.code_instance.get(&code).cloned()
@@ -273,16 +328,12 @@ impl Conformance {
                 });
             if refused_expired {
                 if let Some(first) = s.expired.get(token).cloned() {
-                    s.add(
-                        Kind::ExpiredTokenReused,
-                        format!("an access token refused as expired in request {} was used again instead of refreshing", first.id),
-                        vec![first, entry.clone()],
-                    );
+                    s.add(Kind::ExpiredTokenReused, || (format!("an access token refused as expired in request {} was used again instead of refreshing", first.id), vec![first, entry.clone()]));
                 } else {
                     s.expired.insert(token.clone(), entry.clone());
                 }
                 // The grant's last token is known expired now: refreshing is the right move.
-                for (_, (t, exp)) in s.last_token.iter_mut() {
+                for (t, exp) in s.last_token.values_mut() {
                     if t == token {
                         *exp = o.now;
                     }
@@ -305,13 +356,11 @@ impl Conformance {
             && *exp - o.now > Duration::seconds(REFRESH_LEEWAY_SECS)
         {
             let left = (*exp - o.now).num_seconds();
-            s.add(
-                Kind::WastefulRefresh,
-                format!("a new access token was requested while the last one was valid for {left} more seconds"),
-                vec![entry.clone()],
-            );
+            s.add(Kind::WastefulRefresh, || (format!("a new access token was requested while the last one was valid for {left} more seconds"), vec![entry.clone()]));
         }
+        // Parsed only when it can hold a token: most answers cannot (issue 8, CPU per request).
         if o.status == 200
+            && contains(o.body, b"\"access_token\"")
             && let Ok(body) = serde_json::from_slice::<Value>(o.body)
             && let Some(token) = body.get("access_token").and_then(Value::as_str)
         {
@@ -342,14 +391,15 @@ impl Conformance {
             if virtual_waited || really_waited {
                 s.retry_after.remove(&req.path);
             } else {
-                s.add(
-                    Kind::IgnoredRetryAfter,
-                    format!(
-                        "{} {} sent before the Retry-After: {secs} of request {} had passed",
-                        req.method, req.path, limited.id
-                    ),
-                    vec![limited, entry.clone()],
-                );
+                s.add(Kind::IgnoredRetryAfter, || {
+                    (
+                        format!(
+                            "{} {} sent before the Retry-After: {secs} of request {} had passed",
+                            req.method, req.path, limited.id
+                        ),
+                        vec![limited, entry.clone()],
+                    )
+                });
             }
         }
         if matches!(o.status, 429 | 503)
@@ -417,11 +467,14 @@ impl Conformance {
 }
 
 impl State {
-    fn add(&mut self, kind: Kind, message: String, requests: Vec<Entry>) {
+    /// Records a violation; the message and entries are built only when the bounded list has room
+    /// (a load test repeats the same violation on every request: issue 8, CPU per request).
+    fn add(&mut self, kind: Kind, violation: impl FnOnce() -> (String, Vec<Entry>)) {
         if self.violations.len() >= MAX_VIOLATIONS {
             self.unlisted += 1;
             return;
         }
+        let (message, requests) = violation();
         self.violations.push(Violation {
             kind,
             severity: kind.severity(),
@@ -517,4 +570,22 @@ pub fn render_text(report: &Value) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_maps_stay_bounded_and_keep_the_newest_keys() {
+        let mut r = Recent::default();
+        for i in 0..5 * MAX_TRACKED {
+            r.insert(i.to_string(), i);
+        }
+        assert!(r.len() <= 2 * MAX_TRACKED);
+        let newest = 5 * MAX_TRACKED - 1;
+        assert_eq!(r.get(&newest.to_string()), Some(&newest));
+        assert!(r.get(&(newest - MAX_TRACKED + 1).to_string()).is_some());
+        assert_eq!(r.get("0"), None);
+    }
 }

@@ -304,6 +304,13 @@ impl Faults {
         }
     }
 
+    /// Whether no fault is armed and none left anything behind (an early expiry, a revocation): then
+    /// no request can be changed, and the layer skips the fault work entirely (issue 8).
+    pub fn is_quiet(&self) -> bool {
+        let s = self.inner.lock();
+        s.armed.is_empty() && s.expiring.is_empty() && s.revoked.is_empty()
+    }
+
     /// Arms more faults (from `POST /__admin/faults`); returns their names.
     pub fn arm(&self, specs: Vec<FaultSpec>) -> Vec<String> {
         let mut s = self.inner.lock();

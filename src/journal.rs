@@ -4,6 +4,7 @@
 //! calls (`/__admin/...`) are not journaled, so reading the journal does not change it.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -79,7 +80,8 @@ pub struct Journal {
 #[derive(Debug, Default)]
 struct Inner {
     next_id: u64,
-    entries: VecDeque<Entry>,
+    /// Shared with the caller of [`Journal::record_full`], so recording costs no deep copy.
+    entries: VecDeque<Arc<Entry>>,
 }
 
 impl Journal {
@@ -109,7 +111,7 @@ impl Journal {
 
     /// Appends a request with its body fields (redacted here) and the faults that fired; returns
     /// the entry as stored.
-    pub fn record_full(&self, time: String, answered: Answered<'_>) -> Entry {
+    pub fn record_full(&self, time: String, answered: Answered<'_>) -> Arc<Entry> {
         let Answered {
             method,
             path,
@@ -129,7 +131,7 @@ impl Journal {
         if inner.entries.len() == self.capacity {
             inner.entries.pop_front();
         }
-        let entry = Entry {
+        let entry = Arc::new(Entry {
             id,
             time,
             method: method.to_string(),
@@ -138,7 +140,7 @@ impl Journal {
             body,
             status,
             faults,
-        };
+        });
         inner.entries.push_back(entry.clone());
         drop(inner);
         self.arrived.notify_waiters();
@@ -152,7 +154,12 @@ impl Journal {
 
     /// Every entry, oldest first.
     pub fn entries(&self) -> Vec<Entry> {
-        self.inner.lock().entries.iter().cloned().collect()
+        self.inner
+            .lock()
+            .entries
+            .iter()
+            .map(|e| (**e).clone())
+            .collect()
     }
 
     /// How many entries are kept (without copying them).

@@ -6,9 +6,13 @@
 //! still installed is checked by the caller against the world. jsonwebtoken checks `exp` against the
 //! *system* clock, so that check is switched off here and done against the virtual clock instead.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
 /// What every Wix access token starts with.
 pub const TOKEN_PREFIX: &str = "OauthNG.JWS.";
@@ -17,9 +21,11 @@ pub const TOKEN_PREFIX: &str = "OauthNG.JWS.";
 #[derive(Clone)]
 pub struct Signer {
     kid: String,
-    encoding: EncodingKey,
+    /// The HMAC already keyed, cloned per token instead of re-keyed.
+    mac: Hmac<Sha256>,
+    /// The header, serialised and encoded once: it is the same in every token.
+    header_b64: String,
     decoding: DecodingKey,
-    header: Header,
     validation: Validation,
 }
 
@@ -106,11 +112,13 @@ impl Signer {
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.required_spec_claims.clear();
+        // What jsonwebtoken::encode would write for this header, computed once.
+        let header_b64 = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap_or_default());
         Signer {
             kid,
-            encoding: EncodingKey::from_secret(key),
+            mac: Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length"),
+            header_b64,
             decoding: DecodingKey::from_secret(key),
-            header,
             validation,
         }
     }
@@ -128,9 +136,7 @@ impl Signer {
             iat: iat.timestamp(),
             exp: exp.timestamp(),
         };
-        // HS256 over serialisable claims cannot fail.
-        let jwt = jsonwebtoken::encode(&self.header, &claims, &self.encoding).unwrap_or_default();
-        format!("{TOKEN_PREFIX}{jwt}")
+        self.sign(TOKEN_PREFIX, &claims)
     }
 
     /// Verifies a token's signature and its expiry against `now`.
@@ -161,8 +167,28 @@ impl Signer {
             iat: iat.timestamp(),
             exp: exp.timestamp(),
         };
-        let jwt = jsonwebtoken::encode(&self.header, &claims, &self.encoding).unwrap_or_default();
-        format!("{prefix}{jwt}")
+        self.sign(prefix, &claims)
+    }
+
+    /// `prefix` + an HS256 JWT of `claims`, byte for byte what `jsonwebtoken::encode` makes (the
+    /// tests decode every token with jsonwebtoken), without re-serialising the header or re-keying
+    /// the HMAC for each token (issue 8: the token endpoint's CPU per request).
+    fn sign(&self, prefix: &str, claims: &Claims) -> String {
+        let payload = serde_json::to_vec(claims).unwrap_or_default();
+        let mut out = String::with_capacity(
+            prefix.len() + self.header_b64.len() + payload.len() * 4 / 3 + 48,
+        );
+        out.push_str(prefix);
+        let signed_from = out.len();
+        out.push_str(&self.header_b64);
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut out);
+        let mut mac = self.mac.clone();
+        mac.update(&out.as_bytes()[signed_from..]);
+        let signature = mac.finalize().into_bytes();
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, &mut out);
+        out
     }
 
     /// Checks the signature of a token made by [`Signer::mint_other`] and reads its `data`; expiry
@@ -190,6 +216,27 @@ impl Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_byte_for_byte_what_jsonwebtoken_encodes() {
+        let key = b"0123456789abcdef0123456789abcdef";
+        let signer = Signer::new(key, "kid-1".into());
+        let claims = Claims {
+            data: r#"{"instance":{"instanceId":"x"}}"#.into(),
+            iat: 1_767_225_600,
+            exp: 1_767_240_000,
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("kid-1".into());
+        header.typ = None;
+        let expected = jsonwebtoken::encode(
+            &header,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(key),
+        )
+        .unwrap();
+        assert_eq!(signer.sign("P.", &claims), format!("P.{expected}"));
+    }
 
     fn t(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()

@@ -117,6 +117,7 @@ fn conformance(url: &str, json: bool) -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
+    one_malloc_arena();
     let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
         .with_writer(std::io::stderr);
@@ -134,10 +135,15 @@ fn serve(args: ServeArgs) -> ExitCode {
         },
         None => (Scenario::builtin(), "built-in".to_string()),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    // One worker unless TOKIO_WORKER_THREADS says otherwise. Every request takes the one world lock
+    // (and the journal's and the observer's), so a second worker adds lock hand-offs and cross-core
+    // wake-ups, not throughput: on 2 cores it measured 50 µs of CPU per token against 22 with one
+    // (benches/RESULTS.md, issue 8).
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        builder.worker_threads(1);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
@@ -308,3 +314,23 @@ async fn start_tls(
     };
     Ok((listener, local, note, material.config))
 }
+
+/// Asks glibc for a single malloc arena. It otherwise makes one per thread that allocates, which
+/// adds about 2 MiB of peak RSS under load for nothing: every request takes the one world lock
+/// anyway (benches/RESULTS.md, issue 8). Same effect as `MALLOC_ARENA_MAX=1`, which still wins.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn one_malloc_arena() {
+    const M_ARENA_MAX: i32 = -8;
+    unsafe extern "C" {
+        fn mallopt(param: i32, value: i32) -> i32;
+    }
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: glibc's mallopt takes two ints and is called here before any thread exists.
+        unsafe {
+            mallopt(M_ARENA_MAX, 1);
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn one_malloc_arena() {}

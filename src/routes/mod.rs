@@ -99,17 +99,19 @@ const OPEN_ADMIN_PATHS: &[&str] = &["/__admin/health", "/__admin/ready", "/__adm
 /// With an admin token configured, `/__admin/*` needs it, as `Authorization: Bearer <token>` or
 /// `X-Wix-Mock-Admin-Token: <token>`. Reads headers without rejecting, so odd headers on other routes
 /// are left for those routes to judge.
-fn admin_guard(app: App) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+fn admin_guard(app: App) -> BoxedFilter<()> {
+    // The token is fixed for the server's life: without one, the guard reads nothing at all (it
+    // runs on every request, so it must not clone the headers for nothing; issue 8).
+    let Some(expected) = app.admin_token() else {
+        return warp::any().boxed();
+    };
     warp::path::full()
         .and(warp::header::headers_cloned())
         .and_then(
             move |path: warp::path::FullPath, headers: warp::http::HeaderMap| {
-                let app = app.clone();
+                let expected = expected.clone();
                 async move {
                     let path = path.as_str();
-                    let Some(expected) = app.admin_token() else {
-                        return Ok(());
-                    };
                     // The dashboard's files hold no data; its script sends the token on each API call.
                     if !path.starts_with("/__admin")
                         || OPEN_ADMIN_PATHS.contains(&path)
@@ -133,6 +135,7 @@ fn admin_guard(app: App) -> impl Filter<Extract = (), Error = Rejection> + Clone
             },
         )
         .untuple_one()
+        .boxed()
 }
 
 /// Hands a clone of the app to a handler.

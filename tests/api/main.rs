@@ -48,3 +48,7 @@ mod namespaces;
 mod tls;
 // --state-file: save, restore, atomic writes, unusable files.
 mod state_file;
+// Races over a real socket: one code, one secret, 64 install flows at once.
+mod races;
+// The bad-input matrix: every endpoint × every class of bad input, table-driven.
+mod bad_input_matrix;

@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""The benchmark driver behind benches/run.sh (run that; it builds the binaries first).
+
+Servers run on 127.0.0.1 only. CPU per request is the server process's own user+sys time (from
+/proc/PID/stat) divided by the requests wrk completed, so it stays meaningful on a busy machine where
+wall-clock throughput does not. Every report starts with the machine's load average for that reason.
+"""
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MOCK = os.path.join(ROOT, "target/release/wix-oauth-mock")
+STATIC = os.path.join(ROOT, "target/release/examples/static_server")
+MIXED = os.path.join(ROOT, "target/release/examples/mixed_load")
+LUA = os.path.join(ROOT, "benches/wrk/post.lua")
+TICK = os.sysconf("SC_CLK_TCK")
+
+# The built-in scenario's demo app, instance, refresh token and Headless OAuth app.
+APP_ID = "5e2c9a6f-8a61-4b4f-9a43-0f3d2b1c7a10"
+APP_SECRET = "mock-app-secret-0001"
+INSTANCE = "54f783ac-8c25-4a73-9ebf-a1125f71c5e3"
+REFRESH = "OAUTH2.REFRESH.demo-site-refresh-token"
+OAUTH_APP = "0a4ceeaf-bc1a-46aa-9a26-b8f700fc63f5"
+
+
+def mock_cmd(port):
+    return [MOCK, "--port", str(port), "--no-watch"]
+
+
+def static_cmd(port):
+    return [STATIC, str(port)]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def answered(port):
+    """One GET over a fresh connection; True when a status line came back."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            return s.recv(16).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+def start(cmd, port):
+    """Starts a server and waits until it answers; returns (process, seconds to first answer)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not answered(port):
+        if proc.poll() is not None:
+            raise SystemExit(f"{cmd[0]} exited with {proc.returncode}")
+        if time.perf_counter() - t0 > 10:
+            raise SystemExit(f"{cmd[0]} did not answer within 10 s")
+    return proc, time.perf_counter() - t0
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def startup_ms(make_cmd, runs=20):
+    times = []
+    for _ in range(runs):
+        port = free_port()
+        proc, secs = start(make_cmd(port), port)
+        stop(proc)
+        times.append(secs * 1000)
+    return statistics.median(times)
+
+
+def cpu_secs(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+
+
+def rss_kib(pid, key="VmRSS"):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def load():
+    return "load average %.2f %.2f %.2f" % os.getloadavg()
+
+
+def post(port, path, body, auth=None):
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **({"Authorization": auth} if auth else {})},
+    )
+    with urllib.request.urlopen(req, timeout=5) as res:
+        return json.load(res)
+
+
+def parse_duration_us(text):
+    for unit, scale in (("us", 1), ("ms", 1000), ("s", 1_000_000), ("m", 60_000_000)):
+        if text.endswith(unit) and text[: -len(unit)].replace(".", "", 1).isdigit():
+            return float(text[: -len(unit)]) * scale
+    return float("nan")
+
+
+def wrk(port, path, body, auth, conns, secs, pid):
+    env = dict(os.environ, WRK_BODY=json.dumps(body), WRK_AUTH=auth or "")
+    before = cpu_secs(pid)
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{conns}", f"-d{secs}s", "--latency", "-s", LUA, f"http://127.0.0.1:{port}{path}"],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout
+    cpu = cpu_secs(pid) - before
+    r = {"errors": 0}
+    for line in out.splitlines():
+        words = line.split()
+        if line.strip().startswith("50%"):
+            r["p50_us"] = parse_duration_us(words[1])
+        elif line.strip().startswith("99%"):
+            r["p99_us"] = parse_duration_us(words[1])
+        elif "requests in" in line:
+            r["requests"] = int(words[0])
+        elif line.startswith("Requests/sec"):
+            r["rps"] = float(words[1])
+        elif "Non-2xx" in line or line.strip().startswith("Socket errors"):
+            r["errors"] += sum(int(w.strip(",")) for w in words if w.strip(",").isdigit())
+    r["cpu_us"] = cpu * 1e6 / max(r.get("requests", 1), 1)
+    return r
+
+
+def full(secs):
+    print(f"# wix-oauth-mock benchmarks, {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPUs, {load()}")
+    print(f"startup (median of 20, exec to first answer): ", end="", flush=True)
+    static_start = startup_ms(static_cmd)
+    mock_start = startup_ms(mock_cmd)
+    print(f"static {static_start:.2f} ms, mock {mock_start:.2f} ms, ratio {mock_start / static_start:.2f}x")
+
+    sport, mport = free_port(), free_port()
+    sproc, _ = start(static_cmd(sport), sport)
+    mproc, _ = start(mock_cmd(mport), mport)
+    time.sleep(0.3)
+    idle = {"static": rss_kib(sproc.pid), "mock": rss_kib(mproc.pid)}
+    token = post(mport, "/oauth/access", {
+        "grant_type": "refresh_token", "client_id": APP_ID, "client_secret": APP_SECRET, "refresh_token": REFRESH,
+    })["access_token"]
+    cases = [
+        ("POST /oauth2/token client_credentials", "/oauth2/token", {
+            "grant_type": "client_credentials", "client_id": APP_ID, "client_secret": APP_SECRET,
+            "instance_id": INSTANCE}, None),
+        ("POST /oauth/access refresh_token", "/oauth/access", {
+            "grant_type": "refresh_token", "client_id": APP_ID, "client_secret": APP_SECRET,
+            "refresh_token": REFRESH}, None),
+        ("POST /apps/v1/bi-event (protected)", "/apps/v1/bi-event", {"eventName": "APP_DASHBOARD_LOADED"}, token),
+        ("POST /oauth-app/v1/oauth-apps/query", "/oauth-app/v1/oauth-apps/query", {
+            "query": {"filter": {"applicationType": "WEB_APP"}, "paging": {"limit": 50}}}, token),
+    ]
+    print(f"\nthroughput: wrk -t1, keep-alive, {secs} s per run; CPU = server user+sys per request")
+    print("| case | conns | req/s | vs static | p50 | p99 | CPU µs/req | static CPU µs/req | errors |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    results = []
+    for conns in (1, 16, 64):
+        base = wrk(sport, "/oauth2/token", cases[0][2], None, conns, secs, sproc.pid)
+        print(f"| static JSON | {conns} | {base['rps']:.0f} | 1.00 | {base['p50_us']:.0f} µs | "
+              f"{base['p99_us']:.0f} µs | {base['cpu_us']:.1f} | {base['cpu_us']:.1f} | {base['errors']} |", flush=True)
+        for label, path, body, auth in cases:
+            r = wrk(mport, path, body, auth, conns, secs, mproc.pid)
+            results.append((label, conns, r, base))
+            print(f"| {label} | {conns} | {r['rps']:.0f} | {r['rps'] / base['rps']:.2f} | {r['p50_us']:.0f} µs | "
+                  f"{r['p99_us']:.0f} µs | {r['cpu_us']:.1f} | {base['cpu_us']:.1f} | {r['errors']} |", flush=True)
+    peak = {"static": rss_kib(sproc.pid, "VmHWM"), "mock": rss_kib(mproc.pid, "VmHWM")}
+    after = rss_kib(mproc.pid)
+    stop(sproc)
+    stop(mproc)
+    print(f"\nRSS: idle static {idle['static'] / 1024:.1f} MiB, mock {idle['mock'] / 1024:.1f} MiB; "
+          f"peak static {peak['static'] / 1024:.1f} MiB, mock {peak['mock'] / 1024:.1f} MiB; "
+          f"mock after load {after / 1024:.1f} MiB")
+    print(f"finished with {load()}")
+    errors = sum(r["errors"] for _, _, r, _ in results)
+    if errors:
+        print(f"{errors} requests failed")
+        sys.exit(1)
+
+
+def soak(total=1_000_000, chunk_secs=5):
+    """Mints `total` tokens (client_credentials, anonymous visitors and refreshes, in turn) and samples RSS."""
+    print(f"# soak: {total} tokens, {os.cpu_count()} CPUs, {load()}")
+    port = free_port()
+    proc, _ = start(mock_cmd(port), port)
+    bodies = [
+        ("/oauth2/token", {"grant_type": "client_credentials", "client_id": APP_ID, "client_secret": APP_SECRET,
+                           "instance_id": INSTANCE}),
+        ("/oauth2/token", {"grant_type": "anonymous", "client_id": OAUTH_APP}),
+        ("/oauth/access", {"grant_type": "refresh_token", "client_id": APP_ID, "client_secret": APP_SECRET,
+                           "refresh_token": REFRESH}),
+    ]
+    issued, samples, i, errors = 0, [], 0, 0
+    while issued < total:
+        path, body = bodies[i % len(bodies)]
+        r = wrk(port, path, body, None, 16, chunk_secs, proc.pid)
+        issued += r["requests"]
+        errors += r["errors"]
+        samples.append(rss_kib(proc.pid))
+        print(f"{issued:>9} tokens  RSS {samples[-1] / 1024:6.1f} MiB  ({path} {body['grant_type']}, "
+              f"{r['rps']:.0f}/s, {r['cpu_us']:.1f} µs CPU/req)", flush=True)
+        i += 1
+    stop(proc)
+    warm = samples[min(len(bodies), len(samples) - 1)]
+    top = max(samples[len(bodies):] or samples)
+    growth = (top - warm) / warm
+    print(f"after warm-up {warm / 1024:.1f} MiB, max after {top / 1024:.1f} MiB: {growth * 100:+.1f} %; "
+          f"{errors} errors; {load()}")
+    sys.exit(0 if growth <= 0.10 and errors == 0 else 1)
+
+
+def mixed(secs=60):
+    print(f"# mixed flows for {secs} s, {os.cpu_count()} CPUs, {load()}")
+    port = free_port()
+    proc, _ = start(mock_cmd(port), port)
+    try:
+        code = subprocess.run([MIXED, f"http://127.0.0.1:{port}", str(secs), "16"]).returncode
+    finally:
+        print(f"server RSS peak {rss_kib(proc.pid, 'VmHWM') / 1024:.1f} MiB; {load()}")
+        stop(proc)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1] if len(sys.argv) > 1 else "full"
+    if mode == "full":
+        full(int(os.environ.get("BENCH_SECS", "5")))
+    elif mode == "quick":
+        full(2)
+    elif mode == "soak":
+        soak(int(os.environ.get("SOAK_TOKENS", "1000000")))
+    elif mode == "mixed":
+        mixed(int(os.environ.get("MIXED_SECS", "60")))
+    else:
+        raise SystemExit("usage: benches/run.sh [full|quick|soak|mixed]")
