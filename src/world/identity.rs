@@ -713,6 +713,23 @@ impl World {
                 scopes: self.apps.get(&grant.app_id).map(|a| a.scopes.clone()),
             };
         }
+        // The encoded `instance` parameter of an iframe or dashboard page (wix-api.md §5: token-info
+        // is the recommended way to read it). A forged, expired or uninstalled one is inactive.
+        if let Some(decoded) = self.decode_signed_instance(token, now)
+            && decoded.active
+        {
+            return TokenInfo {
+                active: true,
+                subject_type: Some(decoded.subject_type),
+                subject_id: Some(decoded.subject_id),
+                exp: Some(decoded.exp),
+                iat: Some(decoded.iat),
+                client_id: Some(decoded.app_id),
+                site_id: decoded.site_id,
+                instance_id: Some(decoded.instance_id),
+                scopes: None,
+            };
+        }
         inactive
     }
 }

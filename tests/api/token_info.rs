@@ -88,3 +88,75 @@ async fn token_info_without_a_token_is_a_bad_request() {
     insta::assert_json_snapshot!("token_info__missing_token", snap(&res));
     assert_eq!(alias.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn token_info_reads_the_encoded_instance_parameter_until_it_expires() {
+    // Arrange: wix-api.md §5 — token-info is the recommended way to decode an iframe's `instance`.
+    let app = spawn_app();
+    let path = format!("/__admin/instances/{INSTANCE_ID}/signed-instance");
+    let owner = app.get(&path).await.json();
+    let visitor = app.get(&format!("{path}?visitor=true")).await.json();
+    let owner_instance = owner["instance"].as_str().unwrap();
+
+    // Act
+    let as_owner = app.token_info(owner_instance).await.json();
+    let as_visitor = app
+        .token_info(visitor["instance"].as_str().unwrap())
+        .await
+        .json();
+    let forged = {
+        use base64::Engine as _;
+        use hmac::{Hmac, Mac};
+        let (_, data) = owner_instance.split_once('.').unwrap();
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"not-the-app-secret").unwrap();
+        mac.update(data.as_bytes());
+        let signature =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        format!("{signature}.{data}")
+    };
+    let forged = app.token_info(&forged).await.json();
+    app.advance_clock(4 * 3600).await;
+    let expired = app.token_info(owner_instance).await.json();
+
+    // Assert
+    assert_eq!(as_owner["active"], true);
+    assert_eq!(as_owner["subjectType"], "USER");
+    assert_eq!(as_owner["subjectId"], owner["payload"]["uid"]);
+    assert_eq!(as_owner["instanceId"], INSTANCE_ID);
+    assert_eq!(as_owner["clientId"], APP_ID);
+    assert_eq!(
+        as_owner["exp"].as_i64().unwrap() - as_owner["iat"].as_i64().unwrap(),
+        4 * 3600
+    );
+    assert_eq!(as_visitor["subjectType"], "VISITOR");
+    assert_eq!(as_visitor["subjectId"], visitor["payload"]["aid"]);
+    assert_eq!(forged, json!({"active": false}));
+    assert_eq!(expired, json!({"active": false}));
+}
+
+#[tokio::test]
+async fn token_info_reports_the_encoded_instance_of_an_uninstalled_app_as_inactive() {
+    // Arrange
+    let app = spawn_app();
+    let signed = app
+        .get(&format!("/__admin/instances/{INSTANCE_ID}/signed-instance"))
+        .await
+        .json();
+    let instance = signed["instance"].as_str().unwrap();
+    assert_eq!(app.token_info(instance).await.json()["active"], true);
+
+    // Act
+    let uninstall = app
+        .post_json(
+            &format!("/__admin/instances/{INSTANCE_ID}/uninstall"),
+            &json!({}),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(uninstall.status, StatusCode::OK, "{}", uninstall.text());
+    assert_eq!(
+        app.token_info(instance).await.json(),
+        json!({"active": false})
+    );
+}
