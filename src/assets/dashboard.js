@@ -20,12 +20,16 @@ const JOURNAL_ROWS = 100;
 
 class NeedToken extends Error {}
 
+// Opened as /__ns/NAME/__admin/ui, the dashboard shows (and drives) that namespace: every admin call
+// goes through the same prefix, since a browser cannot add the X-Wix-Mock-Namespace header.
+const BASE = location.pathname.replace(/\/__admin\/ui\/?$/, '');
+
 async function api(method, path, body) {
   const headers = {};
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) headers.Authorization = 'Bearer ' + token;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(path, {
+  const res = await fetch(BASE + path, {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -330,6 +334,11 @@ function advance(secs) {
 }
 
 document.addEventListener('DOMContentLoaded', () => {
+  const ns = /^\/__ns\/([^/]+)$/.exec(BASE);
+  if (ns) {
+    $('ns-name').textContent = decodeURIComponent(ns[1]);
+    $('ns').hidden = false;
+  }
   for (const b of document.querySelectorAll('[data-advance]')) {
     b.addEventListener('click', () => advance(Number(b.dataset.advance)));
   }

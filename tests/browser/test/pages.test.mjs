@@ -282,3 +282,25 @@ test('the dashboard asks for the admin token when it has none', async () => {
   assert.equal(await page.locator('#scenario-name').innerText(), 'browser');
   await context.close();
 });
+
+test('the dashboard opened under /__ns/NAME shows and drives that namespace only', async () => {
+  // Arrange: the namespace is made on first use; the default one keeps its own clock.
+  await admin('POST', '/__admin/clock', { freeze: true });
+  const outsideBefore = (await admin('GET', '/__admin/state')).clock.unix;
+  const insideBefore = (await admin('GET', '/__ns/team-a/__admin/state')).clock.unix;
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // Act
+  await page.goto(`${base}/__ns/team-a/__admin/ui?token=${ADMIN_TOKEN}`);
+  await page.waitForSelector('body[data-loaded="true"]');
+  await page.getByRole('button', { name: '+1 hour' }).click();
+  await page.locator('#status', { hasText: 'Clock advanced by 3600 s' }).waitFor();
+  // Assert
+  assert.equal(await page.locator('#ns-name').innerText(), 'team-a');
+  const inside = (await admin('GET', '/__ns/team-a/__admin/state')).clock;
+  const outside = (await admin('GET', '/__admin/state')).clock;
+  assert.equal(inside.frozen, true);
+  assert.equal(inside.unix - insideBefore, 3600);
+  assert.equal(outside.unix, outsideBefore);
+  await context.close();
+});
