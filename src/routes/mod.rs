@@ -83,8 +83,24 @@ pub(crate) fn tree(app: App) -> BoxedFilter<(Response,)> {
 /// The token endpoints and the identities behind them (issue 3): /oauth2/*, redirect sessions,
 /// /apps/v1/instance and /__admin/tokens.
 fn identity_routes(app: App) -> BoxedFilter<(Response,)> {
-    oauth2::routes(app.clone())
+    let oauth2 = oauth2::routes(app.clone())
         .or(redirect_session::routes(app.clone()))
+        .unify()
+        .boxed();
+    // A Wix site serves the same OAuth2 service under `/_api/oauth2` (wix-api.md §5, gateway map), so
+    // `/_api/oauth2/token`, `/token-info`, `/authorize` and `/logout` answer as their `/oauth2` twins.
+    let site_alias = warp::path("_api")
+        .and(warp::path::peek())
+        .and_then(|rest: warp::path::Peek| async move {
+            match rest.segments().next() {
+                Some("oauth2") => Ok(()),
+                _ => Err(warp::reject::not_found()),
+            }
+        })
+        .untuple_one()
+        .and(oauth2.clone());
+    oauth2
+        .or(site_alias)
         .unify()
         .or(apps::routes(app.clone()))
         .unify()

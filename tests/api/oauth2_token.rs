@@ -414,3 +414,46 @@ async fn client_credentials_for_an_instance_of_another_app_are_refused() {
     // Assert
     insta::assert_json_snapshot!("oauth2__cc_error_instance_of_another_app", snap(&res));
 }
+
+#[tokio::test]
+async fn a_wix_site_serves_the_same_oauth2_service_under_api_oauth2() {
+    // Arrange: wix-api.md §5 — on sites the OAuth2 gateway is `/_api/oauth2`.
+    let app = spawn_app();
+    // Act
+    let token = app
+        .post_json("/_api/oauth2/token", &client_credentials())
+        .await;
+    let access_token = token.json()["access_token"].as_str().unwrap().to_string();
+    let info = app
+        .post_json("/_api/oauth2/token-info", &json!({"token": access_token}))
+        .await;
+    let not_oauth2 = app
+        .post_json("/_api/redirect-session/v1/redirect-session", &json!({}))
+        .await;
+    // Assert
+    assert_eq!(token.status, StatusCode::OK, "{}", token.text());
+    assert_eq!(token.json()["expires_in"], 14400);
+    assert_eq!(info.json()["active"], true);
+    assert_eq!(info.json()["instanceId"], INSTANCE_ID);
+    assert_eq!(not_oauth2.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_token_fault_also_fires_on_the_site_path() {
+    // Arrange
+    let app = spawn_app();
+    app.arm(
+        "match: {endpoint: token}\nwhen: {first: 1}\neffects: [{error: {preset: unavailable}}]",
+    )
+    .await;
+    // Act
+    let first = app
+        .post_json("/_api/oauth2/token", &client_credentials())
+        .await;
+    let second = app
+        .post_json("/_api/oauth2/token", &client_credentials())
+        .await;
+    // Assert
+    assert_eq!(first.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(second.status, StatusCode::OK);
+}
