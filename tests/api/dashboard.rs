@@ -2,7 +2,6 @@
 
 use serde_json::{Value, json};
 use warp::http::StatusCode;
-use wix_oauth_mock::{Overrides, Scenario};
 
 use crate::helpers::*;
 
@@ -46,14 +45,7 @@ async fn the_dashboard_shell_script_and_style_are_served_with_a_strict_policy() 
 #[tokio::test]
 async fn with_an_admin_token_the_dashboard_files_load_but_its_data_needs_the_token() {
     // Arrange
-    let overrides = Overrides {
-        seed: Some(42),
-        clock_start: Some(START.parse().unwrap()),
-        frozen: Some(true),
-        admin_token: Some("let-me-in".into()),
-        ..Default::default()
-    };
-    let app = spawn_with_overrides(Scenario::builtin(), overrides);
+    let app = spawn_with_admin_token();
     // Act / Assert
     for path in ["/__admin/ui", "/__admin/ui/app.js", "/__admin/ui/style.css"] {
         assert_eq!(app.get(path).await.status, StatusCode::OK, "{path}");
@@ -70,7 +62,7 @@ async fn with_an_admin_token_the_dashboard_files_load_but_its_data_needs_the_tok
         );
     }
     assert_eq!(
-        app.get_with_token("/__admin/faults/presets", "Bearer let-me-in")
+        app.get_with_token("/__admin/faults/presets", &format!("Bearer {ADMIN_TOKEN}"))
             .await
             .status,
         StatusCode::OK

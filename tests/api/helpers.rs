@@ -96,6 +96,18 @@ pub fn test_overrides() -> Overrides {
     }
 }
 
+/// The built-in scenario served with `--admin-token let-me-in` ([`ADMIN_TOKEN`]).
+pub fn spawn_with_admin_token() -> TestApp {
+    let overrides = Overrides {
+        admin_token: Some(ADMIN_TOKEN.into()),
+        ..test_overrides()
+    };
+    spawn_with_overrides(Scenario::builtin(), overrides)
+}
+
+/// The admin token of [`spawn_with_admin_token`].
+pub const ADMIN_TOKEN: &str = "let-me-in";
+
 /// The result of a completed install redirect.
 #[derive(Debug, Clone)]
 pub struct Installed {

@@ -509,14 +509,7 @@ async fn a_namespace_of_a_library_mock_has_its_own_clock_and_journal() {
 #[tokio::test]
 async fn the_admin_token_guards_the_admin_api_of_every_namespace() {
     // Arrange
-    let overrides = Overrides {
-        seed: Some(42),
-        clock_start: Some(START.parse().unwrap()),
-        frozen: Some(true),
-        admin_token: Some("let-me-in".into()),
-        ..Default::default()
-    };
-    let server = spawn_with_overrides(Scenario::builtin(), overrides);
+    let server = spawn_with_admin_token();
 
     // Act
     let bare = server.get("/__ns/a/__admin/clock").await;
@@ -525,7 +518,7 @@ async fn the_admin_token_guards_the_admin_api_of_every_namespace() {
         .send(
             warp::test::request()
                 .path("/__ns/a/__admin/clock")
-                .header("x-wix-mock-admin-token", "let-me-in"),
+                .header("x-wix-mock-admin-token", ADMIN_TOKEN),
         )
         .await;
 

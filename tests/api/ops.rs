@@ -1,18 +1,11 @@
 use serde_json::json;
 use warp::http::StatusCode;
-use wix_oauth_mock::{Overrides, Scenario, WixMock};
+use wix_oauth_mock::{Scenario, WixMock};
 
 use crate::helpers::*;
 
 fn protected() -> TestApp {
-    let overrides = Overrides {
-        seed: Some(42),
-        clock_start: Some(START.parse().unwrap()),
-        frozen: Some(true),
-        admin_token: Some("let-me-in".into()),
-        ..Default::default()
-    };
-    spawn_with_overrides(Scenario::builtin(), overrides)
+    spawn_with_admin_token()
 }
 
 #[tokio::test]
@@ -43,7 +36,7 @@ async fn with_an_admin_token_the_admin_api_refuses_requests_without_it() {
 async fn with_an_admin_token_the_right_token_opens_the_admin_api() {
     let app = protected();
     assert_eq!(
-        app.get_with_token("/__admin/state", "Bearer let-me-in")
+        app.get_with_token("/__admin/state", &format!("Bearer {ADMIN_TOKEN}"))
             .await
             .status,
         StatusCode::OK
@@ -53,7 +46,7 @@ async fn with_an_admin_token_the_right_token_opens_the_admin_api() {
             warp::test::request()
                 .method("POST")
                 .path("/__admin/reset")
-                .header("x-wix-mock-admin-token", "let-me-in"),
+                .header("x-wix-mock-admin-token", ADMIN_TOKEN),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK);
