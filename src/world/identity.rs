@@ -714,7 +714,8 @@ impl World {
             };
         }
         // The encoded `instance` parameter of an iframe or dashboard page (wix-api.md §5: token-info
-        // is the recommended way to read it). A forged, expired or uninstalled one is inactive.
+        // is the recommended way to read it). A forged, expired or uninstalled one is inactive. Which
+        // subject it names (`USER` for `uid`, `VISITOR` for `aid`) is not documented (INFERRED).
         if let Some(decoded) = self.decode_signed_instance(token, now)
             && decoded.active
         {
