@@ -17,8 +17,9 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::faults::{Applied, RequestView, matches, redirect_params};
+use crate::faults::{Applied, matches, redirect_params};
 use crate::journal::Entry;
+use crate::request::Incoming;
 use crate::scenario::Scenario;
 use crate::scenario::faults::StateMode;
 use crate::world::World;
@@ -113,7 +114,7 @@ pub struct Report {
 /// Everything the observer needs about one answered request.
 pub struct Observed<'a> {
     pub entry: &'a Entry,
-    pub req: &'a RequestView,
+    pub req: &'a Incoming,
     pub status: u16,
     pub headers: &'a warp::http::HeaderMap,
     pub body: &'a [u8],
@@ -486,11 +487,11 @@ impl State {
 
 /// Whether any field named `code_challenge_method` (any case style, at any depth, or in the
 /// query) says `plain`.
-fn uses_plain_pkce(req: &RequestView) -> bool {
+fn uses_plain_pkce(req: &Incoming) -> bool {
     fn walk(v: &Value) -> bool {
         match v {
             Value::Object(map) => map.iter().any(|(k, v)| {
-                (crate::routes::snake_case(k) == "code_challenge_method"
+                (crate::request::snake_case(k) == "code_challenge_method"
                     && v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("plain")))
                     || walk(v)
             }),
@@ -500,7 +501,7 @@ fn uses_plain_pkce(req: &RequestView) -> bool {
     }
     req.text("code_challenge_method")
         .is_some_and(|m| m.eq_ignore_ascii_case("plain"))
-        || req.params.values().any(walk)
+        || req.params.fields().values().any(walk)
 }
 
 /// The `exp` of an `OauthNG.JWS.<JWT>` token, read without checking it (only to time refreshes).

@@ -303,7 +303,7 @@ pub async fn handle_rejection(
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
         WixError::MethodNotAllowed
     } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
-        WixError::PayloadTooLarge(crate::routes::BODY_LIMIT)
+        WixError::PayloadTooLarge(crate::request::BODY_LIMIT)
     } else if rejection.is_not_found() {
         WixError::RouteNotFound
     } else {

@@ -190,7 +190,7 @@ pub fn is_secret(name: &str) -> bool {
 
 /// `value` with every secret-named field inside it redacted, at any depth.
 fn redact_value(name: &str, value: &Value) -> Value {
-    if is_secret(name) || is_secret(&crate::routes::snake_case(name)) {
+    if is_secret(name) || is_secret(&crate::request::snake_case(name)) {
         return Value::String(REDACTED.to_string());
     }
     match value {

@@ -64,20 +64,10 @@ fn matcher() -> Value {
             (
                 "endpoint",
                 one_of(
-                    &[
-                        "any",
-                        "app_market",
-                        "install",
-                        "close_window",
-                        "oauth_access",
-                        "token",
-                        "token_info",
-                        "authorize",
-                        "redirect_session",
-                        "bi_event",
-                        "app_instance",
-                        "oauth_apps",
-                    ],
+                    &crate::scenario::faults::Endpoint::ALL
+                        .iter()
+                        .map(|e| e.name())
+                        .collect::<Vec<_>>(),
                     "A friendly endpoint name",
                 ),
             ),

@@ -5,18 +5,16 @@
 //! in routes/mod.rs): the page loads, and the script sends the token (from `?token=`, kept in
 //! sessionStorage) as `Authorization: Bearer` on every API call, or asks for it.
 
-use warp::Filter;
 use warp::Reply;
-use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, header};
 use warp::reply::Response;
 
 /// The dashboard's HTML shell.
-const SHELL: &str = include_str!("../assets/dashboard.html");
+const SHELL: &str = include_str!("../../assets/dashboard.html");
 /// The dashboard's script: fetch JSON, render with DOM nodes (never HTML strings), poll.
-const SCRIPT: &str = include_str!("../assets/dashboard.js");
+const SCRIPT: &str = include_str!("../../assets/dashboard.js");
 /// The dashboard's stylesheet.
-const STYLE: &str = include_str!("../assets/dashboard.css");
+const STYLE: &str = include_str!("../../assets/dashboard.css");
 
 /// The paths of the dashboard's files, for the admin guard.
 pub const UI_PATHS: &[&str] = &["/__admin/ui", "/__admin/ui/app.js", "/__admin/ui/style.css"];
@@ -26,18 +24,19 @@ pub const UI_PATHS: &[&str] = &["/__admin/ui", "/__admin/ui/app.js", "/__admin/u
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
 img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// GET /__admin/ui, /__admin/ui/app.js, /__admin/ui/style.css.
-pub fn routes() -> BoxedFilter<(Response,)> {
-    let shell = warp::path!("__admin" / "ui")
-        .and(warp::get())
-        .map(|| asset(SHELL, "text/html; charset=utf-8"));
-    let script = warp::path!("__admin" / "ui" / "app.js")
-        .and(warp::get())
-        .map(|| asset(SCRIPT, "text/javascript; charset=utf-8"));
-    let style = warp::path!("__admin" / "ui" / "style.css")
-        .and(warp::get())
-        .map(|| asset(STYLE, "text/css; charset=utf-8"));
-    shell.or(script).unify().or(style).unify().boxed()
+/// GET /__admin/ui — the dashboard's HTML shell.
+pub async fn shell() -> Response {
+    asset(SHELL, "text/html; charset=utf-8")
+}
+
+/// GET /__admin/ui/app.js — the dashboard's script.
+pub async fn script() -> Response {
+    asset(SCRIPT, "text/javascript; charset=utf-8")
+}
+
+/// GET /__admin/ui/style.css — the dashboard's stylesheet.
+pub async fn style() -> Response {
+    asset(STYLE, "text/css; charset=utf-8")
 }
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {

@@ -3,26 +3,18 @@
 //! `{"identity": "app"|"user"|"visitor"|"member"|"headless_admin", "instance_id", "user_id",
 //! "client_id", "member_id", "visitor_id", "ttl_secs"}` → the same body `/oauth2/token` answers.
 
-use bytes::Bytes;
 use serde::Deserialize;
-use warp::Filter;
-use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use super::{body_bytes, reply_json, with_app};
 use crate::app::App;
 use crate::error::{FieldViolation, WixError};
+use crate::request::Incoming;
+use crate::routes::reply_json;
 use crate::world::identity::{Minted, Subject};
 
-/// The admin token route.
-pub fn routes(app: App) -> BoxedFilter<(Response,)> {
-    warp::path!("__admin" / "tokens")
-        .and(warp::post())
-        .and(body_bytes())
-        .and(with_app(app))
-        .then(mint)
-        .map(reply_json)
-        .boxed()
+/// POST /__admin/tokens — mint a token for the identity in the body.
+pub async fn mint(app: App, req: &Incoming) -> Response {
+    reply_json(mint_for(&req.body, app).await)
 }
 
 #[derive(Debug, Deserialize)]
@@ -38,8 +30,8 @@ struct MintRequest {
     ttl_secs: Option<u64>,
 }
 
-async fn mint(body: Bytes, app: App) -> Result<Minted, WixError> {
-    let req: MintRequest = serde_json::from_slice(&body)
+async fn mint_for(body: &[u8], app: App) -> Result<Minted, WixError> {
+    let req: MintRequest = serde_json::from_slice(body)
         .map_err(|e| WixError::BadRequest(format!("invalid token request: {e}")))?;
     let need = |name: &str, v: &Option<String>| {
         v.clone().filter(|s| !s.is_empty()).ok_or_else(|| {
@@ -89,19 +81,16 @@ async fn mint(body: Bytes, app: App) -> Result<Minted, WixError> {
             "ttl_secs must be between 1 second and 10 years",
         )]));
     }
-    app.with_world(|w, now, ids| {
-        let ttl = req.ttl_secs.unwrap_or(w.ttl.access_token_secs);
-        // The mint reports unknown client ids in the OAuth dialect; here they are plain 404s.
-        w.mint_for(subject, ttl, now, ids).map_err(|e| match e {
-            WixError::InvalidClient(m) => WixError::NotFound {
-                code: "OAUTH_APP_NOT_FOUND",
-                message: m,
-            },
-            WixError::UnknownInstance(m) => WixError::NotFound {
-                code: "INSTANCE_NOT_FOUND",
-                message: m,
-            },
-            other => other,
-        })
+    // The mint reports unknown client ids in the OAuth dialect; here they are plain 404s.
+    app.mint_token(subject, req.ttl_secs).map_err(|e| match e {
+        WixError::InvalidClient(m) => WixError::NotFound {
+            code: "OAUTH_APP_NOT_FOUND",
+            message: m,
+        },
+        WixError::UnknownInstance(m) => WixError::NotFound {
+            code: "INSTANCE_NOT_FOUND",
+            message: m,
+        },
+        other => other,
     })
 }
