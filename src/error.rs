@@ -8,14 +8,13 @@
 //! Their exact OAuth bodies are undocumented (wix-api.md open question 1), so OAuth errors carry **both**
 //! dialects in one body: an RFC 6749 client reads `error`, a Wix SDK client reads `message` and
 //! `details.applicationError.code`, and neither is confused by the other's fields. Nothing outside this
-//! module builds an error body.
+//! module builds an error body; `routes/reply.rs` only wraps it in a response.
+//!
+//! A leaf of the domain: it imports nothing of the crate.
 
+use http::StatusCode;
 use serde::Serialize;
 use serde_json::{Value, json};
-use warp::http::{HeaderValue, StatusCode, header};
-use warp::reply::Response;
-
-use crate::scenario::faults::Preset;
 
 /// One violated rule of a request field, as Wix lists them in `validationError.fieldViolations`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -138,67 +137,6 @@ impl WixError {
         }
     }
 
-    /// One of Wix's real error answers, for faults (wix-api.md §1), with `Retry-After` when given.
-    ///
-    /// 401/403/404 reuse the bodies the mock sends for the real conditions. Wix's 429 body is
-    /// undocumented (open question 5): it is the `RESOURCE_EXHAUSTED` envelope (INFERRED). System
-    /// errors "are sent empty by design", so 500 and 503 carry only a message and empty details.
-    pub fn preset(preset: Preset, retry_after_secs: Option<u64>) -> WixError {
-        let envelope = |status: u16, message: &str, code: Option<&str>| {
-            let details = match code {
-                Some(code) => {
-                    json!({"applicationError": {"code": code, "description": message, "data": {}}})
-                }
-                None => json!({}),
-            };
-            (status, json!({"message": message, "details": details}))
-        };
-        let (status, body) = match preset {
-            Preset::TokenExpired => {
-                let e = WixError::Unauthenticated {
-                    code: "TOKEN_EXPIRED",
-                    message: "access token expired".into(),
-                };
-                (401, e.body())
-            }
-            Preset::PermissionDenied => (
-                403,
-                WixError::PermissionDenied("the access token lacks the required permission".into())
-                    .body(),
-            ),
-            Preset::NotFound => (
-                404,
-                WixError::NotFound {
-                    code: "NOT_FOUND",
-                    message: "entity not found".into(),
-                }
-                .body(),
-            ),
-            Preset::RateLimited => envelope(
-                429,
-                "RESOURCE_EXHAUSTED: too many requests",
-                Some("TOO_MANY_REQUESTS"),
-            ),
-            Preset::Internal => envelope(500, "INTERNAL: internal server error", None),
-            Preset::Unavailable => envelope(503, "UNAVAILABLE: service unavailable", None),
-            Preset::InvalidGrant => (
-                400,
-                WixError::InvalidGrant("the grant is invalid, expired or revoked".into()).body(),
-            ),
-        };
-        let retry_after = retry_after_secs.or(match preset {
-            Preset::RateLimited | Preset::Unavailable => Some(60),
-            _ => None,
-        });
-        WixError::Injected {
-            status,
-            body,
-            headers: retry_after
-                .map(|s| vec![("retry-after".to_string(), s.to_string())])
-                .unwrap_or_default(),
-        }
-    }
-
     /// The machine-readable code: the RFC 6749 `error` for OAuth errors, `applicationError.code` otherwise.
     pub fn code(&self) -> &'static str {
         use WixError::*;
@@ -258,62 +196,3 @@ impl WixError {
         }
     }
 }
-
-impl warp::Reply for WixError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        if let WixError::InstallerPage(reason) = &self {
-            let mut res = crate::pages::installer_error(reason).into_response();
-            *res.status_mut() = status;
-            return res;
-        }
-        let mut res = warp::reply::json(&self.body()).into_response();
-        *res.status_mut() = status;
-        if let WixError::Injected { headers, .. } = &self {
-            for (k, v) in headers {
-                // Checked when the fault was loaded; an invalid one is skipped rather than panicking.
-                if let (Ok(k), Ok(v)) = (
-                    warp::http::HeaderName::from_bytes(k.as_bytes()),
-                    HeaderValue::from_str(v),
-                ) {
-                    res.headers_mut().insert(k, v);
-                }
-            }
-        }
-        if matches!(self, WixError::MethodNotAllowed) {
-            // RFC 9110 asks for Allow on 405; the mock does not know the allowed set per path, so it
-            // names the methods it serves at all.
-            res.headers_mut().insert(
-                header::ALLOW,
-                HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE"),
-            );
-        }
-        res
-    }
-}
-
-/// Maps warp's own rejections (no route, wrong method, unreadable body) to Wix-shaped errors. Application
-/// errors never get here: handlers use `then` and return [`WixError`] themselves.
-pub async fn handle_rejection(
-    rejection: warp::Rejection,
-) -> Result<Response, std::convert::Infallible> {
-    use warp::Reply;
-    let err = if let Some(e) = rejection.find::<Rejected>() {
-        e.0.clone()
-    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
-        WixError::MethodNotAllowed
-    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
-        WixError::PayloadTooLarge(crate::request::BODY_LIMIT)
-    } else if rejection.is_not_found() {
-        WixError::RouteNotFound
-    } else {
-        WixError::BadRequest(format!("{rejection:?}"))
-    };
-    Ok(err.into_response())
-}
-
-/// A [`WixError`] raised from inside a filter (body too large, unreadable query).
-#[derive(Debug)]
-pub struct Rejected(pub WixError);
-
-impl warp::reject::Reject for Rejected {}

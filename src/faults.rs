@@ -16,14 +16,14 @@ use chrono::{DateTime, Duration, Utc};
 use http::HeaderMap;
 use parking_lot::Mutex;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::error::WixError;
 use crate::ids::Ids;
 use crate::request::Incoming;
 use crate::scenario::Scenario;
 use crate::scenario::faults::{
-    Effect, ExpireTarget, FaultSpec, FieldMatch, Match, RevokeTarget, StateMode,
+    Effect, ExpireTarget, FaultSpec, FieldMatch, Match, Preset, RevokeTarget, StateMode,
 };
 use crate::world::World;
 
@@ -120,6 +120,67 @@ pub fn path_matches(pattern: &str, path: &str) -> bool {
             let p = pattern.trim_end_matches('/');
             path == if p.is_empty() { "/" } else { p }
         }
+    }
+}
+
+/// One of Wix's real error answers, for faults (wix-api.md §1), with `Retry-After` when given.
+///
+/// 401/403/404 reuse the bodies the mock sends for the real conditions. Wix's 429 body is
+/// undocumented (open question 5): it is the `RESOURCE_EXHAUSTED` envelope (INFERRED). System
+/// errors "are sent empty by design", so 500 and 503 carry only a message and empty details.
+pub fn preset(preset: Preset, retry_after_secs: Option<u64>) -> WixError {
+    let envelope = |status: u16, message: &str, code: Option<&str>| {
+        let details = match code {
+            Some(code) => {
+                json!({"applicationError": {"code": code, "description": message, "data": {}}})
+            }
+            None => json!({}),
+        };
+        (status, json!({"message": message, "details": details}))
+    };
+    let (status, body) = match preset {
+        Preset::TokenExpired => {
+            let e = WixError::Unauthenticated {
+                code: "TOKEN_EXPIRED",
+                message: "access token expired".into(),
+            };
+            (401, e.body())
+        }
+        Preset::PermissionDenied => (
+            403,
+            WixError::PermissionDenied("the access token lacks the required permission".into())
+                .body(),
+        ),
+        Preset::NotFound => (
+            404,
+            WixError::NotFound {
+                code: "NOT_FOUND",
+                message: "entity not found".into(),
+            }
+            .body(),
+        ),
+        Preset::RateLimited => envelope(
+            429,
+            "RESOURCE_EXHAUSTED: too many requests",
+            Some("TOO_MANY_REQUESTS"),
+        ),
+        Preset::Internal => envelope(500, "INTERNAL: internal server error", None),
+        Preset::Unavailable => envelope(503, "UNAVAILABLE: service unavailable", None),
+        Preset::InvalidGrant => (
+            400,
+            WixError::InvalidGrant("the grant is invalid, expired or revoked".into()).body(),
+        ),
+    };
+    let retry_after = retry_after_secs.or(match preset {
+        Preset::RateLimited | Preset::Unavailable => Some(60),
+        _ => None,
+    });
+    WixError::Injected {
+        status,
+        body,
+        headers: retry_after
+            .map(|s| vec![("retry-after".to_string(), s.to_string())])
+            .unwrap_or_default(),
     }
 }
 
@@ -506,7 +567,7 @@ impl State {
 /// The error an `error:` effect answers with.
 pub fn injected(spec: &crate::scenario::faults::ErrorSpec) -> WixError {
     let base = match spec.preset {
-        Some(p) => WixError::preset(p, spec.retry_after_secs),
+        Some(p) => preset(p, spec.retry_after_secs),
         None => WixError::Injected {
             status: 500,
             body: serde_json::json!({"message": "injected fault", "details": {}}),

@@ -15,23 +15,25 @@ mod oauth;
 mod oauth2;
 mod oauth_apps;
 mod redirect_session;
+mod reply;
 mod wrap;
 
 use std::convert::Infallible;
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::TryStreamExt;
-use serde::Serialize;
 use warp::filters::BoxedFilter;
-use warp::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use warp::http::{HeaderMap, Method};
 use warp::path::FullPath;
 use warp::reply::Response;
-use warp::{Filter, Rejection, Reply};
+use warp::{Filter, Rejection};
 
 use crate::app::App;
 use crate::endpoints::Id;
-use crate::error::{Rejected, WixError};
+use crate::error::WixError;
 pub use crate::request::{BODY_LIMIT, Incoming, Params, query_params, snake_case, strip_bearer};
+use reply::Rejected;
+pub use reply::{json_response, redirect, reply_json, reply_redirect};
 
 /// Every route of the mock, for every namespace: one filter reads the request once (method, path,
 /// query, headers and the size-limited body) and hands it to [`wrap::handle`], which picks the
@@ -208,43 +210,4 @@ where
         }
     }
     Ok(body.freeze())
-}
-
-/// Serialises a handler's result: the value as JSON with 200, or the error as Wix sends it.
-pub fn reply_json<T: Serialize>(result: Result<T, WixError>) -> Response {
-    match result {
-        Ok(value) => json_response(StatusCode::OK, &value),
-        Err(e) => e.into_response(),
-    }
-}
-
-/// `value` as a JSON response with `status`.
-pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
-    let mut res = warp::reply::json(value).into_response();
-    *res.status_mut() = status;
-    res
-}
-
-/// A `302 Found` to `location`, or the error page when the handler failed.
-pub fn reply_redirect(result: Result<String, WixError>) -> Response {
-    match result {
-        Ok(location) => redirect(&location),
-        Err(e) => e.into_response(),
-    }
-}
-
-/// A `302 Found` to `location`.
-pub fn redirect(location: &str) -> Response {
-    let mut res = warp::reply::html("").into_response();
-    *res.status_mut() = StatusCode::FOUND;
-    match HeaderValue::from_str(location) {
-        Ok(v) => {
-            res.headers_mut().insert(header::LOCATION, v);
-            res
-        }
-        // Every location is built with `url`, which percent-encodes; kept for safety.
-        Err(_) => {
-            WixError::InstallerPage("cannot redirect to an invalid URL".into()).into_response()
-        }
-    }
 }

@@ -4,7 +4,7 @@
 //! A fault is a *match* (which requests), a *when* (which of those) and a list of *effects* applied
 //! in a fixed order: delay, then state changes (revoke, expire), then an error or the real answer,
 //! then rewrites of that answer (state, issued-token expiry), then a dropped or truncated connection.
-//! This module only describes and checks faults; [`crate::faults`] runs them.
+//! This module only describes and checks faults; the fault engine (`src/faults.rs`) runs them.
 
 use std::collections::BTreeMap;
 
@@ -452,8 +452,8 @@ pub fn fault_problems(f: &FaultSpec) -> Vec<String> {
                     out.push(format!("error.status must be 100 to 599, not {s}"));
                 }
                 for (k, v) in &spec.headers {
-                    if warp::http::HeaderName::from_bytes(k.as_bytes()).is_err()
-                        || warp::http::HeaderValue::from_str(v).is_err()
+                    if http::HeaderName::from_bytes(k.as_bytes()).is_err()
+                        || http::HeaderValue::from_str(v).is_err()
                     {
                         out.push(format!("error.headers: `{k}` is not a valid header"));
                     }
@@ -503,7 +503,7 @@ fn match_problems(m: &Match, out: &mut Vec<String>) {
         out.push(format!("match.path `{p}` must start with `/`"));
     }
     if let Some(method) = &m.method
-        && warp::http::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).is_err()
+        && http::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).is_err()
     {
         out.push(format!("match.method `{method}` is not an HTTP method"));
     }
