@@ -373,7 +373,8 @@ pub enum LegacyGrant<'a> {
 /// The `/oauth/access` 200 body: exactly these two fields, no `expires_in` or `token_type`.
 #[derive(Debug, serde::Serialize)]
 pub struct AccessResponse {
-    pub access_token: String,
+    /// Signed when the answer is serialised, after the world lock is released.
+    pub access_token: crate::jwt::Token,
     pub refresh_token: String,
 }
 

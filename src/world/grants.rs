@@ -138,7 +138,7 @@ impl World {
             },
         };
         let mut minted = self.mint_for(subject, ttl, now, ids)?;
-        minted.refresh_token = Some(refresh_token.to_string());
+        minted.refresh_token = Some(refresh_token.to_string().into());
         Ok(minted)
     }
 
@@ -156,7 +156,7 @@ impl World {
         let instance_id = self.check_refresh(client_id, refresh_token)?;
         let ttl = self.ttl.access_token_secs;
         let mut minted = self.mint_for(Subject::App { instance_id }, ttl, now, ids)?;
-        minted.refresh_token = Some(refresh_token.to_string());
+        minted.refresh_token = Some(refresh_token.to_string().into());
         Ok(minted)
     }
 

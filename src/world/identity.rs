@@ -134,11 +134,12 @@ pub enum Subject {
 /// Tokens a grant issued.
 #[derive(Debug, Clone, Serialize)]
 pub struct Minted {
-    pub access_token: String,
+    /// Signed when the answer is serialised, after the world lock is released.
+    pub access_token: crate::jwt::Token,
     pub token_type: &'static str,
     pub expires_in: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<crate::jwt::Token>,
 }
 
 /// The `data` of a Headless refresh token.
@@ -408,7 +409,7 @@ impl World {
 
     fn remember(
         &mut self,
-        token: &str,
+        token: &crate::jwt::Token,
         kind: &'static str,
         app_id: &str,
         instance_id: &str,
@@ -419,7 +420,7 @@ impl World {
             self.recent_tokens.pop_front();
         }
         self.recent_tokens.push_back(IssuedToken {
-            token: token.to_string(),
+            token: token.clone(),
             kind,
             app_id: app_id.to_string(),
             instance_id: instance_id.to_string(),
@@ -437,12 +438,13 @@ impl World {
         ids: &Ids,
     ) -> Result<Minted, WixError> {
         let exp = now + secs(ttl_secs);
-        let minted = |access_token: String, refresh_token: Option<String>| Minted {
-            access_token,
-            token_type: "Bearer",
-            expires_in: ttl_secs,
-            refresh_token,
-        };
+        let minted =
+            |access_token: crate::jwt::Token, refresh_token: Option<crate::jwt::Token>| Minted {
+                access_token,
+                token_type: "Bearer",
+                expires_in: ttl_secs,
+                refresh_token,
+            };
         match subject {
             Subject::App { instance_id } => {
                 if !self.instances.contains_key(&instance_id) {

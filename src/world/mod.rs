@@ -122,7 +122,7 @@ pub struct RefreshGrant {
 /// An access token as listed for people by the admin API.
 #[derive(Debug, Clone, Serialize)]
 pub struct IssuedToken {
-    pub token: String,
+    pub token: crate::jwt::Token,
     pub kind: &'static str,
     pub app_id: String,
     pub instance_id: String,
@@ -203,7 +203,7 @@ pub struct BiEvent {
 #[derive(Debug)]
 pub struct World {
     pub ttl: Ttl,
-    pub signer: Signer,
+    pub signer: std::sync::Arc<Signer>,
     pub apps: BTreeMap<String, WixApp>,
     pub sites: BTreeMap<String, Site>,
     pub instances: BTreeMap<String, Instance>,
@@ -232,7 +232,7 @@ fn installer_error(msg: impl Into<String>) -> WixError {
 impl World {
     /// The initial state a scenario describes. Draws the signing key first, so it depends on the seed only.
     pub fn from_scenario(scenario: &Scenario, now: DateTime<Utc>, ids: &Ids) -> World {
-        let signer = Signer::new(&ids.bytes(32), ids.token("", 8));
+        let signer = std::sync::Arc::new(Signer::new(&ids.bytes(32), ids.token("", 8)));
         let apps = scenario
             .apps
             .iter()
@@ -714,14 +714,14 @@ impl World {
         Ok(grant.instance_id.clone())
     }
 
-    /// Signs an access token for an instance, valid `ttl_secs` from `now`.
+    /// An access token for an instance, valid `ttl_secs` from `now` (signed when first read).
     pub fn mint_access_token(
         &mut self,
         instance_id: &str,
         kind: &'static str,
         ttl_secs: u64,
         now: DateTime<Utc>,
-    ) -> Result<String, WixError> {
+    ) -> Result<crate::jwt::Token, WixError> {
         let instance = self.instances.get(instance_id).ok_or_else(|| {
             WixError::InvalidGrant("app is not installed on this site any more".into())
         })?;
@@ -970,13 +970,13 @@ mod tests {
         let instance = "54f783ac-8c25-4a73-9ebf-a1125f71c5e3";
         let token = w.mint_access_token(instance, "legacy", 300, now).unwrap();
         assert_eq!(
-            w.authorize(Some(&token), now + Duration::seconds(299))
+            w.authorize(Some(token.as_str()), now + Duration::seconds(299))
                 .unwrap()
                 .instance_id,
             instance
         );
         assert!(matches!(
-            w.authorize(Some(&token), now + Duration::seconds(300)),
+            w.authorize(Some(token.as_str()), now + Duration::seconds(300)),
             Err(WixError::Unauthenticated {
                 code: "TOKEN_EXPIRED",
                 ..
@@ -984,7 +984,7 @@ mod tests {
         ));
         w.instances.remove(instance);
         assert!(matches!(
-            w.authorize(Some(&token), now),
+            w.authorize(Some(token.as_str()), now),
             Err(WixError::Unauthenticated {
                 code: "TOKEN_REVOKED",
                 ..
