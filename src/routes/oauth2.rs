@@ -15,7 +15,6 @@ use super::oauth::client_credentials;
 use super::{Params, body_bytes, reply_json, strip_bearer, with_app};
 use crate::app::App;
 use crate::error::WixError;
-use crate::world::World;
 use crate::world::identity::{Minted, TokenInfo};
 
 /// The OAuth2Ng routes.
@@ -65,14 +64,10 @@ async fn token(authorization: Option<String>, body: Bytes, app: App) -> Result<M
         }
         "refresh_token" => {
             let refresh_token = params.required("refresh_token")?;
-            if World::is_headless_refresh(refresh_token) {
-                let client_id = params.optional("client_id")?;
-                app.with_world(|w, now, ids| w.refresh_headless(client_id, refresh_token, now, ids))
-            } else {
-                // A legacy app refresh token works here too, with the app's credentials.
-                let (id, secret) = client_credentials(&params, authorization.as_deref())?;
-                app.with_world(|w, now, ids| w.refresh_app(&id, &secret, refresh_token, now, ids))
-            }
+            // The client's kind decides (World::refresh); a legacy app token needs the secret.
+            let client_id = params.optional("client_id")?;
+            let credentials = client_credentials(&params, authorization.as_deref());
+            app.with_world(|w, now, ids| w.refresh(client_id, credentials, refresh_token, now, ids))
         }
         "authorization_code" => {
             let client_id = params.required("client_id")?;

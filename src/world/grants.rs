@@ -111,6 +111,38 @@ impl World {
         )
     }
 
+    /// `refresh_token` on `/oauth2/token`: the **client id** says which kind of refresh this is, not
+    /// the token's shape (issue 16). A Headless OAuth app's id means a visitor or member refresh
+    /// token, and anything else it sends is `invalid_grant`; a Wix app's id means a legacy app
+    /// refresh token and needs the app's secret; an unknown id is `invalid_client`. Only a request
+    /// with no client id at all falls back on the token's prefix. `credentials` is the route's
+    /// reading of `client_id`/`client_secret` (body or Basic), whose error matters only for an app.
+    pub fn refresh(
+        &mut self,
+        client_id: Option<&str>,
+        credentials: Result<(String, String), WixError>,
+        refresh_token: &str,
+        now: DateTime<Utc>,
+        ids: &Ids,
+    ) -> Result<Minted, WixError> {
+        let basic_id = credentials.as_ref().ok().map(|(id, _)| id.as_str());
+        let headless = match client_id.or(basic_id) {
+            Some(id) if self.oauth_apps.contains_key(id) => true,
+            Some(id) if self.apps.contains_key(id) => false,
+            Some(id) => {
+                return Err(WixError::InvalidClient(format!("unknown client_id `{id}`")));
+            }
+            None => Self::is_headless_refresh(refresh_token),
+        };
+        if headless {
+            let client_id = client_id.or(basic_id).map(str::to_string);
+            self.refresh_headless(client_id.as_deref(), refresh_token, now, ids)
+        } else {
+            let (id, secret) = credentials?;
+            self.refresh_app(&id, &secret, refresh_token, now, ids)
+        }
+    }
+
     /// `refresh_token` for a Headless visitor or member: a new access token; the refresh token stays
     /// valid and is returned as it was (the SDK keeps its old one).
     pub fn refresh_headless(
