@@ -266,9 +266,10 @@ pub struct Query {
 }
 
 /// `pagingMetadata` as Wix shapes it (the SDK's `PagingMetadataV2`): offset paging reports
-/// `count, offset, total, tooManyToCount`; cursor paging reports `count` and `cursors`.
-/// INFERRED: no `hasNext` field. The proto message has none (the SDK computes `hasNext()` from
-/// `total`, or from `cursors.next`), though one doc example prints `"hasNext": false`.
+/// `count, offset, total, tooManyToCount`; cursor paging reports `count` and `cursors`. Both report
+/// `hasNext`: Wix's query example prints `"hasNext": false` and the SDK's internal
+/// `PagingMetadataV2` declares it (docs/fidelity.md F-47); the SDK's own `hasNext()` reads `total`
+/// or `cursors.next`, which agree with it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct PagingMetadata {
@@ -281,6 +282,8 @@ pub struct PagingMetadata {
     pub too_many_to_count: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursors: Option<Cursors>,
+    /// Whether a page follows this one.
+    pub has_next: bool,
 }
 
 /// `pagingMetadata.cursors`; an absent cursor means there is no such page.
@@ -450,6 +453,7 @@ impl Query {
                 total: Some(total),
                 too_many_to_count: Some(false),
                 cursors: None,
+                has_next: offset.saturating_add(items.len() as u64) < total,
             },
             items,
         }
@@ -545,6 +549,7 @@ impl Query {
                 total: None,
                 too_many_to_count: None,
                 cursors: Some(cursors),
+                has_next,
             },
             items,
         }

@@ -992,7 +992,7 @@ async fn offset_paging_reports_count_offset_total_and_walks_every_app_once() {
     assert_eq!(beyond["oAuthApps"], json!([]));
     assert_eq!(
         beyond["pagingMetadata"],
-        json!({"count": 0, "offset": 10, "total": 6, "tooManyToCount": false})
+        json!({"count": 0, "offset": 10, "total": 6, "tooManyToCount": false, "hasNext": false})
     );
 }
 
@@ -1014,12 +1014,12 @@ async fn the_default_page_is_50_and_the_largest_100() {
     // Assert
     assert_eq!(
         default["pagingMetadata"],
-        json!({"count": 50, "offset": 0, "total": 121, "tooManyToCount": false})
+        json!({"count": 50, "offset": 0, "total": 121, "tooManyToCount": false, "hasNext": true})
     );
     assert_eq!(largest["pagingMetadata"]["count"], 100);
     assert_eq!(
         none["pagingMetadata"],
-        json!({"count": 0, "offset": 0, "total": 121, "tooManyToCount": false})
+        json!({"count": 0, "offset": 0, "total": 121, "tooManyToCount": false, "hasNext": true})
     );
 }
 
