@@ -1,5 +1,5 @@
 //! Wix's query language (WQL) over OAuth apps: parse `{"query": {filter, sort, paging | cursorPaging}}`
-//! once, then run it over the apps (wix-api.md §9 "Query"; the SDK's `PlatformQuery`).
+//! once, then run it over the apps (docs/fidelity.md F-36, F-47; the SDK's `PlatformQuery`).
 //!
 //! Supported: `filter` with implicit `$eq`, `$eq`, `$ne`, `$in`, `$exists`, `$and`, `$or`, `$not` over
 //! `id`, `name`, `createdDate`, `applicationType` and `technology` (`_id`, `_createdDate` are the SDK's
@@ -26,7 +26,7 @@ use serde_json::{Map, Value, json};
 use super::OAuthApp;
 use crate::error::{FieldViolation, WixError};
 
-/// Default page size (wix-api.md §9: "default limit 50").
+/// Default page size (docs/fidelity.md F-36: "default limit 50").
 pub const DEFAULT_LIMIT: u64 = 50;
 /// Largest page size (`CursorPaging.limit` "@max 100").
 pub const MAX_LIMIT: u64 = 100;

@@ -467,7 +467,7 @@ async fn client_credentials_for_an_instance_of_another_app_are_refused() {
 
 #[tokio::test]
 async fn a_wix_site_serves_the_same_oauth2_service_under_api_oauth2() {
-    // Arrange: wix-api.md §5 — on sites the OAuth2 gateway is `/_api/oauth2`.
+    // Arrange: docs/fidelity.md F-46: on sites the OAuth2 gateway is `/_api/oauth2`.
     let app = spawn_app();
     // Act
     let token = app

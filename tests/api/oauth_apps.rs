@@ -1273,7 +1273,7 @@ async fn with_key(
 
 #[tokio::test]
 async fn a_declared_api_key_with_site_and_account_headers_can_manage_apps() {
-    // Arrange: the headers exactly as ApiKeyStrategy sends them (sdk-wire-capture.md §25).
+    // Arrange: the headers exactly as ApiKeyStrategy sends them (fixtures/sdk/25-api-key-get-oauth-app.json).
     let app = spawn_app_with(SCENARIO);
     let headers = [("wix-site-id", SITE_ID), ("wix-account-id", ACCOUNT)];
     // Act
