@@ -550,23 +550,15 @@ impl App {
         self.with_world(|w, now, ids| w.visitor_tokens(client_id, now, ids))
     }
 
-    /// `refresh_token` of a Headless visitor or member.
-    pub fn refresh_headless(
+    /// `refresh_token`: the client's kind (Headless OAuth app or Wix app) decides which grant it
+    /// is; a Wix app's legacy refresh token needs the app's credentials.
+    pub fn refresh(
         &self,
         client_id: Option<&str>,
+        credentials: Result<(String, String), WixError>,
         refresh_token: &str,
     ) -> Result<Minted, WixError> {
-        self.with_world(|w, now, ids| w.refresh_headless(client_id, refresh_token, now, ids))
-    }
-
-    /// `refresh_token` of a legacy app, with the app's credentials.
-    pub fn refresh_app(
-        &self,
-        id: &str,
-        secret: &str,
-        refresh_token: &str,
-    ) -> Result<Minted, WixError> {
-        self.with_world(|w, now, ids| w.refresh_app(id, secret, refresh_token, now, ids))
+        self.with_world(|w, now, ids| w.refresh(client_id, credentials, refresh_token, now, ids))
     }
 
     /// `authorization_code` + PKCE: a member's code from the login page, redeemed once.

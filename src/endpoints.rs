@@ -191,7 +191,7 @@ pub static TABLE: &[Endpoint] = &[
         Some("oauth_access"),
         "legacy tokens: `authorization_code` and `refresh_token`",
     ),
-    // ---- OAuth2 (also under /_api/oauth2, as a Wix site serves it) ----
+    // ---- OAuth2 (also under /_api/oauth2, as a Wix site serves it: docs/fidelity.md F-46) ----
     ep(
         Id::Oauth2Token,
         Post,

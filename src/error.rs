@@ -1,11 +1,11 @@
 //! Every error the mock can answer with, and the one place that turns them into Wix's wire bodies.
 //!
-//! Wix speaks two error dialects (see `../shared/wix-api.md` §1 and §4a):
+//! Wix speaks two error dialects (docs/fidelity.md F-42, I-04):
 //! - REST APIs answer `{"message", "details": {"applicationError": {"code", "description", "data"}}}` or
 //!   `details.validationError.fieldViolations[]`;
 //! - the OAuth endpoints (`/oauth/access`, `/oauth2/token`) follow RFC 6749 §5.2 (`error`, `error_description`).
 //!
-//! Their exact OAuth bodies are undocumented (wix-api.md open question 1), so OAuth errors carry **both**
+//! Their exact OAuth bodies are undocumented (docs/fidelity.md I-04), so OAuth errors carry **both**
 //! dialects in one body: an RFC 6749 client reads `error`, a Wix SDK client reads `message` and
 //! `details.applicationError.code`, and neither is confused by the other's fields. Nothing outside this
 //! module builds an error body; `routes/reply.rs` only wraps it in a response.
@@ -58,12 +58,12 @@ pub enum WixError {
     #[error("{0}")]
     UnsupportedGrantType(String),
     /// `/oauth2/token` for an instance that does not exist: Wix answers 404 ("app not found in any
-    /// meta-site", wix-api.md §4a). Sent in the OAuth dialect as `invalid_grant` (INFERRED body).
+    /// meta-site", docs/fidelity.md F-17). Sent in the OAuth dialect as `invalid_grant` (INFERRED body, I-11).
     #[error("{0}")]
     UnknownInstance(String),
 
     // ---- Wix REST envelope ----
-    /// 401 `applicationError`: missing, unknown, expired or revoked access token (wix-api.md §1: "401
+    /// 401 `applicationError`: missing, unknown, expired or revoked access token (docs/fidelity.md F-43: "401
     /// missing or bad Authorization, or expired token"). The code names which, e.g. `MISSING_TOKEN`
     /// (a code seen in the wild) or `TOKEN_EXPIRED`.
     #[error("{message}")]
@@ -75,7 +75,7 @@ pub enum WixError {
     #[error("{message}")]
     NotFound { code: &'static str, message: String },
     /// 428 `applicationError` (FAILED_PRECONDITION): the entity is not in a state that allows the call,
-    /// e.g. a second `generate-secret` (wix-api.md §1: "428 precondition").
+    /// e.g. a second `generate-secret` (docs/fidelity.md F-43: "428 precondition").
     #[error("{message}")]
     FailedPrecondition { code: &'static str, message: String },
     /// 400 `validationError` listing each violated field (INVALID_ARGUMENT).
@@ -105,7 +105,7 @@ pub enum WixError {
 
     // ---- Browser pages ----
     /// Wix's HTML "ERROR: BAD REQUEST 400 ... This action can't be completed." page, sent by the
-    /// installer for bad parameters (wix-api.md §2). Never a redirect.
+    /// installer for bad parameters (docs/fidelity.md F-45). Never a redirect.
     #[error("{0}")]
     InstallerPage(String),
 }

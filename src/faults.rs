@@ -123,10 +123,10 @@ pub fn path_matches(pattern: &str, path: &str) -> bool {
     }
 }
 
-/// One of Wix's real error answers, for faults (wix-api.md §1), with `Retry-After` when given.
+/// One of Wix's real error answers, for faults (docs/fidelity.md F-42), with `Retry-After` when given.
 ///
 /// 401/403/404 reuse the bodies the mock sends for the real conditions. Wix's 429 body is
-/// undocumented (open question 5): it is the `RESOURCE_EXHAUSTED` envelope (INFERRED). System
+/// undocumented: it is the `RESOURCE_EXHAUSTED` envelope (INFERRED, docs/fidelity.md I-02). System
 /// errors "are sent empty by design", so 500 and 503 carry only a message and empty details.
 pub fn preset(preset: Preset, retry_after_secs: Option<u64>) -> WixError {
     let envelope = |status: u16, message: &str, code: Option<&str>| {

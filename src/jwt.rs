@@ -1,5 +1,5 @@
 //! Access tokens in Wix's form: `OauthNG.JWS.<JWT>`, HS256 with a `kid` header and a `data` claim that
-//! holds the instance as a JSON string (wix-api.md §4c).
+//! holds the instance as a JSON string (docs/fidelity.md F-28).
 //!
 //! Tokens are self-contained: verifying one needs the key and the virtual clock, not a table of every
 //! token ever issued, so memory stays flat however many tokens a load test mints. Whether the app is

@@ -20,7 +20,7 @@ pub const BODY_LIMIT: u64 = 64 * 1024;
 /// Request parameters from a JSON object or a form body, with lowerCamel names folded to snake_case.
 ///
 /// Wix's token endpoints take both case styles and both encodings "whatever the Content-Type says"
-/// (an old client sent JSON as text/plain), so the body is sniffed instead.
+/// (docs/fidelity.md I-03: an old client sent JSON as text/plain), so the body is sniffed instead.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Params(BTreeMap<String, Value>);
 
@@ -256,7 +256,8 @@ impl Incoming {
         self.header(name).map(str::to_string)
     }
 
-    /// The `Authorization` header's token: raw, as Wix documents it, or after `Bearer `.
+    /// The `Authorization` header's token: raw, as Wix documents it, or after `Bearer `
+    /// (docs/fidelity.md F-03, I-01).
     pub fn access_token(&self) -> Option<String> {
         self.header("authorization")
             .map(|v| strip_bearer(v).to_string())

@@ -1,4 +1,4 @@
-//! `GET /apps/v1/instance`: the app instance and its site, as the app sees them (wix-api.md §7).
+//! `GET /apps/v1/instance`: the app instance and its site, as the app sees them (docs/fidelity.md F-31).
 
 use serde_json::{Value, json};
 use warp::reply::Response;
@@ -9,7 +9,7 @@ use crate::error::WixError;
 
 /// The scope Get App Instance needs ("Manage Your App").
 pub const MANAGE_YOUR_APP: &str = "SCOPE.DC-APPS.MANAGE-YOUR-APP";
-/// The scope that adds `site.ownerInfo` ("Read Site Owner Email"; the scope id is INFERRED).
+/// The scope that adds `site.ownerInfo` ("Read Site Owner Email"; the scope id is INFERRED, docs/fidelity.md I-22).
 pub const READ_SITE_OWNER_EMAIL: &str = "SCOPE.DC-APPS.READ-SITE-OWNER-EMAIL";
 
 /// GET /apps/v1/instance — with an app token (or a Wix user's token in the app); no parameters.

@@ -1,4 +1,4 @@
-//! `POST /apps/v1/bi-event`: the app reports a BI event (wix-api.md §8).
+//! `POST /apps/v1/bi-event`: the app reports a BI event (docs/fidelity.md F-30).
 //!
 //! `APP_FINISHED_CONFIGURATION` moves the instance from "setup incomplete" to "setup complete". The
 //! body is REST JSON (lowerCamel); the answer is `{}`.

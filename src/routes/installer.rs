@@ -1,4 +1,4 @@
-//! The browser side of the legacy install flow (wix-api.md §2): the App Market click, the installer
+//! The browser side of the legacy install flow (docs/fidelity.md F-08 to F-10): the App Market click, the installer
 //! with its consent page, and the close-window page the app finishes on.
 //!
 //! Errors here are HTML pages, as Wix shows them to the person in the browser, and a bad request is

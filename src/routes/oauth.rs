@@ -1,4 +1,4 @@
-//! `POST /oauth/access`: the legacy token endpoint of custom authentication (wix-api.md §3).
+//! `POST /oauth/access`: the legacy token endpoint of custom authentication (docs/fidelity.md F-11 to F-14).
 //!
 //! Grants: `authorization_code` (the installer's code) and `refresh_token`. The client authenticates
 //! with `client_id` + `client_secret` in the body, or with HTTP Basic as RFC 6749 clients do.

@@ -1,4 +1,4 @@
-//! `POST /oauth2/token` and `POST /oauth2/token-info`: the OAuth2Ng service (wix-api.md §4, §5).
+//! `POST /oauth2/token` and `POST /oauth2/token-info`: the OAuth2Ng service (docs/fidelity.md F-15 to F-23, F-29).
 //!
 //! One token endpoint serves apps (client credentials for an instance, `strip_bound_session`, legacy
 //! refresh tokens), Headless clients (`anonymous` visitors, `refresh_token`, `authorization_code` +
@@ -12,7 +12,6 @@ use super::oauth::client_credentials;
 use super::{Incoming, Params, reply_json, strip_bearer};
 use crate::app::App;
 use crate::error::WixError;
-use crate::world::World;
 use crate::world::identity::{Minted, TokenInfo};
 
 /// POST /oauth2/token — every grant: `client_credentials`, `anonymous`, `refresh_token`,
@@ -40,14 +39,10 @@ fn grant(
         }
         "refresh_token" => {
             let refresh_token = params.required("refresh_token")?;
-            if World::is_headless_refresh(refresh_token) {
-                let client_id = params.optional("client_id")?;
-                app.refresh_headless(client_id, refresh_token)
-            } else {
-                // A legacy app refresh token works here too, with the app's credentials.
-                let (id, secret) = client_credentials(params, authorization)?;
-                app.refresh_app(&id, &secret, refresh_token)
-            }
+            // The client's kind decides (World::refresh); a legacy app token needs the secret.
+            let client_id = params.optional("client_id")?;
+            let credentials = client_credentials(params, authorization);
+            app.refresh(client_id, credentials, refresh_token)
         }
         "authorization_code" => {
             let client_id = params.required("client_id")?;
@@ -64,7 +59,7 @@ fn grant(
         }
         "authorized_client" => {
             let member_id = params.required("member_id")?;
-            // The SDK sends `Authorization: <visitor token>,<API key>` (wix-api.md §4b).
+            // The SDK sends `Authorization: <visitor token>,<API key>` (docs/fidelity.md F-22).
             let (visitor, api_key) = authorization
                 .and_then(|h| h.split_once(','))
                 .map(|(t, k)| (strip_bearer(t).to_string(), k.trim().to_string()))

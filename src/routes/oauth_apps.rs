@@ -1,5 +1,5 @@
-//! The OAuth Apps API under `/oauth-app/v1/oauth-apps` (wix-api.md §9; `@wix/auth-management`
-//! `oAuthApps`, sdk-wire-capture.md §10-17, §25-27).
+//! The OAuth Apps API under `/oauth-app/v1/oauth-apps` (docs/fidelity.md F-32 to F-36; `@wix/auth-management`
+//! `oAuthApps`, fixtures/sdk/10-* to 17-*, 25-* to 27-*).
 //!
 //! Every route authenticates first, then checks the path id, then the body, as Wix's gateway does.
 //! A caller is either an access token whose scopes include `SCOPE.OAUTH_APP.MANAGE` (or, for reads,
@@ -118,7 +118,7 @@ fn authorize(app: &App, creds: &Credentials, need: Need) -> Result<Option<String
 }
 
 /// An API key acts for its account on one site: the key's own, else the one `wix-site-id` names.
-/// INFERRED: a wrong account is 403, a missing site 400, a site the key cannot reach 403.
+/// INFERRED (docs/fidelity.md I-26): a wrong account is 403, a missing site 400, a site the key cannot reach 403.
 fn authorize_api_key(
     app: &App,
     key: &api_keys::ApiKeySpec,
@@ -275,7 +275,7 @@ fn generate_app_secret(id: String, creds: Credentials, app: App) -> Result<Value
 
 /// `GET /{id}/secret` is in SDK 1.0.56 but not in Wix's docs, which say the secret "is returned only
 /// when creating ... can't be retrieved later". The mock keeps only SHA-256 digests, so it could not
-/// return a secret even if it wanted to. INFERRED: for an app the caller can see it answers 428
+/// return a secret even if it wanted to. INFERRED (docs/fidelity.md I-24): for an app the caller can see it answers 428
 /// FAILED_PRECONDITION `SECRET_NOT_RETRIEVABLE` (404 for an unknown app), so a script that relies on
 /// reading a secret back fails loudly here rather than in production.
 fn get_app_secret(id: String, creds: Credentials, app: App) -> Result<Value, WixError> {
@@ -347,7 +347,7 @@ fn app_fields(obj: &Map<String, Value>) -> Result<OAuthAppFields, WixError> {
 
 /// The update mask in every form seen: the proto3 JSON string `"name,description"` (what the SDK
 /// sends), `{"paths": [...]}` (the "Scala FW JSON mapping"), `{"path": "..."}` (the doc example) and a
-/// bare array. No mask means no change (INFERRED, wix-api.md §9). snake_case paths are folded to
+/// bare array. No mask means no change (INFERRED, docs/fidelity.md I-25). snake_case paths are folded to
 /// lowerCamel. Read-only and unknown fields are validation errors.
 fn parse_mask(mask: Option<&Value>) -> Result<Vec<&'static str>, WixError> {
     let bad_type = || {

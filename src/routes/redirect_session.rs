@@ -1,4 +1,4 @@
-//! Headless member login and logout through redirect sessions (wix-api.md §5 "Revoke", §6).
+//! Headless member login and logout through redirect sessions (docs/fidelity.md F-24 to F-27).
 //!
 //! `POST /redirect-session/v1/redirect-session` (the documented path), `/_api/redirects-api/v1/
 //! redirect-session` (what the SDK posts to) and `/headless/v1/redirect-session` (a gateway alias)
@@ -135,7 +135,7 @@ fn create_session(
     }
 }
 
-/// Wix's `redirectSession` object (wix-api.md §6); `shortUrl` is the full URL, as the mock has no
+/// Wix's `redirectSession` object (docs/fidelity.md F-25); `shortUrl` is the full URL, as the mock has no
 /// URL shortener.
 fn session_body(id: &str, full: &str, endpoint: &str, search: Value, session_token: &str) -> Value {
     json!({"redirectSession": {
@@ -237,7 +237,15 @@ pub async fn logout_page(app: App, req: &Incoming) -> Response {
         Ok::<_, WixError>(post)
     })();
     match result {
-        Ok(Some(url)) => redirect(&url),
+        // Wix adds wixMemberLoggedIn to every callback URL (docs/fidelity.md F-48).
+        Ok(Some(url)) => match url::Url::parse(&url) {
+            Ok(mut u) => {
+                u.query_pairs_mut()
+                    .append_pair("wixMemberLoggedIn", "false");
+                redirect(u.as_str())
+            }
+            Err(_) => redirect(&url),
+        },
         Ok(None) => pages::logged_out(),
         Err(e) => e.into_response(),
     }

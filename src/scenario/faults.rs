@@ -241,7 +241,7 @@ pub struct ErrorSpec {
     pub retry_after_secs: Option<u64>,
 }
 
-/// Wix's real error answers (wix-api.md §1).
+/// Wix's real error answers (docs/fidelity.md F-42, F-43).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Preset {

@@ -1,5 +1,5 @@
 //! Who a token speaks for: the shared check behind `World::authorize`, minting for any identity, and
-//! token info (wix-api.md §4-5).
+//! token info (docs/fidelity.md F-15 to F-29).
 //!
 //! Identities: an app on one of its instances, a Wix user acting in that app (the app's scopes
 //! intersected with the user's role), an anonymous visitor or a logged-in member of a Headless
@@ -33,7 +33,7 @@ pub const VISITOR_REFRESH_PREFIX: &str = "OAUTH2.VREFRESH.";
 /// Prefix of a Headless member refresh token.
 pub const MEMBER_REFRESH_PREFIX: &str = "OAUTH2.MREFRESH.";
 /// Headless refresh tokens have no documented lifetime; like legacy ones they live "forever" (10
-/// years, since a JWT needs an `exp`) unless revoked (INFERRED).
+/// years, since a JWT needs an `exp`) unless revoked (INFERRED, docs/fidelity.md I-14).
 const REFRESH_TOKEN_SECS: u64 = 10 * 365 * 24 * 3600;
 
 /// Who a valid token speaks for.
@@ -161,7 +161,7 @@ pub(super) struct HeadlessRefresh {
     pub(super) sid: Option<String>,
 }
 
-/// `POST /oauth2/token-info`'s answer. INFERRED types: the doc prints every value as a string
+/// `POST /oauth2/token-info`'s answer. INFERRED types (docs/fidelity.md I-17): the doc prints every value as a string
 /// (`"active":"true"`, `"exp":"1715096067"`), the SDK types them `active: boolean`, `exp: number`;
 /// the mock sends the SDK's types, which is what code written against the SDK reads.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -312,9 +312,9 @@ fn revoked(message: &str) -> WixError {
     }
 }
 
-/// An unknown instance: Wix answers 404 ("app not found in any meta-site", wix-api.md §4a).
+/// An unknown instance: Wix answers 404 ("app not found in any meta-site", docs/fidelity.md F-17).
 pub(super) fn unknown_instance(instance_id: &str) -> WixError {
-    // Wix answers an unknown instance with 404 ("app not found in any meta-site", wix-api.md §4a).
+    // Wix answers an unknown instance with 404 ("app not found in any meta-site", docs/fidelity.md F-17).
     WixError::UnknownInstance(format!(
         "app not found in any meta-site: instance `{instance_id}`"
     ))
@@ -543,7 +543,7 @@ impl World {
                 let claim = InstanceClaim {
                     site_member_id: Some(member_id.clone()),
                     sid: Some(sid.clone()),
-                    // A real member token carries `permissions: "offline_access"` (wix-api.md §4c).
+                    // A real member token carries `permissions: "offline_access"` (docs/fidelity.md F-28).
                     permissions: "offline_access".into(),
                     ..self.headless_claim(&client_id, &site_id, now, exp)
                 };
@@ -702,7 +702,7 @@ impl World {
         if let Some(grant) = self.refresh_tokens.get(token)
             && let Some(instance) = self.instances.get(&grant.instance_id)
         {
-            // A legacy refresh token never expires while the app is installed: no `exp` (INFERRED).
+            // A legacy refresh token never expires while the app is installed: no `exp` (INFERRED, I-18).
             return TokenInfo {
                 active: true,
                 subject_type: Some("APP"),
@@ -715,9 +715,9 @@ impl World {
                 scopes: self.apps.get(&grant.app_id).map(|a| a.scopes.clone()),
             };
         }
-        // The encoded `instance` parameter of an iframe or dashboard page (wix-api.md §5: token-info
+        // The encoded `instance` parameter of an iframe or dashboard page (docs/fidelity.md F-29: token-info
         // is the recommended way to read it). A forged, expired or uninstalled one is inactive. Which
-        // subject it names (`USER` for `uid`, `VISITOR` for `aid`) is not documented (INFERRED).
+        // subject it names (`USER` for `uid`, `VISITOR` for `aid`) is not documented (INFERRED, I-19).
         if let Some(decoded) = self.decode_signed_instance(token, now)
             && decoded.active
         {

@@ -1,4 +1,4 @@
-//! Headless member login (wix-api.md §6): redirect sessions, the login page's decision, the codes it
+//! Headless member login (docs/fidelity.md F-24 to F-27): redirect sessions, the login page's decision, the codes it
 //! issues, and logout. Sessions and codes are short-lived and swept an hour after they expire.
 
 use base64::Engine as _;
@@ -21,7 +21,7 @@ pub enum ResponseMode {
     Query,
 }
 
-/// A member-login redirect session waiting for the browser (wix-api.md §6).
+/// A member-login redirect session waiting for the browser (docs/fidelity.md F-24).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RedirectSession {
     pub client_id: String,
@@ -193,7 +193,7 @@ impl World {
                 code: "OAUTH_APP_NOT_FOUND",
                 message: format!("OAuth app {client_id} not found"),
             })?;
-        // Wix redirects only to exact `allowedRedirectUris` (wix-api.md §6).
+        // Wix redirects only to exact `allowedRedirectUris` (docs/fidelity.md F-26).
         if !oauth_app.allowed_redirect_uris.contains(&redirect_uri) {
             return Err(WixError::Validation(vec![FieldViolation::new(
                 &field("redirectUri"),
@@ -234,7 +234,7 @@ impl World {
                 message: format!("OAuth app {client_id} not found"),
             })?;
         if let Some(url) = post_flow_url {
-            // Flows other than login need the URL's domain in allowedRedirectDomains (wix-api.md §6).
+            // Flows other than login need the URL's domain in allowedRedirectDomains (docs/fidelity.md F-27).
             let host = url::Url::parse(url)
                 .ok()
                 .and_then(|u| u.host_str().map(str::to_string));
@@ -248,7 +248,7 @@ impl World {
                 )]));
             }
         }
-        // "Invalidates the visitor or member token" (wix-api.md §5): every token of the member, or
+        // "Invalidates the visitor or member token" (docs/fidelity.md F-27): every token of the member, or
         // of the visitor, whoever asked.
         match caller {
             Some(Caller {

@@ -73,7 +73,7 @@ pub struct Instance {
     pub app_id: String,
     pub site_id: String,
     pub installed_at: String,
-    /// Set once the instance sends `APP_FINISHED_CONFIGURATION` (wix-api.md §8).
+    /// Set once the instance sends `APP_FINISHED_CONFIGURATION` (docs/fidelity.md F-30).
     pub setup_complete: bool,
     /// When the app sent the browser to `/installer/close-window`.
     pub window_closed_at: Option<String>,
@@ -380,7 +380,7 @@ impl World {
         let token = ids.token("", 48);
         let mut params = vec![("token", token.clone())];
         // Opening an app already installed on the chosen site: Wix's App URL also carries the signed
-        // `instance` parameter (wix-api.md §11), as the site owner sees it.
+        // `instance` parameter (docs/fidelity.md F-41), as the site owner sees it.
         let installed = site_id.and_then(|site| {
             self.instances
                 .values()
@@ -524,7 +524,7 @@ impl World {
             ));
         }
         // What Wix does on Deny is undocumented. The mock follows RFC 6749 §4.1.2.1 (`access_denied`
-        // on the redirect URL), which is what an OAuth client library expects to handle (INFERRED).
+        // on the redirect URL), which is what an OAuth client library expects to handle (INFERRED, docs/fidelity.md I-07).
         let mut params = vec![
             ("error", "access_denied"),
             ("error_description", "the user denied the installation"),
@@ -658,7 +658,7 @@ impl World {
         }
         if grant.used {
             // RFC 6749 §4.1.2 lets a server revoke what the code issued; Wix's behaviour is
-            // undocumented, so the earlier tokens stay valid and only the reuse fails (INFERRED).
+            // undocumented, so the earlier tokens stay valid and only the reuse fails (INFERRED, docs/fidelity.md I-10).
             return Err(WixError::InvalidGrant(
                 "authorization code was already used".into(),
             ));

@@ -52,3 +52,7 @@ mod state_file;
 mod races;
 // The bad-input matrix: every endpoint × every class of bad input, table-driven.
 mod bad_input_matrix;
+// docs/fidelity.md against the code: rows, their tests and fixtures, INFERRED comments.
+mod fidelity;
+// fixtures/: every documented example and captured SDK request, driven and compared by shape.
+mod fixtures;
