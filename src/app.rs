@@ -64,6 +64,8 @@ struct Inner {
     faults: Faults,
     conformance: Conformance,
     webhooks: Webhooks,
+    /// How many API answers carried a request id since the last reset.
+    answered: std::sync::atomic::AtomicU64,
     /// This app's namespace; `None` for the default one.
     namespace: Option<String>,
     /// The named namespaces; only the default app has them (namespaces do not nest).
@@ -190,6 +192,7 @@ impl App {
                 faults,
                 conformance: Conformance::default(),
                 webhooks,
+                answered: std::sync::atomic::AtomicU64::new(0),
                 namespace,
                 namespaces,
             }),
@@ -325,6 +328,9 @@ impl App {
         self.inner.clock.reset();
         *world = World::from_scenario(&scenario, self.inner.clock.now(), &self.inner.ids);
         self.inner.journal.reset();
+        self.inner
+            .answered
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         self.inner.faults.reset(&scenario);
         self.inner.conformance.reset();
         self.inner.webhooks.reset(&scenario);
@@ -332,6 +338,15 @@ impl App {
         self.inner
             .webhooks
             .enqueue(start_events, |app_id| world.webhook_url(app_id));
+    }
+
+    /// The `x-wix-request-id` for the next API answer (seeded, so a run replays with the same ids).
+    pub fn next_request_id(&self) -> String {
+        let n = self
+            .inner
+            .answered
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.ids.request_id(n + 1)
     }
 
     /// Appends a request to the journal, stamped with the virtual time.

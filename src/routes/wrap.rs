@@ -25,6 +25,9 @@ use crate::journal::Answered;
 use crate::namespaces;
 use crate::scenario::faults::DropMode;
 
+/// The header Wix puts its request id in.
+const REQUEST_ID: &str = "x-wix-request-id";
+
 /// Answers one request read by the filter: picks the namespace's app, then [`serve`]s.
 pub async fn handle(
     app: App,
@@ -183,9 +186,16 @@ async fn api(
     } else {
         Applied::default()
     };
+    // Wix sends a request id on every API answer, and the SDK quotes it in its errors (F-44); the
+    // journal keeps it so the request an error names can be found.
+    let request_id = app.next_request_id();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        parts.headers.insert(REQUEST_ID, v);
+    }
     let entry = app.journal().record_full(
         rfc3339_millis(now),
         Answered {
+            request_id,
             method: req.method.as_str(),
             path: &req.raw_path,
             raw_query: &req.raw_query,

@@ -43,6 +43,8 @@ struct JournalFilter {
     since: Option<String>,
     /// Only entries on which this fault fired.
     fault: Option<String>,
+    /// Only the entry whose answer carried this `x-wix-request-id` (what an SDK error quotes).
+    request_id: Option<String>,
 }
 
 impl JournalFilter {
@@ -54,10 +56,11 @@ impl JournalFilter {
             status: q.remove("status"),
             since: q.remove("since"),
             fault: q.remove("fault"),
+            request_id: q.remove("request_id"),
         };
         if let Some(k) = q.keys().next() {
             return Err(WixError::BadRequest(format!(
-                "unknown filter `{k}` (use path, method, status, since, fault)"
+                "unknown filter `{k}` (use path, method, status, since, fault, request_id)"
             )));
         }
         f.check()?;
@@ -94,6 +97,7 @@ impl JournalFilter {
                 .as_ref()
                 .is_none_or(|s| status_matches(s, e.status))
             && self.fault.as_ref().is_none_or(|f| e.faults.contains(f))
+            && self.request_id.as_ref().is_none_or(|r| *r == e.request_id)
             && self.since.as_ref().is_none_or(|s| match s.parse::<u64>() {
                 Ok(id) => e.id > id,
                 // Both sides are RFC 3339 UTC with milliseconds, so they compare as times.
@@ -175,6 +179,7 @@ pub async fn wait(app: App, req: &Incoming) -> Response {
         status: wait.status,
         since: wait.since,
         fault: wait.fault,
+        request_id: None,
     };
     if let Err(e) = filter.check() {
         return e.into_response();
