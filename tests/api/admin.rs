@@ -195,7 +195,10 @@ async fn every_api_answer_carries_a_request_id_that_finds_its_journal_entry() {
 
     // Assert: a GUID on API answers, errors included (the SDK quotes it in every error it throws),
     // the same for the same seed, different per request, and none on the admin API.
-    let id = ok.header("x-wix-request-id").expect("a request id").to_string();
+    let id = ok
+        .header("x-wix-request-id")
+        .expect("a request id")
+        .to_string();
     assert_eq!(id.len(), 36);
     assert_eq!(id.matches('-').count(), 4);
     assert!(unknown.header("x-wix-request-id").is_some_and(|u| u != id));

@@ -56,3 +56,5 @@ mod bad_input_matrix;
 mod fidelity;
 // fixtures/: every documented example and captured SDK request, driven and compared by shape.
 mod fixtures;
+// README.md's endpoint tables against src/endpoints.rs.
+mod readme;
