@@ -1,9 +1,42 @@
-//! The command line: `serve` (the default), `check`, `conformance` and `schema`. Every flag can also come from the environment.
+//! The command line: `serve` (the default), `check`, `health`, `conformance` and `schema`. Every
+//! flag can also come from the environment. [`run`] dispatches a parsed [`Cli`]; each command other
+//! than `serve` (which is [`crate::server::serve`]) has its own file here. This module owns the exit
+//! codes and the log set-up; it must not know how a request is served.
+//!
+//! Exit codes, the same for every command:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | the command ran and the answer is "no": a bad scenario, failed conformance, an unhealthy mock, a server that could not start |
+//! | 2 | usage error: an unknown flag, a bad value (clap's own code) |
+//! | 3 | the mock could not be reached (`health`, `conformance`) |
 
+mod check;
+mod conformance;
+mod health;
+
+use std::io::{IsTerminal, Write};
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+/// `--version`: the crate version and the commit it was built from (`build.rs`; `unknown` when built
+/// without git, as in a container build).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("WIX_MOCK_GIT_COMMIT"),
+    ")"
+);
+
+/// Exit code of a usage error (clap's).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code when the mock a command talks to cannot be reached.
+pub const EXIT_UNREACHABLE: u8 = 3;
 
 /// The port the mock listens on when none is given.
 pub const DEFAULT_PORT: u16 = 8787;
@@ -14,7 +47,7 @@ pub const DEFAULT_TLS_PORT: u16 = 8443;
 #[derive(Debug, Parser)]
 #[command(
     name = "wix-oauth-mock",
-    version,
+    version = VERSION,
     about,
     args_conflicts_with_subcommands = true
 )]
@@ -39,14 +72,11 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Probe a running mock's `/__admin/health`; exits 0 when it answers 200. For container health
-    /// checks, where an image built `FROM scratch` has no curl.
-    Health {
-        /// Port of the mock on 127.0.0.1.
-        #[arg(long, env = "WIX_MOCK_PORT", default_value_t = DEFAULT_PORT)]
-        port: u16,
-    },
-    /// Print the conformance report of a running mock; exits 1 when it failed, 2 when unreachable.
+    /// Probe a running mock's `/__admin/health`; exits 0 when it answers 200, 1 when it answers
+    /// anything else, 3 when it cannot be reached. For container health checks, where an image
+    /// built `FROM scratch` has no curl.
+    Health(HealthArgs),
+    /// Print the conformance report of a running mock; exits 1 when it failed, 3 when unreachable.
     Conformance {
         /// The mock's base URL.
         #[arg(long, env = "WIX_MOCK_URL", default_value = "http://127.0.0.1:8787")]
@@ -57,6 +87,21 @@ pub enum Command {
     },
     /// Print the JSON Schema of scenario files (for editors).
     Schema,
+}
+
+/// Where `health` looks for the mock.
+#[derive(Debug, Clone, Args)]
+pub struct HealthArgs {
+    /// Port of the mock on 127.0.0.1. Found as `serve` finds it: this flag, else the port written
+    /// to `--port-file` by a running `serve`, else `$WIX_MOCK_PORT`, else 8787.
+    #[arg(long, env = "WIX_MOCK_PORT", default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// The file `serve --port-file` wrote its port to.
+    #[arg(long, env = "WIX_MOCK_PORT_FILE")]
+    pub port_file: Option<PathBuf>,
+    /// Whether `--port` was given on the command line (then the port file is not read).
+    #[arg(skip)]
+    pub port_given: bool,
 }
 
 /// How to serve.
@@ -88,11 +133,16 @@ pub struct ServeArgs {
     #[arg(long, env = "WIX_MOCK_MAX_NAMESPACES", default_value_t = crate::namespaces::DEFAULT_LIMIT,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub max_namespaces: usize,
-    /// Do not reload the scenario file when it changes on disk.
-    #[arg(long, env = "WIX_MOCK_NO_WATCH")]
+    /// Write the port actually listened on to this file (what `health` reads; handy with `--port 0`).
+    #[arg(long, env = "WIX_MOCK_PORT_FILE")]
+    pub port_file: Option<PathBuf>,
+    /// Do not reload the scenario file when it changes on disk. From the environment: 1/0,
+    /// yes/no, true/false or on/off, in any case.
+    #[arg(long, env = "WIX_MOCK_NO_WATCH", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub no_watch: bool,
     /// Also serve HTTPS (on `--tls-port`) with a certificate for Wix's hosts; see docs/tls.md.
-    #[arg(long, env = "WIX_MOCK_TLS")]
+    /// From the environment: 1/0, yes/no, true/false or on/off, in any case.
+    #[arg(long, env = "WIX_MOCK_TLS", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub tls: bool,
     /// Port of the HTTPS listener (443 for clients that cannot be told a port); 0 picks a free one.
     #[arg(long, env = "WIX_MOCK_TLS_PORT", default_value_t = DEFAULT_TLS_PORT)]
@@ -174,5 +224,92 @@ impl Cli {
             Some(Command::Serve(args)) => Some(args),
             Some(_) => None,
         }
+    }
+}
+
+/// Parses the process's arguments, runs the command, and says how to exit.
+pub fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    if let (Some(Command::Health(args)), Some(("health", sub))) =
+        (&mut cli.command, matches.subcommand())
+    {
+        args.port_given = sub.value_source("port") == Some(clap::parser::ValueSource::CommandLine);
+    }
+    run(cli)
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    match (&cli.command, cli.serve_args()) {
+        (Some(Command::Check { files }), _) => check::run(files),
+        (Some(Command::Health(args)), _) => health::run(args),
+        (Some(Command::Conformance { url, json }), _) => conformance::run(url, *json),
+        (Some(Command::Schema), _) => {
+            let schema = crate::schema::scenario_schema();
+            // `schema | head` closes the pipe early; that is not an error worth a panic.
+            let _ = writeln!(
+                std::io::stdout(),
+                "{}",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        (_, Some(args)) => crate::server::serve(args.clone()),
+        _ => ExitCode::FAILURE,
+    }
+}
+
+/// Sends `tracing`'s events to stderr, filtered by `filter`, in `format`. Colour only when stderr
+/// is a terminal and `NO_COLOR` is unset or empty (no-color.org): logs piped to a file or a
+/// collector must not carry escape codes.
+pub fn init_logs(filter: &str, format: LogFormat) {
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_ansi(colour)
+        .with_writer(std::io::stderr);
+    // `try_init`: a second call (library users, tests) keeps the first subscriber.
+    let _ = match format {
+        LogFormat::Text => logs.try_init(),
+        LogFormat::Json => logs.json().try_init(),
+    };
+}
+
+/// A URL a browser can open for a server listening on `addr`: an unspecified bind (`0.0.0.0`,
+/// `::`) is reached on the loopback address of its family.
+pub fn browsable(addr: std::net::SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unspecified_bind_is_advertised_on_loopback() {
+        assert_eq!(
+            browsable("0.0.0.0:8787".parse().unwrap()),
+            "http://127.0.0.1:8787"
+        );
+        assert_eq!(browsable("[::]:80".parse().unwrap()), "http://[::1]:80");
+        assert_eq!(
+            browsable("192.0.2.7:1".parse().unwrap()),
+            "http://192.0.2.7:1"
+        );
+    }
+
+    #[test]
+    fn the_version_names_the_commit() {
+        assert!(VERSION.contains(" (commit "), "{VERSION}");
     }
 }
