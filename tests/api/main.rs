@@ -52,3 +52,5 @@ mod state_file;
 mod races;
 // The bad-input matrix: every endpoint × every class of bad input, table-driven.
 mod bad_input_matrix;
+// The command line: environment booleans, exit codes, logs, start-up lines, --version, --help.
+mod cli;
