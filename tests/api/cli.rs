@@ -290,3 +290,41 @@ async fn health_finds_the_port_serve_wrote_even_when_given_another_by_the_enviro
     child.kill().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn the_committed_schema_is_what_the_schema_command_prints() {
+    // Arrange
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let committed = std::fs::read_to_string(root.join("scenarios/schema.json")).unwrap();
+    // Act
+    let out = mock().arg("schema").output().await.unwrap();
+    // Assert
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout) == committed,
+        "scenarios/schema.json is stale: run `cargo run -- schema > scenarios/schema.json`"
+    );
+    let schema: serde_json::Value = serde_json::from_str(&committed).unwrap();
+    let id = schema["$id"].as_str().unwrap();
+    assert!(!id.contains("github.com/wix-oauth-mock/"), "{id}");
+}
+
+#[test]
+fn every_shipped_scenario_names_the_schema_for_editors() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert_eq!(
+                text.lines().next(),
+                Some("# yaml-language-server: $schema=./schema.json"),
+                "{}",
+                path.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10);
+}
