@@ -1,5 +1,14 @@
-//! The `wix-oauth-mock` binary: everything it does is in the library (`cli`, `server`).
+//! The `wix-oauth-mock` binary: parse the command line, then serve or run the command. Everything
+//! else is in the library (`cli`, `server`).
 
-fn main() -> std::process::ExitCode {
-    wix_oauth_mock::cli::main()
+use std::process::ExitCode;
+
+use wix_oauth_mock::{cli, server};
+
+fn main() -> ExitCode {
+    let cli = cli::parse();
+    match cli.serve_args() {
+        Some(args) => server::serve(args.clone()),
+        None => cli::run(&cli),
+    }
 }

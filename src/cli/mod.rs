@@ -1,7 +1,7 @@
 //! The command line: `serve` (the default), `check`, `health`, `conformance` and `schema`. Every
-//! flag can also come from the environment. [`run`] dispatches a parsed [`Cli`]; each command other
-//! than `serve` (which is [`crate::server::serve`]) has its own file here. This module owns the exit
-//! codes and the log set-up; it must not know how a request is served.
+//! flag can also come from the environment. [`parse`] reads the arguments and [`run`] runs every
+//! command other than `serve` (which is [`crate::server::serve`]); each has its own file here. This
+//! module owns the exit codes and the log set-up; it must not know how a request is served.
 //!
 //! Exit codes, the same for every command:
 //!
@@ -227,8 +227,8 @@ impl Cli {
     }
 }
 
-/// Parses the process's arguments, runs the command, and says how to exit.
-pub fn main() -> ExitCode {
+/// Parses the process's arguments; a usage error exits here with status 2 (clap's).
+pub fn parse() -> Cli {
     let matches = Cli::command().get_matches();
     let mut cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
@@ -239,16 +239,17 @@ pub fn main() -> ExitCode {
     {
         args.port_given = sub.value_source("port") == Some(clap::parser::ValueSource::CommandLine);
     }
-    run(cli)
+    cli
 }
 
-/// Runs a parsed command line.
-pub fn run(cli: Cli) -> ExitCode {
-    match (&cli.command, cli.serve_args()) {
-        (Some(Command::Check { files }), _) => check::run(files),
-        (Some(Command::Health(args)), _) => health::run(args),
-        (Some(Command::Conformance { url, json }), _) => conformance::run(url, *json),
-        (Some(Command::Schema), _) => {
+/// Runs every command but `serve` (which is [`crate::server::serve`], called by `main.rs`: this
+/// module stays below the server in the import graph).
+pub fn run(cli: &Cli) -> ExitCode {
+    match &cli.command {
+        Some(Command::Check { files }) => check::run(files),
+        Some(Command::Health(args)) => health::run(args),
+        Some(Command::Conformance { url, json }) => conformance::run(url, *json),
+        Some(Command::Schema) => {
             let schema = crate::schema::scenario_schema();
             // `schema | head` closes the pipe early; that is not an error worth a panic.
             let _ = writeln!(
@@ -258,8 +259,11 @@ pub fn run(cli: Cli) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        (_, Some(args)) => crate::server::serve(args.clone()),
-        _ => ExitCode::FAILURE,
+        // A caller's mistake, not the user's: main.rs sends `serve` to `server::serve`.
+        Some(Command::Serve(_)) | None => {
+            eprintln!("`serve` is run by server::serve, not cli::run");
+            ExitCode::FAILURE
+        }
     }
 }
 
