@@ -54,3 +54,5 @@ mod races;
 mod bad_input_matrix;
 // The command line: environment booleans, exit codes, logs, start-up lines, --version, --help.
 mod cli;
+// Relative links of the README, docs/ and the other READMEs name files in the repository.
+mod docs_links;
