@@ -269,7 +269,7 @@ async fn the_cli_prints_the_report_and_exits_non_zero_on_failures() {
     let out = String::from_utf8_lossy(&failed.stdout);
     assert!(out.starts_with("conformance: FAILED"), "{out}");
     assert!(out.contains("code_reused"), "{out}");
-    assert_eq!(unreachable.status.code(), Some(2));
+    assert_eq!(unreachable.status.code(), Some(3));
     drop(app);
 }
 

@@ -58,3 +58,7 @@ mod fidelity;
 mod fixtures;
 // README.md's endpoint tables against src/endpoints.rs.
 mod readme;
+// The command line: environment booleans, exit codes, logs, start-up lines, --version, --help.
+mod cli;
+// Relative links of the README, docs/ and the other READMEs name files in the repository.
+mod docs_links;
