@@ -38,12 +38,11 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         None => (Scenario::builtin(), "built-in".to_string()),
     };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    // One worker unless TOKIO_WORKER_THREADS says otherwise. Every request takes the one world lock
-    // (and the journal's and the observer's), so a second worker adds lock hand-offs and cross-core
-    // wake-ups, not throughput: on 2 cores it measured 50 µs of CPU per token against 22 with one
-    // (benches/RESULTS.md, issue 8).
-    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
-        builder.worker_threads(1);
+    // One worker per core unless `--workers` (or tokio's own TOKIO_WORKER_THREADS) says otherwise:
+    // requests hold the world lock only for their map updates, not for parsing, signing or
+    // serialising (issue 13), so a second worker serves a second core (benches/RESULTS.md).
+    if let Some(n) = args.workers {
+        builder.worker_threads(n);
     }
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
