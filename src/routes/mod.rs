@@ -3,7 +3,7 @@
 //!
 //! [`routes`] is the only warp filter tree: it reads the request into an [`Incoming`] and hands it to
 //! `wrap.rs`, which resolves the namespace, checks the admin token, routes through the endpoint table
-//! ([`crate::endpoints`]) and calls [`dispatch`] between the faults, the journal and the observer.
+//! ([`crate::endpoints`]) and calls `dispatch` between the faults, the journal and the observer.
 //! Handlers follow the quickwit shape: an adaptor that reads what it needs from the [`Incoming`], an
 //! `async fn` that returns `Result<T, WixError>` and knows nothing of warp, then one reply function.
 
@@ -37,7 +37,7 @@ use reply::Rejected;
 pub use reply::{json_response, redirect, reply_json, reply_redirect};
 
 /// Every route of the mock, for every namespace: one filter reads the request once (method, path,
-/// query, headers and the size-limited body) and hands it to [`wrap::handle`], which picks the
+/// query, headers and the size-limited body) and hands it to `wrap::handle`, which picks the
 /// namespace, checks the admin token, routes through [`crate::endpoints::TABLE`] and runs the handler
 /// between the fault engine, the journal and the conformance observer. No request is dispatched twice.
 pub fn routes(namespaces: Namespaces) -> BoxedFilter<(Response,)> {
