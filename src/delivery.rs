@@ -113,21 +113,7 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-/// A fault on webhook deliveries, armed by the fault engine: plain data, applied when a delivery is queued.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DeliveryFault {
-    /// Only deliveries of this `eventType`; any when absent.
-    pub event_type: Option<String>,
-    /// Real-time wait before the first attempt, in milliseconds.
-    pub delay_ms: u64,
-    /// Extra copies to send right after the delivery (each recorded with `duplicate_of`).
-    pub duplicates: u32,
-    /// Park the delivery until [`Webhooks::release_held`].
-    pub hold: bool,
-    /// How many deliveries it applies to; 0 counts as 1.
-    pub times: u32,
-}
+pub use crate::scenario::faults::DeliveryFault;
 
 /// The order [`Webhooks::release_held`] sends held deliveries in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -190,18 +176,24 @@ impl Webhooks {
                 keys: KeyCache::default(),
                 client: Client::builder(TokioExecutor::new()).build_http(),
                 config: RwLock::new(config),
-                state: Mutex::new(State::default()),
+                state: Mutex::new(State {
+                    faults: scenario.webhooks.faults.clone(),
+                    ..State::default()
+                }),
             }),
         }
     }
 
-    /// Forgets every delivery, fault and held job, stops in-flight tasks, and rereads the scenario.
+    /// Forgets every delivery, fault and held job, stops in-flight tasks, and rereads the scenario
+    /// (whose `webhooks.faults` are armed again).
     pub fn reset(&self, scenario: &Scenario) {
         *self.shared.config.write() = Config::from_scenario(scenario, &self.shared.ids);
         let mut state = self.shared.state.lock();
         let generation = state.generation + 1;
+        // The scenario's delivery faults are armed again, as the HTTP faults are.
         *state = State {
             generation,
+            faults: scenario.webhooks.faults.clone(),
             ..State::default()
         };
     }

@@ -223,6 +223,25 @@ pub fn scenario_schema() -> Value {
                 b("Send AppInstalled for the declared installs at start"),
             ),
             ("events", list(event, "Further events to emit")),
+            (
+                "faults",
+                list(
+                    obj(
+                        &[],
+                        vec![
+                            ("event_type", s("Only deliveries of this eventType")),
+                            ("delay_ms", n("Real-time wait before the first attempt")),
+                            ("duplicates", n("Extra copies sent right after")),
+                            ("hold", b("Park until POST /__admin/webhooks/release")),
+                            (
+                                "times",
+                                n("How many deliveries it applies to (0 counts as 1)"),
+                            ),
+                        ],
+                    ),
+                    "Delivery faults armed at start and after every reset",
+                ),
+            ),
         ],
     );
     let install = obj(

@@ -117,6 +117,23 @@ impl Endpoint {
     }
 }
 
+/// A fault on webhook deliveries (`webhooks.faults` in a scenario, or `POST /__admin/webhooks/faults`):
+/// plain data, applied by `delivery.rs` when a matching delivery is queued.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryFault {
+    /// Only deliveries of this `eventType`; any when absent.
+    pub event_type: Option<String>,
+    /// Real-time wait before the first attempt, in milliseconds.
+    pub delay_ms: u64,
+    /// Extra copies to send right after the delivery (each recorded with `duplicate_of`).
+    pub duplicates: u32,
+    /// Park the delivery until `POST /__admin/webhooks/release`.
+    pub hold: bool,
+    /// How many deliveries it applies to; 0 counts as 1.
+    pub times: u32,
+}
+
 /// Which requests a fault (or an expectation) is about. Every given condition must hold.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]

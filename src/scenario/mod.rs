@@ -189,6 +189,8 @@ pub struct WebhooksSpec {
     pub on_start: bool,
     /// Further events to emit.
     pub events: Vec<EventSpec>,
+    /// Delivery faults armed at start and after every reset, like the HTTP `faults`.
+    pub faults: Vec<faults::DeliveryFault>,
 }
 
 impl Default for WebhooksSpec {
@@ -199,6 +201,7 @@ impl Default for WebhooksSpec {
             backoff_ms: 1_000,
             on_start: false,
             events: Vec::new(),
+            faults: Vec::new(),
         }
     }
 }

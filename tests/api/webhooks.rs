@@ -633,3 +633,36 @@ async fn opening_an_installed_app_from_the_app_market_carries_the_signed_instanc
     assert_eq!(payload["permissions"], "OWNER");
     assert!(!fresh.location_query().contains_key("instance"));
 }
+
+#[tokio::test]
+async fn a_scenarios_delivery_faults_are_armed_at_start_and_again_after_a_reset() {
+    // Arrange: every Custom delivery is held, once, by the scenario itself.
+    let faults = "  faults:\n    - {event_type: Custom, hold: true, times: 1}\n";
+    let app = spawn_app_with(&scenario(&format!("{FAST}{faults}")));
+    let receiver = Receiver::start(&[]).await;
+    app.set_webhook_url(&receiver.url).await;
+    let event = json!({"instanceId": INSTANCE_ID, "eventType": "Custom"});
+    let emit = || app.post_json("/__admin/webhooks/emit", &event);
+
+    // Act
+    emit().await;
+    emit().await;
+    let before_reset = app.get("/__admin/webhooks").await.json();
+    app.post_json("/__admin/reset", &json!({})).await;
+    app.set_webhook_url(&receiver.url).await;
+    emit().await;
+    let after_reset = app.get("/__admin/webhooks").await.json();
+
+    // Assert: the first delivery is held, the second is not (times: 1), and a reset arms it again.
+    let statuses = |v: &serde_json::Value| -> Vec<String> {
+        v["webhooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["status"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(statuses(&before_reset)[0], "held");
+    assert_ne!(statuses(&before_reset)[1], "held");
+    assert_eq!(statuses(&after_reset), vec!["held".to_string()]);
+}
