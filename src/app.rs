@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 use serde_json::{Value, json};
 
 use crate::clock::Clock;
@@ -56,7 +56,8 @@ pub struct App {
 struct Inner {
     scenario: RwLock<Loaded>,
     overrides: Overrides,
-    world: Mutex<World>,
+    /// Read by token checks, token info and lookups together; written by grants and changes.
+    world: RwLock<World>,
     clock: Clock,
     ids: Ids,
     journal: Journal,
@@ -172,7 +173,7 @@ impl App {
             inner: Arc::new(Inner {
                 scenario: RwLock::new(Loaded { scenario, origin }),
                 overrides,
-                world: Mutex::new(world),
+                world: RwLock::new(world),
                 clock,
                 ids,
                 journal: Journal::new(crate::journal::DEFAULT_CAPACITY),
@@ -264,11 +265,13 @@ impl App {
         &self.inner.webhooks
     }
 
-    /// Runs `f` on the world under the lock, with the time read once for the whole operation. Webhook
-    /// events the operation emitted are handed to delivery before returning, so no path can forget them.
+    /// Runs `f` on the world under the write lock, with the time read once for the whole operation.
+    /// Webhook events the operation emitted are handed to delivery before returning, so no path can
+    /// forget them. Routes never call this: they call the named operations below, which choose the
+    /// lock (tests and benchmarks use it to set up a world).
     pub fn with_world<R>(&self, f: impl FnOnce(&mut World, DateTime<Utc>, &Ids) -> R) -> R {
         let now = self.now();
-        let mut world = self.inner.world.lock();
+        let mut world = self.inner.world.write();
         let result = f(&mut world, now, &self.inner.ids);
         let events = world.take_outbox();
         // Recording is quick and keeps deliveries in the order their events happened; the sending
@@ -295,7 +298,7 @@ impl App {
             .or(scenario.seed)
             .unwrap_or_else(|| self.inner.ids.seed());
         // Hold the world lock across the whole reset so no request sees half of it.
-        let mut world = self.inner.world.lock();
+        let mut world = self.inner.world.write();
         self.inner.ids.reseed(seed);
         self.inner.clock.reset();
         *world = World::from_scenario(&scenario, self.inner.clock.now(), &self.inner.ids);
@@ -331,13 +334,13 @@ impl App {
     /// The state to save in the state file, taken under the lock.
     pub fn capture_state(&self) -> StateFile {
         let name = self.scenario().name.clone();
-        let world = self.inner.world.lock();
+        let world = self.inner.world.read();
         StateFile::capture(&world, &name, &self.inner.ids, self.inner.clock.position())
     }
 
     /// Everything live, for `GET /__admin/state`.
     pub fn state(&self) -> Value {
-        let mut state = self.with_world(|w, now, _| w.snapshot(now));
+        let mut state = self.read(|w, now| w.snapshot(now));
         state["clock"] = json!(self.inner.clock.status());
         state["seed"] = json!(self.inner.ids.seed());
         state["scenario"] = json!(self.scenario().name);
@@ -373,7 +376,7 @@ impl App {
     /// Runs a read-only look at the world, with the time read once.
     fn read<R>(&self, f: impl FnOnce(&World, DateTime<Utc>) -> R) -> R {
         let now = self.now();
-        let world = self.inner.world.lock();
+        let world = self.inner.world.read();
         f(&world, now)
     }
 
