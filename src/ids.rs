@@ -128,16 +128,17 @@ impl Ids {
         g.copy_from_slice(&b[..16]);
         g[6] = (g[6] & 0x0f) | 0x40;
         g[8] = (g[8] & 0x3f) | 0x80;
-        let h =
-            |r: std::ops::Range<usize>| g[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
-        format!(
-            "{}-{}-{}-{}-{}",
-            h(0..4),
-            h(4..6),
-            h(6..8),
-            h(8..10),
-            h(10..16)
-        )
+        // On every API answer: written straight into one string, no allocation per byte.
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(36);
+        for (i, byte) in g.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                out.push('-');
+            }
+            out.push(HEX[usize::from(byte >> 4)] as char);
+            out.push(HEX[usize::from(byte & 0x0f)] as char);
+        }
+        out
     }
 
     /// A number in `0..bound`, for seeded choices (probabilistic faults, jitter).
