@@ -120,13 +120,13 @@ def parse_duration_us(text):
     return float("nan")
 
 
-def wrk(port, path, body, auth, conns, secs, pid):
+def wrk(port, path, body, auth, conns, secs, pid, lua=LUA, pin=None):
     env = dict(os.environ, WRK_BODY=json.dumps(body), WRK_AUTH=auth or "")
     before = cpu_secs(pid)
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{conns}", f"-d{secs}s", "--latency", "-s", LUA, f"http://127.0.0.1:{port}{path}"],
-        env=env, capture_output=True, text=True, check=True,
-    ).stdout
+    # `pin` puts the load generator on one core (taskset), as issue 13 measured.
+    cmd = (["taskset", "-c", str(pin)] if pin is not None else []) + [
+        "wrk", "-t1", f"-c{conns}", f"-d{secs}s", "--latency", "-s", lua, f"http://127.0.0.1:{port}{path}"]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     cpu = cpu_secs(pid) - before
     r = {"errors": 0}
     for line in out.splitlines():
@@ -241,6 +241,81 @@ def mixed(secs=60):
     sys.exit(code)
 
 
+def ab(secs, rounds=3):
+    """Before/after and worker A/B in one run: each binary in $AB_BINS (label=path, comma-separated)
+    against the static server, for the issue-13 cases at 16 and 64 connections, wrk pinned to core
+    0, `rounds` rounds, medians; then the last binary with 1 and 2 workers driving 4 namespaces."""
+    bins = [b.split("=", 1) for b in os.environ.get("AB_BINS", f"mock={MOCK}").split(",")]
+    print(f"# wix-oauth-mock A/B, {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPUs, {load()}")
+    print(f"wrk -t1 pinned to core 0, {secs} s per run, median of {rounds} rounds; CPU = server user+sys per request\n")
+
+    def startup(binary):
+        return startup_ms(lambda port: [binary, "--port", str(port), "--no-watch"])
+
+    print("startup (median of 20): static %.2f ms" % startup_ms(static_cmd), end="")
+    for label, binary in bins:
+        print(f", {label} {startup(binary):.2f} ms", end="", flush=True)
+    print("\n")
+
+    def cases(port):
+        token = post(port, "/oauth/access", {
+            "grant_type": "refresh_token", "client_id": APP_ID, "client_secret": APP_SECRET,
+            "refresh_token": REFRESH})["access_token"]
+        return [
+            ("client_credentials", "/oauth2/token", {
+                "grant_type": "client_credentials", "client_id": APP_ID, "client_secret": APP_SECRET,
+                "instance_id": INSTANCE}, None),
+            ("refresh_token", "/oauth/access", {
+                "grant_type": "refresh_token", "client_id": APP_ID, "client_secret": APP_SECRET,
+                "refresh_token": REFRESH}, None),
+            ("bi-event", "/apps/v1/bi-event", {"eventName": "APP_DASHBOARD_LOADED"}, token),
+        ]
+
+    def measure(cmd, path, body, auth, conns, lua=LUA):
+        port = free_port()
+        proc, _ = start(cmd(port), port)
+        time.sleep(0.2)
+        runs = []
+        for _ in range(rounds):
+            runs.append(wrk(port, path, body, auth, conns, secs, proc.pid, lua=lua, pin=0))
+        peak = rss_kib(proc.pid, "VmHWM")
+        stop(proc)
+        med = lambda k: statistics.median(r[k] for r in runs)
+        return {"rps": med("rps"), "cpu_us": med("cpu_us"), "p99_us": med("p99_us"),
+                "errors": sum(r["errors"] for r in runs), "peak": peak}
+
+    print("| server | case | conns | req/s | vs static | CPU µs/req | p99 | peak RSS | errors |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    static_body = {"grant_type": "client_credentials"}
+    for conns in (16, 64):
+        base = measure(static_cmd, "/oauth2/token", static_body, None, conns)
+        print(f"| static | constant JSON | {conns} | {base['rps']:.0f} | 1.00 | {base['cpu_us']:.1f} | "
+              f"{base['p99_us']:.0f} µs | {base['peak'] / 1024:.1f} MiB | {base['errors']} |", flush=True)
+        for label, binary in bins:
+            probe_port = free_port()
+            probe, _ = start([binary, "--port", str(probe_port), "--no-watch"], probe_port)
+            cs = cases(probe_port)
+            idle = rss_kib(probe.pid)
+            stop(probe)
+            for name, path, body, auth in cs:
+                r = measure(lambda port: [binary, "--port", str(port), "--no-watch"], path, body, auth, conns)
+                print(f"| {label} | {name} | {conns} | {r['rps']:.0f} | {r['rps'] / base['rps']:.2f} | "
+                      f"{r['cpu_us']:.1f} | {r['p99_us']:.0f} µs | {r['peak'] / 1024:.1f} MiB (idle "
+                      f"{idle / 1024:.1f}) | {r['errors']} |", flush=True)
+
+    label, binary = bins[-1]
+    ns_lua = os.path.join(ROOT, "benches/wrk/namespaces.lua")
+    print(f"\nworkers, {label}: client_credentials at 64 connections, 4 namespaces round robin")
+    print("| workers | req/s | CPU µs/req | p99 |\n|---|---|---|---|")
+    body = {"grant_type": "client_credentials", "client_id": APP_ID,
+            "client_secret": APP_SECRET, "instance_id": INSTANCE}
+    for workers in (1, 2):
+        r = measure(lambda port: [binary, "--port", str(port), "--no-watch", "--workers", str(workers)],
+                    "/oauth2/token", body, None, 64, lua=ns_lua)
+        print(f"| {workers} | {r['rps']:.0f} | {r['cpu_us']:.1f} | {r['p99_us']:.0f} µs |", flush=True)
+    print(f"\nfinished with {load()}")
+
+
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "full"
     if mode == "full":
@@ -251,5 +326,7 @@ if __name__ == "__main__":
         soak(int(os.environ.get("SOAK_TOKENS", "1000000")))
     elif mode == "mixed":
         mixed(int(os.environ.get("MIXED_SECS", "60")))
+    elif mode == "ab":
+        ab(int(os.environ.get("BENCH_SECS", "3")))
     else:
-        raise SystemExit("usage: benches/run.sh [full|quick|soak|mixed]")
+        raise SystemExit("usage: benches/run.sh [full|quick|soak|mixed|ab]")

@@ -6,6 +6,9 @@
 #   quick the same with 2-second runs
 #   soak  1 000 000 tokens, RSS sampled as they go (flat within 10 % after warm-up, or exit 1)
 #   mixed 60 seconds of mixed flows (install, exchange, refresh, tokens, API calls) with zero errors
+#   ab    before/after: every binary in AB_BINS (label=path,...) against the static server for
+#         client_credentials, refresh_token and bi-event at 16/64 connections, wrk pinned to core 0,
+#         3 rounds, medians; then the last binary with 1 and 2 workers driving 4 namespaces
 #
 # Installs wrk from Debian when it is missing, builds the release binaries, and serves on 127.0.0.1 only.
 set -euo pipefail
