@@ -28,6 +28,7 @@
 //! - [`pages`]: the HTML pages (installer error, consent, member login, close-window); their CSS
 //!   is `src/assets/pages.css`, inlined. The dashboard's files are in `src/assets/` too, served by
 //!   `routes/admin_ui.rs`.
+//! - [`redirect`]: redirect hygiene, the one check of every URL the mock redirects or posts to.
 //! - [`routes`]: the HTTP surface, one file per area, wrapped in `routes/layer.rs` (faults, journal,
 //!   conformance); [`server`]: binding and serving (HTTP, and HTTPS with [`tls`]'s certificates).
 //! - [`state_file`]: `--state-file`, the world saved across restarts (format, atomic writes).
@@ -51,6 +52,7 @@ pub mod keys;
 pub mod mock;
 pub mod namespaces;
 pub mod pages;
+pub mod redirect;
 pub mod routes;
 pub mod scenario;
 pub mod schema;

@@ -11,6 +11,7 @@ use super::identity::Identity;
 use super::{Caller, World, secs, with_query};
 use crate::error::{FieldViolation, WixError};
 use crate::ids::Ids;
+use crate::redirect;
 use crate::scenario::MemberLogin;
 
 /// Where the member-login redirect puts `code` and `state`.
@@ -193,12 +194,20 @@ impl World {
                 code: "OAUTH_APP_NOT_FOUND",
                 message: format!("OAuth app {client_id} not found"),
             })?;
-        // Wix redirects only to exact `allowedRedirectUris` (wix-api.md §6).
+        // Wix redirects only to exact `allowedRedirectUris` (wix-api.md §6), and the mock only to
+        // one that passes the redirect check (no `javascript:`, userinfo or backslash, issue 18).
         if !oauth_app.allowed_redirect_uris.contains(&redirect_uri) {
             return Err(WixError::Validation(vec![FieldViolation::new(
                 &field("redirectUri"),
                 "NOT_ALLOWED",
                 "redirectUri is not one of the OAuth app's allowedRedirectUris",
+            )]));
+        }
+        if let Err(e) = redirect::check_registered(&redirect_uri) {
+            return Err(WixError::Validation(vec![FieldViolation::new(
+                &field("redirectUri"),
+                "NOT_ALLOWED",
+                format!("redirectUri cannot be redirected to: {e}"),
             )]));
         }
         let site_id = oauth_app.site_id.clone();
@@ -234,19 +243,7 @@ impl World {
                 message: format!("OAuth app {client_id} not found"),
             })?;
         if let Some(url) = post_flow_url {
-            // Flows other than login need the URL's domain in allowedRedirectDomains (wix-api.md §6).
-            let host = url::Url::parse(url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string));
-            let allowed = oauth_app.allowed_redirect_uris.iter().any(|u| u == url)
-                || host.is_some_and(|h| oauth_app.allowed_redirect_domains.contains(&h));
-            if !allowed {
-                return Err(WixError::Validation(vec![FieldViolation::new(
-                    "callbacks.postFlowUrl",
-                    "NOT_ALLOWED",
-                    "postFlowUrl's domain is not one of the OAuth app's allowedRedirectDomains",
-                )]));
-            }
+            check_post_flow_url(url, oauth_app)?;
         }
         // "Invalidates the visitor or member token" (wix-api.md §5): every token of the member, or
         // of the visitor, whoever asked.
@@ -475,6 +472,31 @@ impl World {
         self.identities
             .member_codes
             .retain(|_, c| c.expires_at > horizon);
+    }
+}
+
+/// Flows other than login need the URL's domain in allowedRedirectDomains (wix-api.md §6), or the
+/// exact URL among the allowedRedirectUris. The URL must first pass the redirect check: the logout
+/// page echoes it into `Location` as given, so `javascript:`, `ftp:`, userinfo, backslashes and
+/// control characters are refused before the host is even looked at (issue 18).
+fn check_post_flow_url(url: &str, oauth_app: &super::OAuthApp) -> Result<(), WixError> {
+    let refuse = |message: String| {
+        WixError::Validation(vec![FieldViolation::new(
+            "callbacks.postFlowUrl",
+            "NOT_ALLOWED",
+            message,
+        )])
+    };
+    let parsed = redirect::check(url)
+        .map_err(|e| refuse(format!("postFlowUrl cannot be redirected to: {e}")))?;
+    let allowed = oauth_app.allowed_redirect_uris.iter().any(|u| u == url)
+        || redirect::host_allowed(&parsed, &oauth_app.allowed_redirect_domains);
+    if allowed {
+        Ok(())
+    } else {
+        Err(refuse(
+            "postFlowUrl's domain is not one of the OAuth app's allowedRedirectDomains".into(),
+        ))
     }
 }
 

@@ -392,6 +392,10 @@ impl World {
         {
             params.push(("instance", signed));
         }
+        // The App URL comes from the scenario; a browser is sent there, so it passes the redirect check.
+        crate::redirect::check(&app.app_url).map_err(|e| {
+            installer_error(format!("the app's App URL cannot be redirected to: {e}"))
+        })?;
         let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let url = with_query(&app.app_url, &pairs)
             .ok_or_else(|| installer_error("the app's App URL is not a valid URL"))?;
@@ -427,11 +431,20 @@ impl World {
             .redirect_url
             .filter(|s| !s.is_empty())
             .ok_or_else(|| installer_error("missing redirectUrl"))?;
-        // Exact match only: anything else gets the error page and is never redirected to.
-        if !app.redirect_urls.contains(&redirect_url) {
-            return Err(installer_error(
-                "redirectUrl is not registered for this app",
-            ));
+        // Exact match only: anything else gets the error page and is never redirected to. The
+        // registered URL must also pass the redirect check (a scenario could register `javascript:`).
+        match crate::redirect::matches_exactly(&redirect_url, &app.redirect_urls) {
+            Ok(_) => {}
+            Err(crate::redirect::Unsafe::NotRegistered) => {
+                return Err(installer_error(
+                    "redirectUrl is not registered for this app",
+                ));
+            }
+            Err(e) => {
+                return Err(installer_error(format!(
+                    "redirectUrl cannot be redirected to: {e}"
+                )));
+            }
         }
         let mut site_id = req.site_id.filter(|s| !s.is_empty());
         if let Some(token) = req.token.as_deref() {

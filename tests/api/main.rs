@@ -52,3 +52,5 @@ mod state_file;
 mod races;
 // The bad-input matrix: every endpoint × every class of bad input, table-driven.
 mod bad_input_matrix;
+// Issue 18: every URL the mock redirects or posts to passes one check (no script schemes, userinfo, backslashes).
+mod redirect_hygiene;
