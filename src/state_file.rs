@@ -278,6 +278,7 @@ impl StateFile {
         world.identities.member_codes = w.member_codes.into_iter().collect();
         world.recent_tokens.clear();
         world.outbox.clear();
+        world.reindex();
     }
 
     /// The file's bytes: pretty JSON, so a person can read and diff it.

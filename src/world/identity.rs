@@ -34,7 +34,7 @@ pub const VISITOR_REFRESH_PREFIX: &str = "OAUTH2.VREFRESH.";
 pub const MEMBER_REFRESH_PREFIX: &str = "OAUTH2.MREFRESH.";
 /// Headless refresh tokens have no documented lifetime; like legacy ones they live "forever" (10
 /// years, since a JWT needs an `exp`) unless revoked (INFERRED).
-const REFRESH_TOKEN_SECS: u64 = 10 * 365 * 24 * 3600;
+pub(crate) const REFRESH_TOKEN_SECS: u64 = 10 * 365 * 24 * 3600;
 
 /// Who a valid token speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
@@ -459,19 +459,10 @@ impl World {
 
     // ---- Housekeeping -------------------------------------------------------------------------------
 
-    /// Drops login sessions and member codes an hour after they expired, at most once a virtual minute.
+    /// Collects expired sessions and codes (and everything else [`World::sweep`] collects), at most
+    /// once a virtual minute.
     pub(super) fn maybe_gc_identities(&mut self, now: DateTime<Utc>) {
-        if self.identities.next_gc.is_some_and(|at| now < at) {
-            return;
-        }
-        self.identities.next_gc = Some(now + Duration::seconds(60));
-        let horizon = now - Duration::hours(1);
-        self.identities
-            .redirect_sessions
-            .retain(|_, s| s.expires_at > horizon);
-        self.identities
-            .member_codes
-            .retain(|_, c| c.expires_at > horizon);
+        self.maybe_gc(now);
     }
 }
 

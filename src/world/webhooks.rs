@@ -152,8 +152,13 @@ impl World {
             instance,
             removed_at: rfc3339_millis(now),
         };
+        self.index_removed(&removed.instance);
         self.removed_instances
             .insert(instance_id.to_string(), removed.clone());
+        // Its refresh tokens die with it: collected now, so a reinstall (which takes the same
+        // instance id back) does not bring them back to life.
+        self.refresh_tokens
+            .retain(|_, g| g.instance_id != instance_id);
         Ok(removed)
     }
 
