@@ -54,5 +54,7 @@ mod races;
 mod bad_input_matrix;
 // Issue 18: every URL the mock redirects or posts to passes one check (no script schemes, userinfo, backslashes).
 mod redirect_hygiene;
+// Issue 18: state files at the edges (clock offsets out of range, endless files).
+mod state_file_limits;
 // Issue 18: expired sessions, codes and dead grants are collected on the virtual clock.
 mod collected_state;
