@@ -617,6 +617,11 @@ impl World {
         if claims.exp <= now.timestamp() {
             return Err(WixError::InvalidGrant("refresh token expired".into()));
         }
+        if claims.iat > now.timestamp() {
+            return Err(WixError::InvalidGrant(
+                "refresh token was issued after the current time (the clock was moved back)".into(),
+            ));
+        }
         if !self.oauth_apps.contains_key(&grant.client_id) {
             return Err(WixError::InvalidGrant(
                 "refresh token of a deleted OAuth app".into(),
@@ -649,7 +654,7 @@ impl World {
     pub fn token_info(&self, token: &str, now: DateTime<Utc>) -> TokenInfo {
         let inactive = TokenInfo::default();
         if let Some((claim, claims)) = self.signer.decode(token) {
-            if claims.exp <= now.timestamp() {
+            if claims.exp <= now.timestamp() || claims.iat > now.timestamp() {
                 return inactive;
             }
             let Ok(caller) = self.caller_for(claim) else {

@@ -838,6 +838,12 @@ impl World {
                 code: "TOKEN_EXPIRED",
                 message: "access token expired".into(),
             },
+            Invalid::NotYetValid => WixError::Unauthenticated {
+                code: "INVALID_TOKEN",
+                message:
+                    "access token was issued after the current time (the clock was moved back)"
+                        .into(),
+            },
         })?;
         // Who the token speaks for, and whether that still holds (world/identity.rs).
         self.caller_for(claim)

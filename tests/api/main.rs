@@ -58,3 +58,5 @@ mod redirect_hygiene;
 mod state_file_limits;
 // Issue 18: expired sessions, codes and dead grants are collected on the virtual clock.
 mod collected_state;
+// Issue 18: tokens used after the clock moved back before their iat.
+mod clock_moved_back;
