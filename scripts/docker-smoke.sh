@@ -1,43 +1,83 @@
 #!/usr/bin/env bash
-# Builds the container image from a locally built static binary, runs it with --network host, and walks the
-# legacy install flow against it. Prints the image size and the time from `docker run` to the first healthy
-# answer. Not part of `cargo test`: it needs a Docker engine (Debian: apt-get install docker.io; dockerd &).
+# The container as users meet it, with --network host only (this machine may reach loopback only):
+#   1. plain `docker build .` on a copy of the tracked files (a fresh clone: no target/), classic builder;
+#   2. the image from a host-built binary (scripts/docker-local.sh), which the rest runs;
+#   3. `--port N` given as an argument: Docker's HEALTHCHECK reports healthy; time to healthy;
+#   4. the legacy install flow against it;
+#   5. how long `docker stop` takes with a `POST /__admin/requests/wait` pending (printed);
+#   6. `--tls` as uid 65532: the CA is written to /data, a client trusting only it gets a 200;
+#   7. `--state-file` on a named volume as uid 65532: saved on `docker stop`, restored on the next run.
+# Not part of `cargo test` or .ci/run: it needs a Docker engine (Debian: apt-get install docker.io;
+# dockerd &). SKIP_PLAIN_BUILD=1 skips step 1, which pulls rust:1 and compiles for minutes; STATIC_BIN=path
+# reuses a static binary built earlier (see scripts/docker-local.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PORT=${PORT:-18787}
+TLS_PORT=${TLS_PORT:-18443}
 IMAGE=${IMAGE:-wix-oauth-mock:smoke}
 BASE="http://127.0.0.1:$PORT"
 APP_ID=5e2c9a6f-8a61-4b4f-9a43-0f3d2b1c7a10
 REDIRECT=http://localhost:3000/wix/oauth/callback
-
-echo "== static binary"
-CARGO_TARGET_DIR=target/static RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --target x86_64-unknown-linux-gnu
-BIN=target/static/x86_64-unknown-linux-gnu/release/wix-oauth-mock
-file "$BIN" 2>/dev/null | grep -q 'static' || { echo "the binary is not statically linked"; exit 1; }
-
-echo "== image (runtime stage only: pulls nothing)"
-DOCKER_BUILDKIT=0 docker build --quiet --target local -t "$IMAGE" . >/dev/null
-SIZE=$(docker image inspect "$IMAGE" --format '{{.Size}}')
-echo "image size: $SIZE bytes ($(( SIZE / 1024 / 1024 )) MiB)"
-
 NAME="wix-oauth-mock-smoke-$$"
-cleanup() { docker rm -f "$NAME" >/dev/null 2>&1 || true; }
+VOLUME="wix-oauth-mock-smoke-$$"
+SCRATCH=$(mktemp -d)
+cleanup() {
+  docker rm -f "$NAME" >/dev/null 2>&1 || true
+  docker volume rm -f "$VOLUME" >/dev/null 2>&1 || true
+  rm -rf "$SCRATCH"
+}
 trap cleanup EXIT
 
-echo "== run"
-START=$(date +%s%N)
-docker run -d --rm --name "$NAME" --network host -e WIX_MOCK_PORT="$PORT" "$IMAGE" >/dev/null
-until curl -fs "$BASE/__admin/health" >/dev/null 2>&1; do
-  if (( ($(date +%s%N) - START) > 20000000000 )); then echo "not healthy after 20 s"; docker logs "$NAME"; exit 1; fi
-  sleep 0.005
-done
-echo "time to healthy (docker run → first 200 from /__admin/health): $(( ($(date +%s%N) - START) / 1000000 )) ms"
-docker exec "$NAME" /wix-oauth-mock health && echo "in-container health check: ok"
-USER_ID=$(docker inspect "$NAME" --format '{{.Config.User}}')
-echo "runs as user: $USER_ID"
+# Docker Engine < 25 does not know HEALTHCHECK --start-interval: build without it there, and say so.
+ENGINE=$(docker version --format '{{.Server.Version}}')
+dockerfile_for_engine() {
+  if (( ${ENGINE%%.*} < 25 )); then
+    echo "   (Docker Engine $ENGINE predates --start-interval: building without it)" >&2
+    sed 's/ --start-interval=[^ ]*//' "$1"
+  else
+    cat "$1"
+  fi
+}
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+wait_for() { # wait_for SECONDS COMMAND...: retries COMMAND every 20 ms
+  local deadline=$(( $(date +%s) + $1 )); shift
+  until "$@" >/dev/null 2>&1; do
+    if (( $(date +%s) > deadline )); then echo "timed out: $*"; docker logs "$NAME" 2>&1 | tail -20; exit 1; fi
+    sleep 0.02
+  done
+}
+health_status() { docker inspect "$NAME" --format '{{.State.Health.Status}}'; }
+is_healthy() { [ "$(health_status)" = healthy ]; }
 
-echo "== install flow"
+if [ "${SKIP_PLAIN_BUILD:-}" = 1 ]; then
+  echo "== 1. plain docker build . (skipped: SKIP_PLAIN_BUILD=1)"
+else
+  echo "== 1. plain docker build . on the tracked files only (classic builder, no --target)"
+  git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$SCRATCH"
+  dockerfile_for_engine Dockerfile > "$SCRATCH/Dockerfile"
+  (cd "$SCRATCH" && DOCKER_BUILDKIT=0 docker build --quiet \
+    --build-arg WIX_MOCK_GIT_COMMIT="$(git -C "$OLDPWD" rev-parse --short HEAD)" -t "$IMAGE-plain" . >/dev/null)
+  docker run --rm "$IMAGE-plain" --version
+fi
+
+echo "== 2. image from a host-built binary (scripts/docker-local.sh)"
+bash scripts/docker-local.sh "$IMAGE"
+SIZE=$(docker image inspect "$IMAGE" --format '{{.Size}}')
+echo "image size: $SIZE bytes ($(( SIZE / 1024 / 1024 )) MiB)"
+docker run --rm "$IMAGE" --version
+
+echo "== 3. --port as an argument; Docker's health check must follow it"
+START=$(date +%s%N)
+docker run -d --name "$NAME" --network host "$IMAGE" serve --port "$PORT" >/dev/null
+wait_for 20 curl -fs "$BASE/__admin/health"
+echo "first 200 from /__admin/health: $(ms_since "$START") ms after docker run"
+wait_for 60 is_healthy
+echo "Docker reports healthy: $(ms_since "$START") ms after docker run"
+[ "$(docker inspect "$NAME" --format '{{.Config.User}}')" = 65532:65532 ] || { echo "not uid 65532"; exit 1; }
+docker exec "$NAME" /wix-oauth-mock health && echo "in-container health check on port $PORT: ok"
+
+echo "== 4. install flow"
 query() { python3 -c 'import sys,urllib.parse as u; print(u.parse_qs(u.urlsplit(sys.argv[1]).query)[sys.argv[2]][0])' "$@"; }
 APP_URL=$(curl -s -o /dev/null -w '%{redirect_url}' "$BASE/app-market/install?appId=$APP_ID")
 CALLBACK=$(curl -s -o /dev/null -w '%{redirect_url}' -G "$BASE/installer/install" \
@@ -49,3 +89,43 @@ TOKENS=$(curl -fs -X POST "$BASE/oauth/access" -H 'Content-Type: application/jso
 ACCESS=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["access_token"])' "$TOKENS")
 curl -fs -X POST "$BASE/apps/v1/bi-event" -H "Authorization: $ACCESS" -d '{"eventName":"APP_FINISHED_CONFIGURATION"}' >/dev/null
 curl -fs "$BASE/__admin/state" | python3 -c 'import json,sys; s=json.load(sys.stdin); assert any(i["setup_complete"] for i in s["instances"]); print("install flow: ok (setup complete)")'
+
+echo "== 5. docker stop with a pending POST /__admin/requests/wait"
+curl -s -o /dev/null -X POST "$BASE/__admin/requests/wait" -H 'Content-Type: application/json' \
+  -d '{"path":"/never","timeout_ms":30000}' &
+WAITER=$!
+sleep 0.3
+START=$(date +%s%N)
+docker stop "$NAME" >/dev/null
+echo "docker stop took $(ms_since "$START") ms (a graceful stop is well under 1000; 10000 means SIGKILL)"
+wait "$WAITER" || true
+docker rm -f "$NAME" >/dev/null
+
+echo "== 6. --tls as uid 65532: the CA goes to /data"
+docker run -d --name "$NAME" --network host "$IMAGE" serve --port "$PORT" --tls --tls-port "$TLS_PORT" >/dev/null
+wait_for 20 is_healthy
+docker cp "$NAME:/data/wix-mock-ca.pem" "$SCRATCH/ca.pem"
+curl -fs --cacert "$SCRATCH/ca.pem" --resolve "www.wixapis.com:$TLS_PORT:127.0.0.1" \
+  "https://www.wixapis.com:$TLS_PORT/__admin/health" >/dev/null
+echo "https://www.wixapis.com:$TLS_PORT trusted with /data/wix-mock-ca.pem: ok"
+docker rm -f "$NAME" >/dev/null
+
+echo "== 7. --state-file on a named volume as uid 65532"
+docker volume create "$VOLUME" >/dev/null
+run_with_state() {
+  docker run -d --name "$NAME" --network host -v "$VOLUME:/data" -e WIX_MOCK_STATE_FILE=/data/state.json \
+    "$IMAGE" serve --port "$PORT" >/dev/null
+  wait_for 20 curl -fs "$BASE/__admin/health"
+}
+run_with_state
+curl -fs -X POST "$BASE/__admin/clock" -H 'Content-Type: application/json' -d '{"advance_secs":86400}' >/dev/null
+BEFORE=$(curl -fs "$BASE/__admin/clock" | python3 -c 'import json,sys; print(json.load(sys.stdin)["unix"])')
+docker stop "$NAME" >/dev/null
+docker logs "$NAME" 2>&1 | grep -q "state new, saving to /data/state.json" || { docker logs "$NAME"; exit 1; }
+docker rm "$NAME" >/dev/null
+run_with_state
+docker logs "$NAME" 2>&1 | grep -q "state restored from /data/state.json" || { docker logs "$NAME"; exit 1; }
+AFTER=$(curl -fs "$BASE/__admin/clock" | python3 -c 'import json,sys; print(json.load(sys.stdin)["unix"])')
+(( AFTER >= BEFORE )) || { echo "the clock was not restored: $AFTER < $BEFORE"; exit 1; }
+echo "state saved on docker stop and restored from the volume: ok"
+echo "docker smoke: all ok"

@@ -21,7 +21,10 @@ use crate::journal::Journal;
 use crate::namespaces::{DEFAULT_LIMIT, Namespaces};
 use crate::scenario::Scenario;
 use crate::state_file::StateFile;
-use crate::world::{RemovedInstance, World};
+use crate::world::identity::{Minted, Subject, TokenInfo};
+use crate::world::oauth_apps::{OAuthAppFields, SiteScope};
+use crate::world::query::{PagingMetadata, Query};
+use crate::world::{OAuthApp, RemovedInstance, World};
 
 /// Start-up choices that override the scenario (from the command line, or a test).
 #[derive(Debug, Clone, Default)]
@@ -61,6 +64,8 @@ struct Inner {
     faults: Faults,
     conformance: Conformance,
     webhooks: Webhooks,
+    /// How many API answers carried a request id since the last reset.
+    answered: std::sync::atomic::AtomicU64,
     /// This app's namespace; `None` for the default one.
     namespace: Option<String>,
     /// The named namespaces; only the default app has them (namespaces do not nest).
@@ -187,6 +192,7 @@ impl App {
                 faults,
                 conformance: Conformance::default(),
                 webhooks,
+                answered: std::sync::atomic::AtomicU64::new(0),
                 namespace,
                 namespaces,
             }),
@@ -322,6 +328,9 @@ impl App {
         self.inner.clock.reset();
         *world = World::from_scenario(&scenario, self.inner.clock.now(), &self.inner.ids);
         self.inner.journal.reset();
+        self.inner
+            .answered
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         self.inner.faults.reset(&scenario);
         self.inner.conformance.reset();
         self.inner.webhooks.reset(&scenario);
@@ -329,6 +338,15 @@ impl App {
         self.inner
             .webhooks
             .enqueue(start_events, |app_id| world.webhook_url(app_id));
+    }
+
+    /// The `x-wix-request-id` for the next API answer (seeded, so a run replays with the same ids).
+    pub fn next_request_id(&self) -> String {
+        let n = self
+            .inner
+            .answered
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.ids.request_id(n + 1)
     }
 
     /// Appends a request to the journal, stamped with the virtual time.
@@ -352,5 +370,401 @@ impl App {
         state["seed"] = json!(self.inner.ids.seed());
         state["scenario"] = json!(self.scenario().name);
         state
+    }
+}
+
+/// A legacy `/oauth/access` grant, read from the request after the client authenticated.
+#[derive(Debug, Clone, Copy)]
+pub enum LegacyGrant<'a> {
+    /// `authorization_code`: the installer's code, and the redirect URI if the client sent one.
+    Code {
+        code: &'a str,
+        redirect_uri: Option<&'a str>,
+    },
+    /// `refresh_token`: Wix answers with the same refresh token.
+    Refresh(&'a str),
+}
+
+/// The `/oauth/access` 200 body: exactly these two fields, no `expires_in` or `token_type`.
+#[derive(Debug, serde::Serialize)]
+pub struct AccessResponse {
+    /// Signed when the answer is serialised, after the world lock is released.
+    pub access_token: crate::jwt::Token,
+    pub refresh_token: String,
+}
+
+/// The named operations routes call. Each decides its own lock scope: a read takes the world lock
+/// for the lookup alone, a change holds it for exactly the updates that must be atomic (a code is
+/// redeemed once, a secret generated once), and what an answer needs is copied out before the
+/// response is built.
+impl App {
+    /// Runs a read-only look at the world, with the time read once.
+    fn read<R>(&self, f: impl FnOnce(&World, DateTime<Utc>) -> R) -> R {
+        let now = self.now();
+        let world = self.inner.world.lock();
+        f(&world, now)
+    }
+
+    /// Who an access token speaks for (`MISSING_TOKEN`, `TOKEN_EXPIRED`, ... when it speaks for no
+    /// one).
+    pub fn authorize(&self, token: Option<&str>) -> Result<crate::world::Caller, WixError> {
+        self.read(|w, now| w.authorize(token, now))
+    }
+
+    /// Whether a site exists.
+    pub fn has_site(&self, site_id: &str) -> bool {
+        self.read(|w, _| w.sites.contains_key(site_id))
+    }
+
+    /// Fills the ids a request carries indirectly (through its token, code or refresh token), for
+    /// fault and `expect:` matchers.
+    pub fn derive_ids(&self, req: &mut crate::request::Incoming) {
+        self.read(|w, _| crate::faults::derive_ids(req, w));
+    }
+
+    /// The request-side fault effects and the standing checks of earlier faults; an error replaces
+    /// the handler.
+    pub fn fault_before(
+        &self,
+        req: &crate::request::Incoming,
+        plan: &crate::faults::Plan,
+    ) -> Option<WixError> {
+        self.with_world(|w, now, _| self.inner.faults.before(w, req, plan, now))
+    }
+
+    /// The conformance report, with the world's view of what the client left unfinished.
+    pub fn conformance_report(&self) -> crate::conformance::Report {
+        let scenario = self.scenario();
+        self.read(|w, _| self.inner.conformance.report(&scenario, w))
+    }
+
+    // ---- The legacy install flow ----
+
+    /// The App Market click: a single-use install token, on `site_id` or a new site; answers the
+    /// App URL to redirect to.
+    pub fn app_market_install(
+        &self,
+        app_id: &str,
+        site_id: Option<&str>,
+    ) -> Result<String, WixError> {
+        self.with_world(|w, now, ids| w.app_market_install(app_id, site_id, now, ids))
+    }
+
+    /// `/installer/install`: the consent page, or straight back to the app with a code.
+    pub fn start_install(
+        &self,
+        req: crate::world::InstallRequest,
+    ) -> Result<crate::world::InstallStep, WixError> {
+        self.with_world(|w, now, ids| w.start_install(req, now, ids))
+    }
+
+    /// The consent page's decision; answers where to redirect.
+    pub fn decide_consent(&self, consent_id: &str, approve: bool) -> Result<String, WixError> {
+        self.with_world(|w, now, ids| w.decide_consent(consent_id, approve, now, ids))
+    }
+
+    /// Close-window with an access token: records that the flow was closed. `false` when the token
+    /// is not valid (the page shows either way).
+    pub fn close_window(&self, token: Option<&str>) -> bool {
+        self.with_world(|w, now, _| match w.authorize(token, now) {
+            Ok(caller) => {
+                w.close_window(&caller, now);
+                true
+            }
+            Err(_) => false,
+        })
+    }
+
+    /// `/oauth/access`: the client authenticates, then the code is redeemed (once) or the refresh
+    /// token checked, and a legacy access token is minted.
+    pub fn legacy_access(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        grant: Result<LegacyGrant<'_>, WixError>,
+    ) -> Result<AccessResponse, WixError> {
+        self.with_world(|w, now, ids| {
+            w.authenticate_client(client_id, client_secret)?;
+            let (instance_id, refresh_token) = match grant? {
+                LegacyGrant::Code { code, redirect_uri } => {
+                    w.exchange_code(client_id, code, redirect_uri, now, ids)?
+                }
+                // Wix returns the refresh token "identical to the one ... sent".
+                LegacyGrant::Refresh(refresh_token) => (
+                    w.check_refresh(client_id, refresh_token)?,
+                    refresh_token.to_string(),
+                ),
+            };
+            let ttl = w.ttl.legacy_access_token_secs;
+            let access_token = w.mint_access_token(&instance_id, "legacy", ttl, now)?;
+            Ok(AccessResponse {
+                access_token,
+                refresh_token,
+            })
+        })
+    }
+
+    /// `POST /apps/v1/bi-event` for an authorized caller (`APP_FINISHED_CONFIGURATION` finishes setup).
+    pub fn record_bi_event(&self, caller: &crate::world::Caller, event: &crate::world::BiEvent) {
+        self.with_world(|w, _, _| w.record_bi_event(caller, event));
+    }
+
+    /// Get App Instance: the caller (with `scope`), its instance, app and site, copied out.
+    pub fn app_instance(
+        &self,
+        token: Option<&str>,
+        scope: &str,
+    ) -> Result<
+        (
+            crate::world::Caller,
+            crate::world::Instance,
+            crate::world::WixApp,
+            crate::world::Site,
+        ),
+        WixError,
+    > {
+        self.read(|w, now| {
+            let caller = w.authorize(token, now)?;
+            caller.require_app_instance()?;
+            caller.require_scope(&[scope])?;
+            let instance = w.instances.get(&caller.instance_id).cloned();
+            let app = w.apps.get(&caller.app_id).cloned();
+            let site = w.sites.get(&caller.site_id).cloned();
+            match (instance, app, site) {
+                (Some(instance), Some(app), Some(site)) => Ok((caller, instance, app, site)),
+                _ => Err(WixError::NotFound {
+                    code: "INSTANCE_NOT_FOUND",
+                    message: "app instance not found".into(),
+                }),
+            }
+        })
+    }
+
+    // ---- /oauth2/token ----
+
+    /// `client_credentials`: an app's token for an instance, or with an OAuth app's credentials and
+    /// no instance, a Headless admin token.
+    pub fn client_credentials(
+        &self,
+        id: &str,
+        secret: &str,
+        instance_id: Option<&str>,
+    ) -> Result<Minted, WixError> {
+        self.with_world(|w, now, ids| match instance_id {
+            Some(instance_id) => w.instance_token(id, secret, instance_id, now, ids),
+            None if w.oauth_apps.contains_key(id) => w.headless_admin_token(id, secret, now, ids),
+            None if w.apps.contains_key(id) => Err(WixError::InvalidRequest(
+                "missing required parameter `instance_id`".into(),
+            )),
+            None => Err(WixError::InvalidClient(format!("unknown client_id `{id}`"))),
+        })
+    }
+
+    /// `anonymous`: a new visitor's tokens for a Headless client.
+    pub fn visitor_tokens(&self, client_id: &str) -> Result<Minted, WixError> {
+        self.with_world(|w, now, ids| w.visitor_tokens(client_id, now, ids))
+    }
+
+    /// `refresh_token`: the client's kind (Headless OAuth app or Wix app) decides which grant it
+    /// is; a Wix app's legacy refresh token needs the app's credentials.
+    pub fn refresh(
+        &self,
+        client_id: Option<&str>,
+        credentials: Result<(String, String), WixError>,
+        refresh_token: &str,
+    ) -> Result<Minted, WixError> {
+        self.with_world(|w, now, ids| w.refresh(client_id, credentials, refresh_token, now, ids))
+    }
+
+    /// `authorization_code` + PKCE: a member's code from the login page, redeemed once.
+    pub fn exchange_member_code(
+        &self,
+        client_id: &str,
+        code: &str,
+        verifier: &str,
+        redirect_uri: Option<&str>,
+    ) -> Result<Minted, WixError> {
+        self.with_world(|w, now, ids| {
+            w.exchange_member_code(client_id, code, verifier, redirect_uri, now, ids)
+        })
+    }
+
+    /// `strip_bound_session`: an app token without the session binding.
+    pub fn strip_bound_session(
+        &self,
+        access_token: &str,
+        client_id: Option<&str>,
+        secret: &str,
+    ) -> Result<Minted, WixError> {
+        self.with_world(|w, now, ids| {
+            w.strip_bound_session(access_token, client_id, secret, now, ids)
+        })
+    }
+
+    /// `authorized_client`: a member's tokens for a visitor token plus an API key.
+    pub fn authorized_client(
+        &self,
+        visitor_token: &str,
+        api_key: &str,
+        member_id: &str,
+    ) -> Result<Minted, WixError> {
+        self.with_world(|w, now, ids| {
+            w.authorized_client(visitor_token, api_key, member_id, now, ids)
+        })
+    }
+
+    /// What a token says (`/oauth2/token-info`).
+    pub fn token_info(&self, token: &str) -> TokenInfo {
+        self.read(|w, now| w.token_info(token, now))
+    }
+
+    /// `POST /__admin/tokens`: tokens for any identity; `ttl_secs` defaults to the scenario's.
+    pub fn mint_token(&self, subject: Subject, ttl_secs: Option<u64>) -> Result<Minted, WixError> {
+        self.with_world(|w, now, ids| {
+            let ttl = ttl_secs.unwrap_or(w.ttl.access_token_secs);
+            w.mint_for(subject, ttl, now, ids)
+        })
+    }
+
+    // ---- Headless redirect sessions ----
+
+    /// A login redirect session; answers its id and a session token.
+    pub fn create_login_session(
+        &self,
+        auth_request: &crate::world::member_login::AuthRequest,
+    ) -> Result<(String, String), WixError> {
+        self.with_world(|w, now, ids| {
+            let id = w.create_login_session(auth_request, now, ids)?;
+            Ok((id, ids.token("SESSION.", 24)))
+        })
+    }
+
+    /// A logout redirect session: the member is logged out now (the SDK drops its tokens as soon as
+    /// it has the URL); answers the session's id and token.
+    pub fn create_logout_session(
+        &self,
+        caller: &crate::world::Caller,
+        client_id: &str,
+        post_flow_url: Option<&str>,
+    ) -> Result<(String, String), WixError> {
+        self.with_world(|w, _, ids| {
+            w.logout(Some(caller), client_id, post_flow_url)?;
+            Ok((ids.guid(), ids.token("SESSION.", 24)))
+        })
+    }
+
+    /// The login page's step for a redirect session.
+    pub fn login_member(
+        &self,
+        session_id: &str,
+        login: crate::world::member_login::Login,
+    ) -> Result<crate::world::member_login::LoginStep, WixError> {
+        self.with_world(|w, now, ids| w.login_member(session_id, login, now, ids))
+    }
+
+    /// `/oauth2/logout`: checks the client and `postFlowUrl`, and ends the caller's session if any.
+    pub fn logout(
+        &self,
+        caller: Option<&crate::world::Caller>,
+        client_id: &str,
+        post_flow_url: Option<&str>,
+    ) -> Result<(), WixError> {
+        self.with_world(|w, _, _| w.logout(caller, client_id, post_flow_url))
+    }
+
+    // ---- OAuth Apps API ----
+
+    /// Creates an OAuth app on a site; answers it with its secret (shown this once).
+    pub fn create_oauth_app(
+        &self,
+        site_id: &str,
+        fields: &OAuthAppFields,
+    ) -> Result<(OAuthApp, String), WixError> {
+        self.with_world(|w, now, ids| w.create_oauth_app(site_id, fields, now, ids))
+    }
+
+    /// An OAuth app the caller's scope can see, copied out.
+    pub fn get_oauth_app(&self, scope: SiteScope, id: &str) -> Result<OAuthApp, WixError> {
+        self.read(|w, _| w.get_oauth_app(scope, id).cloned())
+    }
+
+    /// A page of OAuth apps, copied out so the answer is serialised after the lock.
+    pub fn query_oauth_apps(
+        &self,
+        scope: SiteScope,
+        query: &Query,
+    ) -> (Vec<OAuthApp>, PagingMetadata) {
+        self.read(|w, _| {
+            let page = w.query_oauth_apps(scope, query);
+            (
+                page.items.into_iter().cloned().collect(),
+                page.paging_metadata,
+            )
+        })
+    }
+
+    /// Updates the masked fields of an OAuth app.
+    pub fn update_oauth_app(
+        &self,
+        scope: SiteScope,
+        id: &str,
+        fields: &OAuthAppFields,
+        mask: &[&str],
+    ) -> Result<OAuthApp, WixError> {
+        self.with_world(|w, _, _| w.update_oauth_app(scope, id, fields, mask))
+    }
+
+    /// Deletes an OAuth app.
+    pub fn delete_oauth_app(&self, scope: SiteScope, id: &str) -> Result<(), WixError> {
+        self.with_world(|w, _, _| w.delete_oauth_app(scope, id))
+    }
+
+    /// Generates an OAuth app's secret, once.
+    pub fn generate_oauth_app_secret(
+        &self,
+        scope: SiteScope,
+        id: &str,
+    ) -> Result<String, WixError> {
+        self.with_world(|w, _, ids| w.generate_oauth_app_secret(scope, id, ids))
+    }
+
+    // ---- Webhooks and instances (admin) ----
+
+    /// Sets (or with `None` clears) where an app's webhooks go.
+    pub fn set_webhook_url(&self, app_id: &str, url: Option<String>) -> Result<(), WixError> {
+        self.with_world(|w, _, _| w.set_webhook_url(app_id, url))
+    }
+
+    /// Sends a delivery's event again, to its app's current webhook URL.
+    pub fn redeliver(&self, delivery: u64) -> Result<crate::delivery::Delivery, WixError> {
+        let urls: std::collections::HashMap<String, Option<String>> = self.read(|w, _| {
+            w.apps
+                .values()
+                .map(|a| (a.id.clone(), a.webhook_url.clone()))
+                .collect()
+        });
+        self.inner
+            .webhooks
+            .redeliver(delivery, |app_id| urls.get(app_id).cloned().flatten())
+    }
+
+    /// Sends any event to an instance's app.
+    pub fn emit_event(
+        &self,
+        instance_id: &str,
+        event_type: &str,
+        data: Value,
+        identity: Option<Value>,
+    ) -> Result<(), WixError> {
+        self.with_world(|w, now, _| w.emit_event(instance_id, event_type, data, identity, now))
+    }
+
+    /// The signed `instance` parameter of an instance as `viewer` sees it, with its payload.
+    pub fn signed_instance(
+        &self,
+        instance_id: &str,
+        viewer: crate::world::signed::Viewer,
+    ) -> Result<(String, Value), WixError> {
+        self.with_world(|w, now, ids| w.signed_instance(instance_id, viewer, now, ids))
     }
 }

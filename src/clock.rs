@@ -3,8 +3,12 @@
 //! This is the only module that reads the system clock. Everything else asks a [`Clock`], so tests can
 //! freeze time, jump past an expiry and replay a run exactly. Clones share one time (as governor's
 //! `FakeRelativeClock` does): advancing any clone moves them all.
+//!
+//! Reading the time takes no lock: the mode (frozen at an instant, or running at an offset from the
+//! system clock) is one atomic word. Changes are serialised by a mutex and publish a new word.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use parking_lot::Mutex;
@@ -12,11 +16,18 @@ use serde::{Deserialize, Serialize};
 
 /// Source of "now" for everything that expires.
 #[derive(Clone, Debug)]
-pub struct Clock(Arc<Mutex<State>>);
+pub struct Clock(Arc<Shared>);
+
+#[derive(Debug)]
+struct Shared {
+    /// The current [`Mode`], encoded by [`Mode::encode`]: what [`Clock::now`] reads.
+    mode: AtomicI64,
+    /// Serialises changes (a read-modify-write such as `advance` must not interleave).
+    state: Mutex<State>,
+}
 
 #[derive(Debug)]
 struct State {
-    mode: Mode,
     /// Where [`Clock::reset`] puts the clock back to: the scenario's start (or the real time) and mode.
     initial_start: Option<DateTime<Utc>>,
     initial_frozen: bool,
@@ -28,6 +39,38 @@ enum Mode {
     Live { offset: Duration },
     /// Stands still at the given instant until moved by hand.
     Frozen(DateTime<Utc>),
+}
+
+/// Offsets (µs) and instants (ms) are kept within this of zero, so that the encoding (one bit for
+/// the mode) cannot overflow; the clock's own range (1970 to ~9800) is far smaller.
+const ENCODED_LIMIT: i64 = 1 << 61;
+
+impl Mode {
+    /// A running clock's offset in microseconds, or a frozen clock's instant in milliseconds,
+    /// shifted left by one with the low bit set when frozen.
+    fn encode(self) -> i64 {
+        let (n, frozen) = match self {
+            Mode::Live { offset } => {
+                // Rounded up: a clock started at T must never show a moment before T.
+                let us = offset.num_microseconds().unwrap_or(i64::MAX);
+                let up = offset > Duration::microseconds(us);
+                (us.saturating_add(i64::from(up)), 0)
+            }
+            Mode::Frozen(at) => (at.timestamp_millis(), 1),
+        };
+        (n.clamp(-ENCODED_LIMIT, ENCODED_LIMIT) << 1) | frozen
+    }
+
+    fn decode(word: i64) -> Mode {
+        let n = word >> 1;
+        if word & 1 == 1 {
+            Mode::Frozen(DateTime::from_timestamp_millis(n).map_or_else(latest, clamp))
+        } else {
+            Mode::Live {
+                offset: Duration::microseconds(n),
+            }
+        }
+    }
 }
 
 /// What `GET /__admin/clock` shows.
@@ -80,11 +123,21 @@ fn clamp(t: DateTime<Utc>) -> DateTime<Utc> {
 impl Clock {
     /// A clock that starts at `start` (the real time when `None`), frozen or running.
     pub fn new(start: Option<DateTime<Utc>>, frozen: bool) -> Clock {
-        Clock(Arc::new(Mutex::new(State {
-            mode: initial_mode(start, frozen),
-            initial_start: start,
-            initial_frozen: frozen,
-        })))
+        Clock(Arc::new(Shared {
+            mode: AtomicI64::new(initial_mode(start, frozen).encode()),
+            state: Mutex::new(State {
+                initial_start: start,
+                initial_frozen: frozen,
+            }),
+        }))
+    }
+
+    fn mode(&self) -> Mode {
+        Mode::decode(self.0.mode.load(Ordering::Acquire))
+    }
+
+    fn publish(&self, mode: Mode) {
+        self.0.mode.store(mode.encode(), Ordering::Release);
     }
 
     /// A frozen clock at `at`: what every test uses.
@@ -94,8 +147,7 @@ impl Clock {
 
     /// The current virtual time, truncated to milliseconds (Wix timestamps carry milliseconds).
     pub fn now(&self) -> DateTime<Utc> {
-        let mode = self.0.lock().mode;
-        match mode {
+        match self.mode() {
             Mode::Live { offset } => clamp(
                 system_now()
                     .checked_add_signed(offset)
@@ -123,53 +175,53 @@ impl Clock {
     /// Jumps to `at`; a running clock keeps running from there.
     pub fn set(&self, at: DateTime<Utc>) {
         let at = clamp(at);
-        let mut state = self.0.lock();
-        state.mode = match state.mode {
+        let _changing = self.0.state.lock();
+        self.publish(match self.mode() {
             Mode::Live { .. } => Mode::Live {
                 offset: at - system_now(),
             },
             Mode::Frozen(_) => Mode::Frozen(at.trunc_subsecs(3)),
-        };
+        });
     }
 
     /// Stops the clock at the current virtual time.
     pub fn freeze(&self) {
-        let now = self.now();
-        self.0.lock().mode = Mode::Frozen(now);
+        let _changing = self.0.state.lock();
+        self.publish(Mode::Frozen(self.now()));
     }
 
     /// Lets a frozen clock run again from where it stands.
     pub fn resume(&self) {
-        let mut state = self.0.lock();
-        if let Mode::Frozen(at) = state.mode {
-            state.mode = Mode::Live {
+        let _changing = self.0.state.lock();
+        if let Mode::Frozen(at) = self.mode() {
+            self.publish(Mode::Live {
                 offset: at - system_now(),
-            };
+            });
         }
     }
 
     /// Whether the clock stands still.
     pub fn is_frozen(&self) -> bool {
-        matches!(self.0.lock().mode, Mode::Frozen(_))
+        matches!(self.mode(), Mode::Frozen(_))
     }
 
     /// Puts the clock back where it started (the scenario's start time and mode).
     pub fn reset(&self) {
-        let mut state = self.0.lock();
-        state.mode = initial_mode(state.initial_start, state.initial_frozen);
+        let state = self.0.state.lock();
+        self.publish(initial_mode(state.initial_start, state.initial_frozen));
     }
 
     /// Changes what [`Clock::reset`] returns to, and resets: used when a new scenario is loaded.
     pub fn reconfigure(&self, start: Option<DateTime<Utc>>, frozen: bool) {
-        let mut state = self.0.lock();
+        let mut state = self.0.state.lock();
         state.initial_start = start;
         state.initial_frozen = frozen;
-        state.mode = initial_mode(start, frozen);
+        self.publish(initial_mode(start, frozen));
     }
 
     /// Where the clock stands now (for the state file).
     pub fn position(&self) -> ClockPosition {
-        match self.0.lock().mode {
+        match self.mode() {
             Mode::Frozen(at) => ClockPosition::Frozen { at },
             Mode::Live { offset } => ClockPosition::Live {
                 offset_ms: offset.num_milliseconds(),
@@ -180,12 +232,15 @@ impl Clock {
     /// Puts the clock where [`Clock::position`] said it was; [`Clock::reset`] still returns to the
     /// scenario's start.
     pub fn restore(&self, position: ClockPosition) {
-        self.0.lock().mode = match position {
-            ClockPosition::Frozen { at } => Mode::Frozen(at.trunc_subsecs(3)),
+        let _changing = self.0.state.lock();
+        self.publish(match position {
+            ClockPosition::Frozen { at } => Mode::Frozen(clamp(at.trunc_subsecs(3))),
             ClockPosition::Live { offset_ms } => Mode::Live {
-                offset: Duration::milliseconds(offset_ms),
+                offset: Duration::milliseconds(
+                    offset_ms.clamp(-ENCODED_LIMIT / 1000, ENCODED_LIMIT / 1000),
+                ),
             },
-        };
+        });
     }
 
     /// The clock as the admin API shows it.

@@ -8,7 +8,8 @@
 //! correlate requests and are never shown: reports carry journal entries, which are redacted.
 //!
 //! Which behaviours count as violations, and which only as warnings, is a choice (INFERRED from
-//! RFC 6749/7636/9700 and Wix's docs); each kind documents why it is one.
+//! RFC 6749/7636/9700 and Wix's docs, docs/fidelity.md I-30); each kind documents why it is one, and
+//! docs/conformance.md lists them all. A rule never fires on behaviour Wix documents as correct.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -17,14 +18,22 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::faults::{Applied, RequestView, matches, redirect_params};
+use crate::faults::{Applied, matches, redirect_params};
 use crate::journal::Entry;
+use crate::request::Incoming;
 use crate::scenario::Scenario;
 use crate::scenario::faults::StateMode;
 use crate::world::World;
 
-/// How long before expiry a refresh still counts as timely (INFERRED: a minute of leeway).
+/// How long before expiry a refresh still counts as timely (INFERRED: a minute of leeway, I-31).
 const REFRESH_LEEWAY_SECS: i64 = 60;
+/// How many early tokens for one grant, within [`WASTEFUL_WINDOW`] of real time, make a tight loop
+/// (INFERRED, I-31): a client that builds a fresh SDK client per request stays well below it, a
+/// loop that asks for a token before every call does not. Wix limits an instance to 200 requests a
+/// minute (F-05), so such a loop is what gets throttled first.
+const WASTEFUL_BURST: u32 = 10;
+/// The real-time window of [`WASTEFUL_BURST`]; real time because tests often freeze the virtual clock.
+const WASTEFUL_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 /// Violations kept; later ones are counted but not listed.
 const MAX_VIOLATIONS: usize = 500;
 
@@ -45,13 +54,17 @@ pub enum Kind {
     SecretFromBrowser,
     /// An access token used again after the mock refused it as expired, instead of refreshing.
     ExpiredTokenReused,
-    /// A new token asked for although the last one was valid for more than a minute. Warning:
-    /// the official SDK's AppStrategy does this on every call (wix-api.md §3).
+    /// A tight loop: [`WASTEFUL_BURST`] new tokens of one `/oauth2/token` grant within a minute,
+    /// each while the last was valid for more than a minute. Warning. Only successful requests
+    /// count, and never `/oauth/access` refreshes: Wix's docs say to "request a new access token
+    /// every time you call an API" there, and the SDK's AppStrategy does exactly that (F-14).
     WastefulRefresh,
     /// A request sent while a `Retry-After` from a 429/503 on the same path was still running.
     IgnoredRetryAfter,
-    /// An app installed in this run never sent `APP_FINISHED_CONFIGURATION` (wix-api.md §8: the
-    /// site shows "Setup incomplete").
+    /// An instance installed in this run never sent `APP_FINISHED_CONFIGURATION` although its app
+    /// did for another instance. Warning. Wix: once an app has sent it, every new install shows
+    /// "Setup incomplete" until that instance sends it (F-30); an app that never sends it has no
+    /// setup step, so its instances are never reported.
     SetupNotFinished,
     /// PKCE with `code_challenge_method=plain` (RFC 9700 §2.1.1: use S256).
     PkcePlain,
@@ -63,7 +76,9 @@ impl Kind {
     /// Whether this kind fails the report (warnings are listed but pass).
     pub fn severity(self) -> Severity {
         match self {
-            Kind::InstallWithoutState | Kind::WastefulRefresh => Severity::Warning,
+            Kind::InstallWithoutState | Kind::WastefulRefresh | Kind::SetupNotFinished => {
+                Severity::Warning
+            }
             _ => Severity::Error,
         }
     }
@@ -113,7 +128,7 @@ pub struct Report {
 /// Everything the observer needs about one answered request.
 pub struct Observed<'a> {
     pub entry: &'a Entry,
-    pub req: &'a RequestView,
+    pub req: &'a Incoming,
     pub status: u16,
     pub headers: &'a warp::http::HeaderMap,
     pub body: &'a [u8],
@@ -139,6 +154,8 @@ struct State {
     expired: Recent<Entry>,
     /// Grant (refresh token, or client + instance) → the last access token issued and its expiry.
     last_token: Recent<(String, DateTime<Utc>)>,
+    /// Grant → (start of the current burst of early tokens, how many so far).
+    early: Recent<(tokio::time::Instant, u32)>,
     /// Path → (virtual time, real time, seconds, the 429/503 entry).
     retry_after: Recent<(DateTime<Utc>, tokio::time::Instant, u64, Entry)>,
     /// Per `expect:` item, how many requests matched.
@@ -351,12 +368,27 @@ impl Conformance {
             )),
             _ => None,
         };
-        if let Some(key) = &grant_key
+        // A failed request issued nothing, and `/oauth/access` refreshes are the documented way.
+        let legacy = req.path.trim_end_matches('/') == "/oauth/access";
+        if o.status == 200
+            && !legacy
+            && let Some(key) = &grant_key
             && let Some((_, exp)) = s.last_token.get(key)
             && *exp - o.now > Duration::seconds(REFRESH_LEEWAY_SECS)
         {
             let left = (*exp - o.now).num_seconds();
-            s.add(Kind::WastefulRefresh, || (format!("a new access token was requested while the last one was valid for {left} more seconds"), vec![entry.clone()]));
+            let (start, count) = match s.early.get(key) {
+                Some((start, n)) if o.instant.duration_since(*start) < WASTEFUL_WINDOW => {
+                    (*start, n + 1)
+                }
+                _ => (o.instant, 1),
+            };
+            if count >= WASTEFUL_BURST {
+                s.early.remove(key);
+                s.add(Kind::WastefulRefresh, || (format!("{count} new access tokens of one grant were requested within a minute, each while the last was still valid (this one for {left} more seconds): cache the token until it expires"), vec![entry.clone()]));
+            } else {
+                s.early.insert(key.clone(), (start, count));
+            }
         }
         // Parsed only when it can hold a token: most answers cannot (issue 8, CPU per request).
         if o.status == 200
@@ -419,16 +451,20 @@ impl Conformance {
         let s = self.inner.lock();
         let mut violations = s.violations.clone();
         for (instance, exchange) in &s.installed {
-            if world
-                .instances
-                .get(instance)
-                .is_some_and(|i| !i.setup_complete)
-            {
+            // Only an app with a setup step (it finished one somewhere) leaves an install incomplete.
+            let unfinished = world.instances.get(instance).is_some_and(|i| {
+                !i.setup_complete
+                    && world
+                        .instances
+                        .values()
+                        .any(|o| o.app_id == i.app_id && o.setup_complete)
+            });
+            if unfinished {
                 violations.push(Violation {
                     kind: Kind::SetupNotFinished,
                     severity: Kind::SetupNotFinished.severity(),
                     message: format!(
-                        "instance {instance} was installed but never sent APP_FINISHED_CONFIGURATION"
+                        "instance {instance} was installed but never sent APP_FINISHED_CONFIGURATION, which its app sent for another instance (Wix shows \"Setup incomplete\")"
                     ),
                     requests: vec![exchange.clone()],
                 });
@@ -486,11 +522,11 @@ impl State {
 
 /// Whether any field named `code_challenge_method` (any case style, at any depth, or in the
 /// query) says `plain`.
-fn uses_plain_pkce(req: &RequestView) -> bool {
+fn uses_plain_pkce(req: &Incoming) -> bool {
     fn walk(v: &Value) -> bool {
         match v {
             Value::Object(map) => map.iter().any(|(k, v)| {
-                (crate::routes::snake_case(k) == "code_challenge_method"
+                (crate::request::snake_case(k) == "code_challenge_method"
                     && v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("plain")))
                     || walk(v)
             }),
@@ -500,7 +536,7 @@ fn uses_plain_pkce(req: &RequestView) -> bool {
     }
     req.text("code_challenge_method")
         .is_some_and(|m| m.eq_ignore_ascii_case("plain"))
-        || req.params.values().any(walk)
+        || req.params.fields().values().any(walk)
 }
 
 /// The `exp` of an `OauthNG.JWS.<JWT>` token, read without checking it (only to time refreshes).

@@ -2,7 +2,7 @@
 //!
 //! [`crate::App`] hands over the events the world emitted after every operation ([`Webhooks::enqueue`]).
 //! Each delivery is recorded at once and sent by a tokio task: the body is an RS256 JWT signed with the
-//! app's key ([`crate::keys`]), `Content-Type: text/plain`, exactly as Wix sends it (wix-api.md §10).
+//! app's key ([`crate::keys`]), `Content-Type: text/plain`, exactly as Wix sends it (docs/fidelity.md F-37).
 //! Each attempt has a timeout; a non-2xx answer, a refused connection or a timeout is retried with a
 //! doubling backoff (real time: `tokio::time`), up to `webhooks.max_attempts`. Every attempt is
 //! recorded for `GET /__admin/webhooks`, with virtual timestamps.
@@ -37,7 +37,7 @@ use crate::keys::{AppKey, DEFAULT_KEY_BITS, KeyCache, KeySource};
 use crate::scenario::{Scenario, WebhooksSpec};
 use crate::world::WebhookEvent;
 
-/// Lifetime of a webhook JWT: Wix's documented sample has `exp - iat = 300000` seconds (wix-api.md §10).
+/// Lifetime of a webhook JWT: Wix's documented sample has `exp - iat = 300000` seconds (docs/fidelity.md F-50).
 pub const WEBHOOK_JWT_TTL_SECS: i64 = 300_000;
 
 /// How many deliveries the log keeps; beyond it the oldest finished ones are forgotten, so a load
@@ -480,7 +480,7 @@ impl Webhooks {
             "data": event.envelope(),
             "iat": iat,
             "exp": iat + WEBHOOK_JWT_TTL_SECS,
-            // `iss` and `aud` are what `AppStrategy.decodeJWT(token, true)` checks (wix-api.md §10, INFERRED).
+            // `iss` and `aud` are what `AppStrategy.decodeJWT(token, true)` checks (INFERRED, docs/fidelity.md I-27).
             "iss": "wix.com",
             "aud": event.app_id,
         }))

@@ -1,21 +1,20 @@
 //! Every error the mock can answer with, and the one place that turns them into Wix's wire bodies.
 //!
-//! Wix speaks two error dialects (see `../shared/wix-api.md` §1 and §4a):
+//! Wix speaks two error dialects (docs/fidelity.md F-42, I-04):
 //! - REST APIs answer `{"message", "details": {"applicationError": {"code", "description", "data"}}}` or
 //!   `details.validationError.fieldViolations[]`;
 //! - the OAuth endpoints (`/oauth/access`, `/oauth2/token`) follow RFC 6749 §5.2 (`error`, `error_description`).
 //!
-//! Their exact OAuth bodies are undocumented (wix-api.md open question 1), so OAuth errors carry **both**
+//! Their exact OAuth bodies are undocumented (docs/fidelity.md I-04), so OAuth errors carry **both**
 //! dialects in one body: an RFC 6749 client reads `error`, a Wix SDK client reads `message` and
 //! `details.applicationError.code`, and neither is confused by the other's fields. Nothing outside this
-//! module builds an error body.
+//! module builds an error body; `routes/reply.rs` only wraps it in a response.
+//!
+//! A leaf of the domain: it imports nothing of the crate.
 
+use http::StatusCode;
 use serde::Serialize;
 use serde_json::{Value, json};
-use warp::http::{HeaderValue, StatusCode, header};
-use warp::reply::Response;
-
-use crate::scenario::faults::Preset;
 
 /// One violated rule of a request field, as Wix lists them in `validationError.fieldViolations`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -59,12 +58,12 @@ pub enum WixError {
     #[error("{0}")]
     UnsupportedGrantType(String),
     /// `/oauth2/token` for an instance that does not exist: Wix answers 404 ("app not found in any
-    /// meta-site", wix-api.md §4a). Sent in the OAuth dialect as `invalid_grant` (INFERRED body).
+    /// meta-site", docs/fidelity.md F-17). Sent in the OAuth dialect as `invalid_grant` (INFERRED body, I-11).
     #[error("{0}")]
     UnknownInstance(String),
 
     // ---- Wix REST envelope ----
-    /// 401 `applicationError`: missing, unknown, expired or revoked access token (wix-api.md §1: "401
+    /// 401 `applicationError`: missing, unknown, expired or revoked access token (docs/fidelity.md F-43: "401
     /// missing or bad Authorization, or expired token"). The code names which, e.g. `MISSING_TOKEN`
     /// (a code seen in the wild) or `TOKEN_EXPIRED`.
     #[error("{message}")]
@@ -76,7 +75,7 @@ pub enum WixError {
     #[error("{message}")]
     NotFound { code: &'static str, message: String },
     /// 428 `applicationError` (FAILED_PRECONDITION): the entity is not in a state that allows the call,
-    /// e.g. a second `generate-secret` (wix-api.md §1: "428 precondition").
+    /// e.g. a second `generate-secret` (docs/fidelity.md F-43: "428 precondition").
     #[error("{message}")]
     FailedPrecondition { code: &'static str, message: String },
     /// 400 `validationError` listing each violated field (INVALID_ARGUMENT).
@@ -106,7 +105,7 @@ pub enum WixError {
 
     // ---- Browser pages ----
     /// Wix's HTML "ERROR: BAD REQUEST 400 ... This action can't be completed." page, sent by the
-    /// installer for bad parameters (wix-api.md §2). Never a redirect.
+    /// installer for bad parameters (docs/fidelity.md F-45). Never a redirect.
     #[error("{0}")]
     InstallerPage(String),
 }
@@ -135,67 +134,6 @@ impl WixError {
             Injected { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
-        }
-    }
-
-    /// One of Wix's real error answers, for faults (wix-api.md §1), with `Retry-After` when given.
-    ///
-    /// 401/403/404 reuse the bodies the mock sends for the real conditions. Wix's 429 body is
-    /// undocumented (open question 5): it is the `RESOURCE_EXHAUSTED` envelope (INFERRED). System
-    /// errors "are sent empty by design", so 500 and 503 carry only a message and empty details.
-    pub fn preset(preset: Preset, retry_after_secs: Option<u64>) -> WixError {
-        let envelope = |status: u16, message: &str, code: Option<&str>| {
-            let details = match code {
-                Some(code) => {
-                    json!({"applicationError": {"code": code, "description": message, "data": {}}})
-                }
-                None => json!({}),
-            };
-            (status, json!({"message": message, "details": details}))
-        };
-        let (status, body) = match preset {
-            Preset::TokenExpired => {
-                let e = WixError::Unauthenticated {
-                    code: "TOKEN_EXPIRED",
-                    message: "access token expired".into(),
-                };
-                (401, e.body())
-            }
-            Preset::PermissionDenied => (
-                403,
-                WixError::PermissionDenied("the access token lacks the required permission".into())
-                    .body(),
-            ),
-            Preset::NotFound => (
-                404,
-                WixError::NotFound {
-                    code: "NOT_FOUND",
-                    message: "entity not found".into(),
-                }
-                .body(),
-            ),
-            Preset::RateLimited => envelope(
-                429,
-                "RESOURCE_EXHAUSTED: too many requests",
-                Some("TOO_MANY_REQUESTS"),
-            ),
-            Preset::Internal => envelope(500, "INTERNAL: internal server error", None),
-            Preset::Unavailable => envelope(503, "UNAVAILABLE: service unavailable", None),
-            Preset::InvalidGrant => (
-                400,
-                WixError::InvalidGrant("the grant is invalid, expired or revoked".into()).body(),
-            ),
-        };
-        let retry_after = retry_after_secs.or(match preset {
-            Preset::RateLimited | Preset::Unavailable => Some(60),
-            _ => None,
-        });
-        WixError::Injected {
-            status,
-            body,
-            headers: retry_after
-                .map(|s| vec![("retry-after".to_string(), s.to_string())])
-                .unwrap_or_default(),
         }
     }
 
@@ -258,62 +196,3 @@ impl WixError {
         }
     }
 }
-
-impl warp::Reply for WixError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        if let WixError::InstallerPage(reason) = &self {
-            let mut res = crate::pages::installer_error(reason).into_response();
-            *res.status_mut() = status;
-            return res;
-        }
-        let mut res = warp::reply::json(&self.body()).into_response();
-        *res.status_mut() = status;
-        if let WixError::Injected { headers, .. } = &self {
-            for (k, v) in headers {
-                // Checked when the fault was loaded; an invalid one is skipped rather than panicking.
-                if let (Ok(k), Ok(v)) = (
-                    warp::http::HeaderName::from_bytes(k.as_bytes()),
-                    HeaderValue::from_str(v),
-                ) {
-                    res.headers_mut().insert(k, v);
-                }
-            }
-        }
-        if matches!(self, WixError::MethodNotAllowed) {
-            // RFC 9110 asks for Allow on 405; the mock does not know the allowed set per path, so it
-            // names the methods it serves at all.
-            res.headers_mut().insert(
-                header::ALLOW,
-                HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE"),
-            );
-        }
-        res
-    }
-}
-
-/// Maps warp's own rejections (no route, wrong method, unreadable body) to Wix-shaped errors. Application
-/// errors never get here: handlers use `then` and return [`WixError`] themselves.
-pub async fn handle_rejection(
-    rejection: warp::Rejection,
-) -> Result<Response, std::convert::Infallible> {
-    use warp::Reply;
-    let err = if let Some(e) = rejection.find::<Rejected>() {
-        e.0.clone()
-    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
-        WixError::MethodNotAllowed
-    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
-        WixError::PayloadTooLarge(crate::routes::BODY_LIMIT)
-    } else if rejection.is_not_found() {
-        WixError::RouteNotFound
-    } else {
-        WixError::BadRequest(format!("{rejection:?}"))
-    };
-    Ok(err.into_response())
-}
-
-/// A [`WixError`] raised from inside a filter (body too large, unreadable query).
-#[derive(Debug)]
-pub struct Rejected(pub WixError);
-
-impl warp::reject::Reject for Rejected {}

@@ -13,17 +13,17 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
+use http::HeaderMap;
 use parking_lot::Mutex;
 use serde::Serialize;
-use serde_json::Value;
-use warp::http::HeaderMap;
+use serde_json::{Value, json};
 
 use crate::error::WixError;
 use crate::ids::Ids;
-use crate::routes::snake_case;
+use crate::request::Incoming;
 use crate::scenario::Scenario;
 use crate::scenario::faults::{
-    Effect, ExpireTarget, FaultSpec, FieldMatch, Match, RevokeTarget, StateMode,
+    Effect, ExpireTarget, FaultSpec, FieldMatch, Match, Preset, RevokeTarget, StateMode,
 };
 use crate::world::World;
 
@@ -32,140 +32,34 @@ const TABLE_CAP: usize = 10_000;
 /// How many recent `state` values are kept for `state: replay`.
 const STATES_KEPT: usize = 16;
 
-/// What the fault layer knows about one request, with the ids it could derive.
-#[derive(Debug, Clone, Default)]
-pub struct RequestView {
-    pub method: String,
-    /// The path, without a trailing `/` (except for `/` itself).
-    pub path: String,
-    pub query: BTreeMap<String, String>,
-    /// Top-level body fields (JSON object or form), names in snake_case.
-    pub params: BTreeMap<String, Value>,
-    pub headers: HeaderMap,
-    /// The `Authorization` token, `Bearer ` stripped.
-    pub token: Option<String>,
-    /// The app: `appId` query, `client_id` field, or the access token's.
-    pub app_id: Option<String>,
-    /// The instance: a field, the access token's, or that of the code or refresh token sent.
-    pub instance_id: Option<String>,
-}
-
-impl RequestView {
-    /// Reads a request leniently: a body that is neither JSON nor a form just has no fields (the
-    /// route will say what is wrong with it).
-    pub fn new(
-        method: &str,
-        path: &str,
-        raw_query: &str,
-        headers: HeaderMap,
-        body: &[u8],
-    ) -> RequestView {
-        let path = match path.trim_end_matches('/') {
-            "" => "/".to_string(),
-            p => p.to_string(),
-        };
-        let mut query = BTreeMap::new();
-        for (k, v) in url::form_urlencoded::parse(raw_query.as_bytes()) {
-            query.entry(k.into_owned()).or_insert(v.into_owned());
-        }
-        let token = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .map(|v| crate::routes::strip_bearer(v).to_string())
-            .filter(|t| !t.is_empty() && !t.starts_with("Basic ") && !t.starts_with("basic "));
-        RequestView {
-            method: method.to_ascii_uppercase(),
-            path,
-            query,
-            params: body_params(body),
-            headers,
-            token,
-            app_id: None,
-            instance_id: None,
-        }
-    }
-
-    /// Fills `app_id` and `instance_id` from the request and, for codes, refresh tokens and access
-    /// tokens, from what the world knows about them.
-    pub fn derive_ids(&mut self, world: &World) {
-        let claim = self.token.as_deref().and_then(|t| world.signer.decode(t));
-        self.app_id = self
-            .query
-            .get("appId")
-            .cloned()
-            .or_else(|| self.text("client_id"))
-            .or_else(|| claim.as_ref().map(|(c, _)| c.app_def_id.clone()));
-        self.instance_id = self
-            .text("instance_id")
-            .or_else(|| self.query.get("instanceId").cloned())
-            .or_else(|| claim.as_ref().map(|(c, _)| c.instance_id.clone()))
-            .or_else(|| {
-                let code = self.text("code")?;
-                world.codes.get(&code).map(|c| c.instance_id.clone())
-            })
-            .or_else(|| {
-                let rt = self.text("refresh_token")?;
-                world.refresh_tokens.get(&rt).map(|g| g.instance_id.clone())
-            });
-    }
-
-    /// A body field (snake_case name) or else a query parameter, as text.
-    pub fn text(&self, name: &str) -> Option<String> {
-        let snake = snake_case(name);
-        let value = self.params.get(&snake).map(value_text).or_else(|| {
-            self.query
-                .iter()
-                .find(|(k, _)| snake_case(k) == snake)
-                .map(|(_, v)| v.clone())
+/// Fills `app_id` and `instance_id` from the request and, for codes, refresh tokens and access
+/// tokens, from what the world knows about them.
+pub fn derive_ids(req: &mut Incoming, world: &World) {
+    let claim = req.token.as_deref().and_then(|t| world.signer.decode(t));
+    req.app_id = req
+        .query
+        .get("appId")
+        .cloned()
+        .or_else(|| req.text("client_id"))
+        .or_else(|| claim.as_ref().map(|(c, _)| c.app_def_id.clone()));
+    req.instance_id = req
+        .text("instance_id")
+        .or_else(|| req.query.get("instanceId").cloned())
+        .or_else(|| claim.as_ref().map(|(c, _)| c.instance_id.clone()))
+        .or_else(|| {
+            let code = req.text("code")?;
+            world.codes.get(&code).map(|c| c.instance_id.clone())
+        })
+        .or_else(|| {
+            let rt = req.text("refresh_token")?;
+            world.refresh_tokens.get(&rt).map(|g| g.instance_id.clone())
         });
-        value.filter(|v| !v.is_empty())
-    }
-
-    /// The `grant_type` field.
-    pub fn grant_type(&self) -> Option<String> {
-        self.text("grant_type")
-    }
-
-    /// A header's value as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-fn value_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-/// Top-level fields of a JSON object or form body, snake_case names, first occurrence kept.
-pub fn body_params(body: &[u8]) -> BTreeMap<String, Value> {
-    let Ok(text) = std::str::from_utf8(body) else {
-        return BTreeMap::new();
-    };
-    let text = text.trim();
-    let mut out = BTreeMap::new();
-    if text.starts_with('{') {
-        if let Ok(map) = serde_json::from_str::<serde_json::Map<String, Value>>(text) {
-            for (k, v) in map {
-                out.entry(snake_case(&k)).or_insert(v);
-            }
-        }
-    } else if !text.is_empty() && !text.starts_with('[') {
-        for (k, v) in url::form_urlencoded::parse(text.as_bytes()) {
-            out.entry(snake_case(&k))
-                .or_insert(Value::String(v.into_owned()));
-        }
-    }
-    out
 }
 
 /// Whether a request matches; `status` is the answer's, for expectations (faults pass `None`).
-pub fn matches(m: &Match, req: &RequestView, status: Option<u16>) -> bool {
+pub fn matches(m: &Match, req: &Incoming, status: Option<u16>) -> bool {
     if let Some(e) = m.endpoint
-        && !e.patterns().iter().any(|p| path_matches(p, &req.path))
+        && !e.covers(req.endpoint)
     {
         return false;
     }
@@ -175,7 +69,7 @@ pub fn matches(m: &Match, req: &RequestView, status: Option<u16>) -> bool {
         return false;
     }
     if let Some(method) = &m.method
-        && !method.eq_ignore_ascii_case(&req.method)
+        && !method.eq_ignore_ascii_case(req.method.as_str())
     {
         return false;
     }
@@ -226,6 +120,67 @@ pub fn path_matches(pattern: &str, path: &str) -> bool {
             let p = pattern.trim_end_matches('/');
             path == if p.is_empty() { "/" } else { p }
         }
+    }
+}
+
+/// One of Wix's real error answers, for faults (docs/fidelity.md F-42), with `Retry-After` when given.
+///
+/// 401/403/404 reuse the bodies the mock sends for the real conditions. Wix's 429 body is
+/// undocumented: it is the `RESOURCE_EXHAUSTED` envelope (INFERRED, docs/fidelity.md I-02). System
+/// errors "are sent empty by design", so 500 and 503 carry only a message and empty details.
+pub fn preset(preset: Preset, retry_after_secs: Option<u64>) -> WixError {
+    let envelope = |status: u16, message: &str, code: Option<&str>| {
+        let details = match code {
+            Some(code) => {
+                json!({"applicationError": {"code": code, "description": message, "data": {}}})
+            }
+            None => json!({}),
+        };
+        (status, json!({"message": message, "details": details}))
+    };
+    let (status, body) = match preset {
+        Preset::TokenExpired => {
+            let e = WixError::Unauthenticated {
+                code: "TOKEN_EXPIRED",
+                message: "access token expired".into(),
+            };
+            (401, e.body())
+        }
+        Preset::PermissionDenied => (
+            403,
+            WixError::PermissionDenied("the access token lacks the required permission".into())
+                .body(),
+        ),
+        Preset::NotFound => (
+            404,
+            WixError::NotFound {
+                code: "NOT_FOUND",
+                message: "entity not found".into(),
+            }
+            .body(),
+        ),
+        Preset::RateLimited => envelope(
+            429,
+            "RESOURCE_EXHAUSTED: too many requests",
+            Some("TOO_MANY_REQUESTS"),
+        ),
+        Preset::Internal => envelope(500, "INTERNAL: internal server error", None),
+        Preset::Unavailable => envelope(503, "UNAVAILABLE: service unavailable", None),
+        Preset::InvalidGrant => (
+            400,
+            WixError::InvalidGrant("the grant is invalid, expired or revoked".into()).body(),
+        ),
+    };
+    let retry_after = retry_after_secs.or(match preset {
+        Preset::RateLimited | Preset::Unavailable => Some(60),
+        _ => None,
+    });
+    WixError::Injected {
+        status,
+        body,
+        headers: retry_after
+            .map(|s| vec![("retry-after".to_string(), s.to_string())])
+            .unwrap_or_default(),
     }
 }
 
@@ -334,7 +289,7 @@ impl Faults {
     }
 
     /// Counts the request against every fault and collects the effects of those that fire.
-    pub fn plan(&self, req: &RequestView, now: DateTime<Utc>, ids: &Ids) -> Plan {
+    pub fn plan(&self, req: &Incoming, now: DateTime<Utc>, ids: &Ids) -> Plan {
         let mut s = self.inner.lock();
         let mut plan = Plan::default();
         for armed in s.armed.iter_mut() {
@@ -387,7 +342,7 @@ impl Faults {
     pub fn before(
         &self,
         world: &mut World,
-        req: &RequestView,
+        req: &Incoming,
         plan: &Plan,
         now: DateTime<Utc>,
     ) -> Option<WixError> {
@@ -468,7 +423,7 @@ impl Faults {
     /// `body` is rewritten in place when `expires_in` changes.
     pub fn after(
         &self,
-        req: &RequestView,
+        req: &Incoming,
         plan: &Plan,
         headers: &mut HeaderMap,
         body: &mut bytes::Bytes,
@@ -612,7 +567,7 @@ impl State {
 /// The error an `error:` effect answers with.
 pub fn injected(spec: &crate::scenario::faults::ErrorSpec) -> WixError {
     let base = match spec.preset {
-        Some(p) => WixError::preset(p, spec.retry_after_secs),
+        Some(p) => preset(p, spec.retry_after_secs),
         None => WixError::Injected {
             status: 500,
             body: serde_json::json!({"message": "injected fault", "details": {}}),
@@ -720,15 +675,6 @@ mod tests {
             "/oauth-app/v1/oauth-apps/x"
         ));
         assert!(path_matches("*", "/anything"));
-    }
-
-    #[test]
-    fn body_fields_are_read_from_json_or_forms_in_either_case() {
-        let a = body_params(br#"{"grantType":"refresh_token","client_id":"x"}"#);
-        let b = body_params(b"grant_type=refresh_token&clientId=x");
-        assert_eq!(a, b);
-        assert!(body_params(&[0xff]).is_empty());
-        assert!(body_params(b"[1]").is_empty());
     }
 
     #[test]

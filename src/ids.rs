@@ -120,6 +120,26 @@ impl Ids {
         h.finalize().into()
     }
 
+    /// The `x-wix-request-id` of the `n`th answer: a GUID derived from the seed and `n`, so it is
+    /// the same run after run and draws nothing from the stream (docs/fidelity.md I-05).
+    pub fn request_id(&self, n: u64) -> String {
+        let b = self.derived(&format!("request/{n}"));
+        let mut g = [0u8; 16];
+        g.copy_from_slice(&b[..16]);
+        g[6] = (g[6] & 0x0f) | 0x40;
+        g[8] = (g[8] & 0x3f) | 0x80;
+        let h =
+            |r: std::ops::Range<usize>| g[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
+        format!(
+            "{}-{}-{}-{}-{}",
+            h(0..4),
+            h(4..6),
+            h(6..8),
+            h(8..10),
+            h(10..16)
+        )
+    }
+
     /// A number in `0..bound`, for seeded choices (probabilistic faults, jitter).
     pub fn below(&self, bound: u64) -> u64 {
         if bound == 0 {

@@ -39,6 +39,10 @@ pub const REDACTED: &str = "[redacted]";
 pub struct Entry {
     /// Sequence number, from 1, never reused until a reset.
     pub id: u64,
+    /// The `x-wix-request-id` the answer carried (what an SDK error quotes); empty for requests the
+    /// mock answered without one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub request_id: String,
     /// When it arrived, on the virtual clock (RFC 3339).
     pub time: String,
     pub method: String,
@@ -58,6 +62,8 @@ pub struct Entry {
 /// A request as answered, for [`Journal::record_full`].
 #[derive(Debug)]
 pub struct Answered<'a> {
+    /// The answer's `x-wix-request-id`.
+    pub request_id: String,
     pub method: &'a str,
     pub path: &'a str,
     pub raw_query: &'a str,
@@ -99,6 +105,7 @@ impl Journal {
         self.record_full(
             time,
             Answered {
+                request_id: String::new(),
                 method,
                 path,
                 raw_query,
@@ -113,6 +120,7 @@ impl Journal {
     /// the entry as stored.
     pub fn record_full(&self, time: String, answered: Answered<'_>) -> Arc<Entry> {
         let Answered {
+            request_id,
             method,
             path,
             raw_query,
@@ -133,6 +141,7 @@ impl Journal {
         }
         let entry = Arc::new(Entry {
             id,
+            request_id,
             time,
             method: method.to_string(),
             path: path.to_string(),
@@ -190,7 +199,7 @@ pub fn is_secret(name: &str) -> bool {
 
 /// `value` with every secret-named field inside it redacted, at any depth.
 fn redact_value(name: &str, value: &Value) -> Value {
-    if is_secret(name) || is_secret(&crate::routes::snake_case(name)) {
+    if is_secret(name) || is_secret(&crate::request::snake_case(name)) {
         return Value::String(REDACTED.to_string());
     }
     match value {

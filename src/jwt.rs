@@ -1,10 +1,12 @@
 //! Access tokens in Wix's form: `OauthNG.JWS.<JWT>`, HS256 with a `kid` header and a `data` claim that
-//! holds the instance as a JSON string (wix-api.md §4c).
+//! holds the instance as a JSON string (docs/fidelity.md F-28).
 //!
 //! Tokens are self-contained: verifying one needs the key and the virtual clock, not a table of every
 //! token ever issued, so memory stays flat however many tokens a load test mints. Whether the app is
 //! still installed is checked by the caller against the world. jsonwebtoken checks `exp` against the
 //! *system* clock, so that check is switched off here and done against the virtual clock instead.
+
+use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -131,15 +133,14 @@ impl Signer {
         &self.kid
     }
 
-    /// Signs a token for `instance`, valid from `iat` until `exp`.
-    pub fn mint(&self, instance: InstanceClaim, iat: DateTime<Utc>, exp: DateTime<Utc>) -> String {
-        let data = serde_json::to_string(&Data { instance }).unwrap_or_default();
-        let claims = Claims {
-            data,
-            iat: iat.timestamp(),
-            exp: exp.timestamp(),
-        };
-        self.sign(TOKEN_PREFIX, &claims)
+    /// A token for `instance`, valid from `iat` until `exp`, signed when first read (see [`Token`]).
+    pub fn mint(
+        self: &Arc<Self>,
+        instance: InstanceClaim,
+        iat: DateTime<Utc>,
+        exp: DateTime<Utc>,
+    ) -> Token {
+        Token::unsigned(self, TOKEN_PREFIX, Unsigned::Instance(instance), iat, exp)
     }
 
     /// Verifies a token's signature and its expiry against `now`.
@@ -162,18 +163,15 @@ impl Signer {
     /// `data` is `value` as a JSON string. Its `data` has no `instance` key, so it can never pass as
     /// an access token, whatever prefix it is given.
     pub fn mint_other<T: Serialize>(
-        &self,
-        prefix: &str,
+        self: &Arc<Self>,
+        prefix: &'static str,
         value: &T,
         iat: DateTime<Utc>,
         exp: DateTime<Utc>,
-    ) -> String {
-        let claims = Claims {
-            data: serde_json::to_string(value).unwrap_or_default(),
-            iat: iat.timestamp(),
-            exp: exp.timestamp(),
-        };
-        self.sign(prefix, &claims)
+    ) -> Token {
+        // The value is a borrowed domain type: it becomes JSON now, the signing waits.
+        let data = serde_json::to_string(value).unwrap_or_default();
+        Token::unsigned(self, prefix, Unsigned::Data(data), iat, exp)
     }
 
     /// `prefix` + an HS256 JWT of `claims`, byte for byte what `jsonwebtoken::encode` makes (the
@@ -219,6 +217,109 @@ impl Signer {
     }
 }
 
+/// A token minted under the world lock and signed when first read, which is after the lock is
+/// released: the answer's serialisation signs it (issue 13: no signing while the world is locked).
+/// A clone shares the one signature, so the world's list of recent tokens and the answer agree.
+#[derive(Clone)]
+pub struct Token(Arc<Lazy>);
+
+struct Lazy {
+    /// What to sign; `None` for a token given as text.
+    unsigned: Option<(Arc<Signer>, &'static str, Unsigned, i64, i64)>,
+    text: OnceLock<String>,
+}
+
+// One per token, inside its Arc: the claim is not worth a second allocation.
+#[allow(clippy::large_enum_variant)]
+enum Unsigned {
+    /// An access token's instance claim (its `data` is `{"instance": …}`).
+    Instance(InstanceClaim),
+    /// Any other `data`, already JSON.
+    Data(String),
+}
+
+impl Token {
+    fn unsigned(
+        signer: &Arc<Signer>,
+        prefix: &'static str,
+        unsigned: Unsigned,
+        iat: DateTime<Utc>,
+        exp: DateTime<Utc>,
+    ) -> Token {
+        Token(Arc::new(Lazy {
+            unsigned: Some((
+                signer.clone(),
+                prefix,
+                unsigned,
+                iat.timestamp(),
+                exp.timestamp(),
+            )),
+            text: OnceLock::new(),
+        }))
+    }
+
+    /// The token's text, signed now if it was not yet.
+    pub fn as_str(&self) -> &str {
+        self.0.text.get_or_init(|| match &self.0.unsigned {
+            Some((signer, prefix, unsigned, iat, exp)) => {
+                let data = match unsigned {
+                    Unsigned::Instance(instance) => {
+                        serde_json::to_string(&DataRef { instance }).unwrap_or_default()
+                    }
+                    Unsigned::Data(data) => data.clone(),
+                };
+                let claims = Claims {
+                    data,
+                    iat: *iat,
+                    exp: *exp,
+                };
+                signer.sign(prefix, &claims)
+            }
+            None => String::new(),
+        })
+    }
+}
+
+impl From<String> for Token {
+    /// A token known by its text (a legacy refresh token, say).
+    fn from(text: String) -> Token {
+        Token(Arc::new(Lazy {
+            unsigned: None,
+            text: OnceLock::from(text),
+        }))
+    }
+}
+
+impl PartialEq<str> for Token {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl std::fmt::Display for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl Serialize for Token {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// [`Data`] by reference, so signing a token does not copy its claim.
+#[derive(Serialize)]
+struct DataRef<'a> {
+    instance: &'a InstanceClaim,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,7 +327,7 @@ mod tests {
     #[test]
     fn tokens_are_byte_for_byte_what_jsonwebtoken_encodes() {
         let key = b"0123456789abcdef0123456789abcdef";
-        let signer = Signer::new(key, "kid-1".into());
+        let signer = Arc::new(Signer::new(key, "kid-1".into()));
         let claims = Claims {
             data: r#"{"instance":{"instanceId":"x"}}"#.into(),
             iat: 1_767_225_600,
@@ -260,12 +361,17 @@ mod tests {
 
     #[test]
     fn a_minted_token_verifies_until_it_expires() {
-        let signer = Signer::new(b"0123456789abcdef0123456789abcdef", "kid12345".into());
-        let token = signer.mint(
-            claim(),
-            t("2026-01-01T00:00:00Z"),
-            t("2026-01-01T00:05:00Z"),
-        );
+        let signer = Arc::new(Signer::new(
+            b"0123456789abcdef0123456789abcdef",
+            "kid12345".into(),
+        ));
+        let token = signer
+            .mint(
+                claim(),
+                t("2026-01-01T00:00:00Z"),
+                t("2026-01-01T00:05:00Z"),
+            )
+            .to_string();
         assert!(token.starts_with("OauthNG.JWS.eyJ"));
         let (c, claims) = signer.verify(&token, t("2026-01-01T00:04:59Z")).unwrap();
         assert_eq!(c, claim());
@@ -278,13 +384,15 @@ mod tests {
 
     #[test]
     fn tokens_from_another_key_or_garbled_are_unknown() {
-        let a = Signer::new(b"0123456789abcdef0123456789abcdef", "a".into());
-        let b = Signer::new(b"fedcba9876543210fedcba9876543210", "b".into());
-        let token = a.mint(
-            claim(),
-            t("2026-01-01T00:00:00Z"),
-            t("2026-01-01T00:05:00Z"),
-        );
+        let a = Arc::new(Signer::new(b"0123456789abcdef0123456789abcdef", "a".into()));
+        let b = Arc::new(Signer::new(b"fedcba9876543210fedcba9876543210", "b".into()));
+        let token = a
+            .mint(
+                claim(),
+                t("2026-01-01T00:00:00Z"),
+                t("2026-01-01T00:05:00Z"),
+            )
+            .to_string();
         let now = t("2026-01-01T00:00:01Z");
         assert_eq!(b.verify(&token, now), Err(Invalid::Unknown));
         assert_eq!(
@@ -296,12 +404,17 @@ mod tests {
 
     #[test]
     fn the_header_is_exactly_kid_and_alg() {
-        let signer = Signer::new(b"0123456789abcdef0123456789abcdef", "YHBsuJpH".into());
-        let token = signer.mint(
-            claim(),
-            t("2026-01-01T00:00:00Z"),
-            t("2026-01-01T00:05:00Z"),
-        );
+        let signer = Arc::new(Signer::new(
+            b"0123456789abcdef0123456789abcdef",
+            "YHBsuJpH".into(),
+        ));
+        let token = signer
+            .mint(
+                claim(),
+                t("2026-01-01T00:00:00Z"),
+                t("2026-01-01T00:05:00Z"),
+            )
+            .to_string();
         let header = jsonwebtoken::decode_header(&token[TOKEN_PREFIX.len()..]).unwrap();
         assert_eq!(header.kid.as_deref(), Some("YHBsuJpH"));
         assert_eq!(header.typ, None);

@@ -1,4 +1,4 @@
-//! Per-app RS256 key pairs: the keys Wix signs an app's webhooks with (wix-api.md §10).
+//! Per-app RS256 key pairs: the keys Wix signs an app's webhooks with (docs/fidelity.md F-37).
 //!
 //! Wix shows each app its **public** key in the dashboard; the app verifies every webhook JWT with it
 //! (`AppStrategy({publicKey})`). The mock holds the private half. A scenario may give it as PEM; otherwise
@@ -22,7 +22,7 @@ use tokio::sync::OnceCell;
 
 use crate::ids::Ids;
 
-/// The key size Wix uses for webhook keys (INFERRED: the dashboard shows a 2048-bit SPKI key).
+/// The key size Wix uses for webhook keys (INFERRED, docs/fidelity.md I-32: the dashboard shows a 2048-bit SPKI key).
 pub const DEFAULT_KEY_BITS: usize = 2048;
 
 /// Characters of generated key ids, like Wix's `qG1kD2dz`.

@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //!
-//! - [`cli`]: the command line (`serve`, `check`); `main.rs` only wires it up.
+//! - [`cli`]: the command line (`check`, `health`, `conformance`, `schema`), its exit codes and
+//!   log set-up; `main.rs` only calls it. [`client`]: the HTTP GET those commands send.
 //! - [`scenario`]: scenario files (YAML or JSON): types, loading and `file:line:col` checks.
 //! - [`world`]: the simulated Wix state (apps, sites, instances, codes, tokens) and its rules. Pure:
 //!   no warp, no locks, every function takes `now`. `world::identity` says who a token speaks for
@@ -22,15 +23,15 @@
 //! - [`conformance`]: the report of the client's protocol violations and `expect:` checks.
 //! - `scenario::library`: the shipped scenarios embedded in the binary, and the fault presets the
 //!   dashboard arms.
-//! - [`schema`]: the JSON Schema of scenario files; [`watch`]: reload on file change;
-//!   [`http_get`]: the tiny HTTP client of the `conformance` command.
+//! - [`schema`]: the JSON Schema of scenario files; [`watch`]: reload on file change.
 //! - [`error`]: [`WixError`], the one place that builds Wix error bodies.
 //! - [`pages`]: the HTML pages (installer error, consent, member login, close-window); their CSS
 //!   is `src/assets/pages.css`, inlined. The dashboard's files are in `src/assets/` too, served by
 //!   `routes/admin_ui.rs`.
 //! - [`redirect`]: redirect hygiene, the one check of every URL the mock redirects or posts to.
 //! - [`routes`]: the HTTP surface, one file per area, wrapped in `routes/layer.rs` (faults, journal,
-//!   conformance); [`server`]: binding and serving (HTTP, and HTTPS with [`tls`]'s certificates).
+//!   conformance); [`server`]: the `serve` command, binding and serving (HTTP, and HTTPS with
+//!   [`tls`]'s certificates).
 //! - [`state_file`]: `--state-file`, the world saved across restarts (format, atomic writes).
 //! - [`tls`]: the local CA and server certificate for HTTPS (`--tls`).
 //! - [`mock`]: library mode, [`WixMock`], for Rust tests.
@@ -39,12 +40,13 @@
 
 pub mod app;
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod conformance;
 pub mod delivery;
+pub mod endpoints;
 pub mod error;
 pub mod faults;
-pub mod http_get;
 pub mod ids;
 pub mod journal;
 pub mod jwt;
@@ -53,6 +55,7 @@ pub mod mock;
 pub mod namespaces;
 pub mod pages;
 pub mod redirect;
+pub mod request;
 pub mod routes;
 pub mod scenario;
 pub mod schema;

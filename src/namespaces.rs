@@ -3,32 +3,21 @@
 //! A request names its namespace with the `X-Wix-Mock-Namespace: NAME` header or the path prefix
 //! `/__ns/NAME/...` (for browsers and clients that cannot add headers; the prefix is stripped before
 //! routing). Each namespace is a whole [`App`] (world, clock, seed sequence, faults, journal,
-//! conformance observer, webhook log) with its own route tree, made on first use from the loaded
-//! scenario. Requests without either go to the default app, which owns this registry.
+//! conformance observer, webhook log), made on first use from the loaded scenario. Every namespace is
+//! served by the same route tree: `routes/wrap.rs` picks the app. Requests without either go to the
+//! default app, which owns this registry.
 //!
 //! The registry is an LRU map bounded by [`DEFAULT_LIMIT`] (or `--max-namespaces`): making one more
 //! namespace evicts the least recently used. Evicting is a delete; the next request under that name
 //! starts again from the scenario. A request costs one header lookup and, in a namespace, one map
-//! lookup under a short lock; the namespace's route tree then runs on a task of its own, because
-//! warp's request context cannot nest (the same reason as in `routes/layer.rs`).
+//! lookup under a short lock.
 //!
-//! This module owns naming, the registry and the dispatching filter; it must not know any route.
+//! This module owns naming and the registry; it must not know any route.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use bytes::{Buf, Bytes};
-use futures_util::{Stream, TryStreamExt};
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, StreamBody};
 use parking_lot::Mutex;
-use tower_service::Service;
-use tracing::Instrument;
-use warp::filters::BoxedFilter;
-use warp::http::{HeaderMap, Method, Request, Uri};
-use warp::path::FullPath;
-use warp::reply::Response;
-use warp::{Filter, Rejection, Reply};
 
 use crate::app::App;
 use crate::error::{FieldViolation, WixError};
@@ -88,7 +77,6 @@ struct State {
 #[derive(Clone)]
 struct Entry {
     app: App,
-    routes: BoxedFilter<(Response,)>,
     used: u64,
 }
 
@@ -122,19 +110,15 @@ impl Namespaces {
         self.shared.state.lock().evicted
     }
 
-    /// The app of namespace `name` (validated by the caller), made from `parent` on first use.
+    /// The app of namespace `name` (validated by the caller), made from `parent` on first use; marks
+    /// it used.
     pub(crate) fn app(&self, parent: &App, name: &str) -> App {
-        self.resolve(parent, name).0
-    }
-
-    /// The app and route tree of namespace `name`, made on first use; marks it used.
-    fn resolve(&self, parent: &App, name: &str) -> (App, BoxedFilter<(Response,)>) {
         let mut state = self.shared.state.lock();
         state.tick += 1;
         let tick = state.tick;
         if let Some(entry) = state.entries.get_mut(name) {
             entry.used = tick;
-            return (entry.app.clone(), entry.routes.clone());
+            return entry.app.clone();
         }
         if state.entries.len() >= self.shared.limit {
             // O(n) over at most `limit` entries, and only when a namespace is made.
@@ -154,7 +138,7 @@ impl Namespaces {
         // one could already have queued the scenario's webhooks).
         let entry = fresh(parent, name, tick);
         state.entries.insert(name.to_string(), entry.clone());
-        (entry.app, entry.routes)
+        entry.app
     }
 
     /// The app of namespace `name` if it lives, without marking it used.
@@ -222,9 +206,10 @@ impl Namespaces {
 }
 
 fn fresh(parent: &App, name: &str, used: u64) -> Entry {
-    let app = parent.for_namespace(name);
-    let routes = crate::routes::tree(app.clone());
-    Entry { app, routes, used }
+    Entry {
+        app: parent.for_namespace(name),
+        used,
+    }
 }
 
 /// Stops what a dropped namespace still runs in the background (webhook retries).
@@ -256,74 +241,6 @@ pub fn select(path: &str, header: Option<&str>) -> Option<Result<(String, String
         }
     };
     Some(validate(name).map(|()| (name.to_string(), rest.to_string())))
-}
-
-/// The request body as a stream, unread: the namespace's own layer applies the size limit.
-fn stream_body<S, B>(stream: S) -> BoxBody<Bytes, warp::Error>
-where
-    S: Stream<Item = Result<B, warp::Error>> + Send + Sync + 'static,
-    B: Buf,
-{
-    let frames = stream.map_ok(|mut b| http_body::Frame::data(b.copy_to_bytes(b.remaining())));
-    StreamBody::new(frames).boxed()
-}
-
-/// The outermost filter of the default app's routes: requests for a namespace are answered by that
-/// namespace's route tree; every other request is rejected (cheaply) so the default tree runs.
-pub fn dispatch(app: App) -> BoxedFilter<(Response,)> {
-    // A header value that is not visible ASCII cannot be a valid name: say so instead of passing it on.
-    let header = warp::header::optional::<String>(HEADER)
-        .or_else(|_| async { Ok::<_, Rejection>((Some("\u{fffd}".to_string()),)) });
-    warp::path::full()
-        .and(header)
-        .and_then(|path: FullPath, header: Option<String>| async move {
-            select(path.as_str(), header.as_deref()).ok_or_else(warp::reject::not_found)
-        })
-        .and(warp::method())
-        .and(crate::routes::raw_query())
-        .and(warp::header::headers_cloned())
-        .and(warp::body::stream().map(stream_body))
-        .then(
-            move |selected: Result<(String, String), WixError>,
-                  method: Method,
-                  query: String,
-                  headers: HeaderMap,
-                  body: BoxBody<Bytes, warp::Error>| {
-                let app = app.clone();
-                async move {
-                    let (name, path) = match selected {
-                        Ok(selected) => selected,
-                        Err(e) => return e.into_response(),
-                    };
-                    let Some(namespaces) = app.namespaces() else {
-                        return WixError::RouteNotFound.into_response();
-                    };
-                    let (_, routes) = namespaces.resolve(&app, &name);
-                    let uri = if query.is_empty() {
-                        path
-                    } else {
-                        format!("{path}?{query}")
-                    };
-                    let mut req = Request::new(body);
-                    *req.method_mut() = method;
-                    *req.uri_mut() = uri.parse::<Uri>().unwrap_or_else(|_| Uri::from_static("/"));
-                    *req.headers_mut() = headers;
-                    let mut service = warp::service(routes);
-                    // The layer's one log line per request then names the namespace.
-                    let span = tracing::info_span!("namespace", name = name.as_str());
-                    let call = async move { service.call(req).await }.instrument(span);
-                    match tokio::spawn(call).await {
-                        Ok(Ok(res)) => res,
-                        Ok(Err(never)) => match never {},
-                        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                        Err(_) => {
-                            WixError::BadRequest("the request was cancelled".into()).into_response()
-                        }
-                    }
-                }
-            },
-        )
-        .boxed()
 }
 
 #[cfg(test)]

@@ -84,7 +84,7 @@ fn page(title: &str, body: &str) -> Response {
 }
 
 /// Wix's installer error page: "ERROR: BAD REQUEST 400 ... This action can't be completed."
-/// (wix-api.md §2). The reason is shown too, which Wix does not do, because a mock should say why.
+/// (docs/fidelity.md F-45, I-06). The reason is shown too, which Wix does not do, because a mock should say why.
 pub fn installer_error(reason: &str) -> Response {
     page(
         "Error 400",

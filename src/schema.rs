@@ -64,20 +64,10 @@ fn matcher() -> Value {
             (
                 "endpoint",
                 one_of(
-                    &[
-                        "any",
-                        "app_market",
-                        "install",
-                        "close_window",
-                        "oauth_access",
-                        "token",
-                        "token_info",
-                        "authorize",
-                        "redirect_session",
-                        "bi_event",
-                        "app_instance",
-                        "oauth_apps",
-                    ],
+                    &crate::scenario::faults::Endpoint::ALL
+                        .iter()
+                        .map(|e| e.name())
+                        .collect::<Vec<_>>(),
                     "A friendly endpoint name",
                 ),
             ),
@@ -380,7 +370,9 @@ pub fn scenario_schema() -> Value {
         ],
     );
     schema["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
-    schema["$id"] = json!("https://github.com/wix-oauth-mock/scenario.schema.json");
+    // A URN, not a URL: the project has no public address to serve the file from yet. Editors find
+    // the schema through the modeline of each shipped scenario (scenarios/schema.json), not `$id`.
+    schema["$id"] = json!("urn:wix-oauth-mock:scenario");
     schema["title"] = json!("wix-oauth-mock scenario");
     schema
 }

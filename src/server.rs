@@ -1,20 +1,243 @@
 //! Serving: bind a listener and run the routes on it until a shutdown signal.
 //!
-//! `run` takes an already bound listener (as mini-redis's `server::run` does) so tests and `--port 0`
+//! [`serve`] is the `serve` command: logs, scenario, state file, runtime, listeners, the start-up
+//! lines on stdout, autosave and reload, and shutdown. `run` takes an already bound listener (as mini-redis's `server::run` does) so tests and `--port 0`
 //! can learn the real port before the first request. `run_tls` serves the same routes over HTTPS:
 //! warp 0.4.3 has no working TLS (its `tls` feature is not in its manifest and the code is stubbed),
 //! so it drives hyper itself over tokio-rustls, the way warp's own server loop does over TCP.
 
 use std::future::Future;
+use std::io::Write;
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tower_service::Service;
 
-use crate::app::App;
-use crate::routes;
+use crate::app::{App, Overrides};
+use crate::cli::ServeArgs;
+use crate::scenario::Scenario;
+use crate::{routes, state_file, tls, watch};
+
+/// The `serve` command: runs the mock until SIGINT or SIGTERM. Every problem is logged through
+/// `tracing` (on stderr, as `--log-format` says); stdout carries only the start-up lines that
+/// scripts read, the first of which contains `listening on http://ADDR`.
+pub fn serve(args: ServeArgs) -> ExitCode {
+    one_malloc_arena();
+    crate::cli::init_logs(&args.log, args.log_format);
+    let (scenario, origin) = match &args.scenario {
+        Some(path) => match Scenario::from_file(path) {
+            Ok(s) => (s, format!("file {}", path.display())),
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => (Scenario::builtin(), "built-in".to_string()),
+    };
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    // One worker per core unless `--workers` (or tokio's own TOKIO_WORKER_THREADS) says otherwise:
+    // requests hold the world lock only for their map updates, not for parsing, signing or
+    // serialising (issue 13), so a second worker serves a second core (benches/RESULTS.md).
+    if let Some(n) = args.workers {
+        builder.worker_threads(n);
+    }
+    let runtime = match builder.enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // A state file is read before anything listens: one that cannot be used stops the start.
+    let state = match &args.state_file {
+        Some(path) => match state_file::load(path, &scenario) {
+            Ok(state) => state,
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
+    runtime.block_on(async move {
+        let addr = SocketAddr::new(args.bind, args.port);
+        let listener = match bind(addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!("cannot listen on {addr}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let local = listener.local_addr().unwrap_or(addr);
+        if let Some(path) = &args.port_file {
+            // Not fatal: only `health` reads it, and it falls back to `$WIX_MOCK_PORT`.
+            if let Err(e) = state_file::write_atomic(path, format!("{}\n", local.port()).as_bytes())
+            {
+                tracing::warn!("cannot write the port to {}: {e}", path.display());
+            }
+        }
+        let name = scenario.name.clone();
+        let overrides = Overrides {
+            seed: args.seed,
+            admin_token: args.admin_token.clone().filter(|t| !t.is_empty()),
+            max_namespaces: Some(args.max_namespaces),
+            ..Default::default()
+        };
+        let restored = state.is_some();
+        let token_hint = if overrides.admin_token.is_some() {
+            " (add ?token=<admin token> once)"
+        } else {
+            ""
+        };
+        let app = match state {
+            Some(state) => App::from_state(scenario, origin.clone(), overrides, state),
+            None => App::new(scenario, origin.clone(), overrides),
+        };
+        let https = match args.tls_options() {
+            Some(options) => match start_tls(&args, &options, &app).await {
+                Ok(https) => Some(https),
+                Err(e) => {
+                    tracing::error!("{e}");
+                    return ExitCode::FAILURE;
+                }
+            },
+            None => None,
+        };
+        if let Some(path) = &args.state_file {
+            // Saved at once: this checks the file is writable now rather than at shutdown, and
+            // records the new generator stream of a restored state.
+            if let Err(e) = state_file::save(path, &app.capture_state()) {
+                tracing::error!("{e}");
+                return ExitCode::FAILURE;
+            }
+        }
+        if let (Some(path), false) = (args.scenario.clone(), args.no_watch) {
+            tokio::spawn(watch::watch(app.clone(), path, watch::POLL));
+        }
+        // `writeln!`, not `println!`: a parent that read the first line and closed the pipe must
+        // not make the server panic.
+        let mut out = std::io::stdout();
+        let _ = writeln!(
+            out,
+            "wix-oauth-mock listening on http://{local} with scenario \"{name}\" ({origin})"
+        );
+        // A line of its own: scripts parse the first line containing "listening on". The address
+        // is one a browser can open, even when the bind address is 0.0.0.0.
+        let _ = writeln!(
+            out,
+            "dashboard: {}/__admin/ui{token_hint}",
+            crate::cli::browsable(local)
+        );
+        if let Some((_, tls_local, note, _)) = &https {
+            let _ = writeln!(
+                out,
+                "wix-oauth-mock listening on https://{tls_local} {note}"
+            );
+        }
+        if let Some(path) = &args.state_file {
+            let how = if restored {
+                "restored from"
+            } else {
+                "new, saving to"
+            };
+            let _ = writeln!(out, "wix-oauth-mock state {how} {}", path.display());
+        }
+        let _ = out.flush();
+        // One signal stops every listener and the autosave.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(());
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<()>| async move {
+            let _ = rx.changed().await;
+        };
+        let autosave = args.state_file.clone().map(|path| {
+            tokio::spawn(state_file::autosave(
+                app.clone(),
+                path,
+                state_file::SAVE_EVERY,
+                stopped(stop_rx.clone()),
+            ))
+        });
+        let https = https.map(|(listener, _, _, config)| {
+            tokio::spawn(run_tls(
+                listener,
+                app.clone(),
+                config,
+                stopped(stop_rx.clone()),
+            ))
+        });
+        run(listener, app.clone(), stopped(stop_rx)).await;
+        if let Some(task) = https {
+            let _ = task.await;
+        }
+        if let Some(task) = autosave {
+            let _ = task.await;
+        }
+        if let Some(path) = &args.state_file
+            && let Err(e) = state_file::save(path, &app.capture_state())
+        {
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+/// What [`start_tls`] prepared: the listener, its address, what to say about it, and the rustls
+/// configuration.
+type Https = (TcpListener, SocketAddr, String, Arc<rustls::ServerConfig>);
+
+/// Prepares the certificates, writes the CA for clients to trust and binds the HTTPS port.
+async fn start_tls(
+    args: &ServeArgs,
+    options: &tls::TlsOptions,
+    app: &App,
+) -> Result<Https, String> {
+    let material = tls::prepare(options, app.ids()).map_err(|e| e.to_string())?;
+    let addr = SocketAddr::new(args.bind, args.tls_port);
+    let listener = bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} for HTTPS: {e}"))?;
+    let local = listener.local_addr().unwrap_or(addr);
+    let note = match &material.ca_pem {
+        Some(pem) => {
+            state_file::write_atomic(&args.tls_ca_out, pem.as_bytes()).map_err(|e| {
+                format!(
+                    "cannot write the CA certificate to {}: {e}",
+                    args.tls_ca_out.display()
+                )
+            })?;
+            format!(
+                "for {}; trust the CA in {}",
+                material.hosts.join(", "),
+                args.tls_ca_out.display()
+            )
+        }
+        None => "with the given certificate".to_string(),
+    };
+    Ok((listener, local, note, material.config))
+}
+
+/// Asks glibc for a single malloc arena. It otherwise makes one per thread that allocates, which
+/// adds about 2 MiB of peak RSS under load for nothing: every request takes the one world lock
+/// anyway (benches/RESULTS.md, issue 8). Same effect as `MALLOC_ARENA_MAX=1`, which still wins.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn one_malloc_arena() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: called before the runtime starts any thread, so no allocation races the change.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn one_malloc_arena() {}
 
 /// Binds `addr` (port 0 picks a free port).
 pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {

@@ -1,4 +1,4 @@
-//! The encoded `instance` parameter Wix appends to iframe and dashboard URLs (wix-api.md §11).
+//! The encoded `instance` parameter Wix appends to iframe and dashboard URLs (docs/fidelity.md F-40, F-41).
 //!
 //! `<signature>.<data>`: `data` is base64url(JSON) and `signature` is base64url(HMAC-SHA256(app secret,
 //! `data` as a string)), both without `=` padding. This module is the codec only; which fields go in

@@ -1,7 +1,7 @@
 //! TLS for unmodified clients: a local CA, a server certificate for Wix's host names, and the rustls
 //! server configuration that serves it.
 //!
-//! `@wix/sdk` hard-codes `https://www.wixapis.com` (wix-api.md §0), so an unmodified app reaches the
+//! `@wix/sdk` hard-codes `https://www.wixapis.com` (docs/fidelity.md F-01, F-02), so an unmodified app reaches the
 //! mock only if those names resolve to it (`/etc/hosts`, `docker --add-host`) and its certificate is
 //! trusted. This module makes that certificate with rcgen, never by hand:
 //!
@@ -30,7 +30,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use crate::ids::Ids;
 
 /// The names the server certificate covers unless told otherwise: the hosts `@wix/sdk` calls
-/// (wix-api.md §0) and the loopback names, so health checks and `curl https://localhost` work too.
+/// (docs/fidelity.md F-01) and the loopback names, so health checks and `curl https://localhost` work too.
 pub const DEFAULT_HOSTS: &[&str] = &[
     "www.wixapis.com",
     "edge.wixapis.com",
@@ -250,7 +250,7 @@ impl rcgen::SigningKey for SeededKey {
 
 /// Validity of generated certificates. Fixed, not read from any clock: TLS clients check it against
 /// the real time (the virtual clock may be anywhere), and a fixed window keeps a seed's certificates
-/// identical run after run. INFERRED: local-CA certificates are exempt from the public 398-day limit.
+/// identical run after run. INFERRED (docs/fidelity.md I-35): local-CA certificates are exempt from the public 398-day limit.
 fn validity(params: &mut CertificateParams) {
     params.not_before = rcgen::date_time_ymd(2024, 1, 1);
     params.not_after = rcgen::date_time_ymd(2049, 12, 31);
@@ -308,7 +308,7 @@ fn ca_params(ids: &Ids, hosts: &[String]) -> Result<CertificateParams, TlsError>
 }
 
 /// The last two labels of a host name (`www.wixapis.com` → `wixapis.com`); shorter names as they are.
-/// INFERRED: good enough for the names a mock serves; not a public-suffix lookup.
+/// INFERRED (docs/fidelity.md I-36): good enough for the names a mock serves; not a public-suffix lookup.
 fn registrable(host: &str) -> String {
     let host = host.trim_start_matches("*.");
     let labels: Vec<&str> = host.split('.').collect();

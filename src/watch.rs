@@ -2,8 +2,8 @@
 //!
 //! Polls the file's modification time (file metadata, compared with the last one seen: no reading
 //! of the system clock) on a tokio interval, which is real time as a file watcher needs. A changed
-//! file is parsed and checked first; a bad one is reported as `file:line:col: message` on stderr and
-//! the running scenario stays, exactly as `PUT /__admin/scenario` does.
+//! file is parsed and checked first; a bad one is logged (through `tracing`, so `--log-format json` covers it) as
+//! `file:line:col: message` and the running scenario stays, exactly as `PUT /__admin/scenario` does.
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -30,9 +30,10 @@ pub async fn watch(app: App, path: PathBuf, every: Duration) {
             Ok(scenario) => {
                 let name = scenario.name.clone();
                 app.replace_scenario(scenario, format!("file {}", path.display()));
-                eprintln!("reloaded scenario \"{name}\" from {}", path.display());
+                // `warn`, the default filter's level: a reload is rare and worth seeing.
+                tracing::warn!("reloaded scenario \"{name}\" from {}", path.display());
             }
-            Err(e) => eprintln!("{e}\nkept the running scenario"),
+            Err(e) => tracing::error!("{e}; kept the running scenario"),
         }
     }
 }

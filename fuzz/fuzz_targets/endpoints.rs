@@ -60,6 +60,8 @@ fn mint(app: &App, subject: Subject) -> String {
     app.with_world(|w, now, ids| w.mint_for(subject, TEN_YEARS, now, ids))
         .expect("the built-in scenario has this identity")
         .access_token
+        .as_str()
+        .to_string()
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -1,17 +1,14 @@
-//! `POST /apps/v1/bi-event`: the app reports a BI event (wix-api.md §8).
+//! `POST /apps/v1/bi-event`: the app reports a BI event (docs/fidelity.md F-30).
 //!
 //! `APP_FINISHED_CONFIGURATION` moves the instance from "setup incomplete" to "setup complete". The
 //! body is REST JSON (lowerCamel); the answer is `{}`.
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
 use serde_json::{Value, json};
-use warp::Filter;
-use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use super::{access_token, body_bytes, reply_json, with_app};
+use super::{Incoming, reply_json};
 use crate::app::App;
 use crate::error::{FieldViolation, WixError};
 use crate::world::BiEvent;
@@ -25,30 +22,18 @@ const EVENT_NAMES: &[&str] = &[
     "FUNDS_RETURNED",
 ];
 
-/// The BI event routes.
-pub fn routes(app: App) -> BoxedFilter<(Response,)> {
-    bi_event_route(app)
-}
-
 /// POST /apps/v1/bi-event — `{eventName, customEventName?, eventData?}` with an app access token.
-fn bi_event_route(app: App) -> BoxedFilter<(Response,)> {
-    warp::path!("apps" / "v1" / "bi-event")
-        .and(warp::post())
-        .and(access_token())
-        .and(body_bytes())
-        .and(with_app(app))
-        .then(bi_event)
-        .map(reply_json)
-        .boxed()
+pub async fn bi_event(app: App, req: &Incoming) -> Response {
+    reply_json(record(req.access_token(), &req.body, app))
 }
 
-async fn bi_event(token: Option<String>, body: Bytes, app: App) -> Result<Value, WixError> {
+fn record(token: Option<String>, body: &[u8], app: App) -> Result<Value, WixError> {
     // The token is checked before the body, as Wix's gateway authenticates first.
-    let caller = app.with_world(|w, now, _| w.authorize(token.as_deref(), now))?;
+    let caller = app.authorize(token.as_deref())?;
     // Visitor, member and Headless admin tokens pass the token check but belong to no instance.
     caller.require_app_instance()?;
-    let event = validate(&body)?;
-    app.with_world(|w, _, _| w.record_bi_event(&caller, &event));
+    let event = validate(body)?;
+    app.record_bi_event(&caller, &event);
     Ok(json!({}))
 }
 

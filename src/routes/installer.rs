@@ -1,4 +1,4 @@
-//! The browser side of the legacy install flow (wix-api.md §2): the App Market click, the installer
+//! The browser side of the legacy install flow (docs/fidelity.md F-08 to F-10): the App Market click, the installer
 //! with its consent page, and the close-window page the app finishes on.
 //!
 //! Errors here are HTML pages, as Wix shows them to the person in the browser, and a bad request is
@@ -6,44 +6,24 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
-use warp::filters::BoxedFilter;
+use warp::Reply;
 use warp::reply::Response;
-use warp::{Filter, Reply};
 
-use super::{Params, body_bytes, query_params, raw_query, redirect, reply_redirect, with_app};
+use super::{Incoming, Params, query_params, redirect, reply_redirect};
 use crate::app::App;
 use crate::error::WixError;
 use crate::pages;
 use crate::world::{InstallRequest, InstallStep};
 
-/// The installer routes.
-pub fn routes(app: App) -> BoxedFilter<(Response,)> {
-    app_market_route(app.clone())
-        .or(install_route(app.clone()))
-        .unify()
-        .or(consent_route(app.clone()))
-        .unify()
-        .or(close_window_route(app))
-        .unify()
-        .boxed()
-}
-
 /// GET /app-market/install?appId=…[&siteId=…] — plays "the user installs the app from the App
 /// Market": redirects to the app's App URL with a single-use `token`. Without `siteId` the app is
 /// installed on a new site.
-fn app_market_route(app: App) -> BoxedFilter<(Response,)> {
-    warp::path!("app-market" / "install")
-        .and(warp::get())
-        .and(raw_query())
-        .and(with_app(app))
-        .then(app_market)
-        .map(reply_redirect)
-        .boxed()
+pub async fn app_market(app: App, req: &Incoming) -> Response {
+    reply_redirect(app_market_install(&req.raw_query, app))
 }
 
-async fn app_market(query: String, app: App) -> Result<String, WixError> {
-    let q = query_params(&query).map_err(WixError::InstallerPage)?;
+fn app_market_install(query: &str, app: App) -> Result<String, WixError> {
+    let q = query_params(query).map_err(WixError::InstallerPage)?;
     let app_id = q
         .get("appId")
         .ok_or_else(|| WixError::InstallerPage("missing appId".into()))?;
@@ -51,27 +31,21 @@ async fn app_market(query: String, app: App) -> Result<String, WixError> {
         .get("siteId")
         .map(String::as_str)
         .filter(|s| !s.is_empty());
-    app.with_world(|w, now, ids| w.app_market_install(app_id, site_id, now, ids))
+    app.app_market_install(app_id, site_id)
 }
 
 /// GET /installer/install?appId=…&redirectUrl=…[&state=…][&token=…] — consent, then a `302` to
 /// `redirectUrl?code=…&state=…&instanceId=…`.
-fn install_route(app: App) -> BoxedFilter<(Response,)> {
-    warp::path!("installer" / "install")
-        .and(warp::get())
-        .and(raw_query())
-        .and(with_app(app))
-        .then(install)
-        .map(|step: Result<InstallStep, WixError>| match step {
-            Ok(InstallStep::Redirect(location)) => redirect(&location),
-            Ok(InstallStep::Consent(view)) => pages::consent(&view),
-            Err(e) => e.into_response(),
-        })
-        .boxed()
+pub async fn install(app: App, req: &Incoming) -> Response {
+    match start_install(&req.raw_query, app) {
+        Ok(InstallStep::Redirect(location)) => redirect(&location),
+        Ok(InstallStep::Consent(view)) => pages::consent(&view),
+        Err(e) => e.into_response(),
+    }
 }
 
-async fn install(query: String, app: App) -> Result<InstallStep, WixError> {
-    let mut q: BTreeMap<String, String> = query_params(&query).map_err(WixError::InstallerPage)?;
+fn start_install(query: &str, app: App) -> Result<InstallStep, WixError> {
+    let mut q: BTreeMap<String, String> = query_params(query).map_err(WixError::InstallerPage)?;
     let req = InstallRequest {
         app_id: q.remove("appId"),
         redirect_url: q.remove("redirectUrl"),
@@ -80,22 +54,16 @@ async fn install(query: String, app: App) -> Result<InstallStep, WixError> {
         token: q.remove("token").filter(|t| !t.is_empty()),
         site_id: q.remove("siteId"),
     };
-    app.with_world(|w, now, ids| w.start_install(req, now, ids))
+    app.start_install(req)
 }
 
 /// POST /installer/consent — the consent page's Approve or Deny (form fields `consent_id`, `decision`).
-fn consent_route(app: App) -> BoxedFilter<(Response,)> {
-    warp::path!("installer" / "consent")
-        .and(warp::post())
-        .and(body_bytes())
-        .and(with_app(app))
-        .then(consent)
-        .map(reply_redirect)
-        .boxed()
+pub async fn consent(app: App, req: &Incoming) -> Response {
+    reply_redirect(decide(req.params(), app))
 }
 
-async fn consent(body: Bytes, app: App) -> Result<String, WixError> {
-    let params = Params::parse(&body).map_err(|e| WixError::InstallerPage(e.to_string()))?;
+fn decide(params: Result<&Params, WixError>, app: App) -> Result<String, WixError> {
+    let params = params.map_err(|e| WixError::InstallerPage(e.to_string()))?;
     let id = params
         .required("consent_id")
         .map_err(|e| WixError::InstallerPage(e.to_string()))?;
@@ -111,28 +79,14 @@ async fn consent(body: Bytes, app: App) -> Result<String, WixError> {
             ));
         }
     };
-    app.with_world(|w, now, ids| w.decide_consent(id, approve, now, ids))
+    app.decide_consent(id, approve)
 }
 
 /// GET /installer/close-window?access_token=… — the page the app ends the flow on. Records that the
 /// flow was closed when the token is valid; shows the page either way, as a browser would see it.
-fn close_window_route(app: App) -> BoxedFilter<(Response,)> {
-    warp::path!("installer" / "close-window")
-        .and(warp::get())
-        .and(raw_query())
-        .and(with_app(app))
-        .then(|query: String, app: App| async move {
-            let token = query_params(&query)
-                .ok()
-                .and_then(|mut q| q.remove("access_token"));
-            let recorded = app.with_world(|w, now, _| match w.authorize(token.as_deref(), now) {
-                Ok(caller) => {
-                    w.close_window(&caller, now);
-                    true
-                }
-                Err(_) => false,
-            });
-            pages::close_window(recorded)
-        })
-        .boxed()
+pub async fn close_window(app: App, req: &Incoming) -> Response {
+    let token = query_params(&req.raw_query)
+        .ok()
+        .and_then(|mut q| q.remove("access_token"));
+    pages::close_window(app.close_window(token.as_deref()))
 }

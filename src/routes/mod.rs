@@ -1,162 +1,167 @@
-//! The HTTP surface: every route, the filters they share, and the journal around them.
+//! The HTTP surface: one filter that reads each request once, the handlers of every endpoint (one
+//! file per area), and the replies they share.
 //!
-//! Each area (`installer`, `oauth`, `oauth2`, `bi_event`, `oauth_apps`, `admin`, ...) exports `routes(app)`.
-//! Routes follow the quickwit shape: path and extraction filters, then `.then(handler)` where the handler returns
-//! `Result<T, WixError>` and knows nothing of warp, then one adaptor to a response. A rejection only
-//! ever means "not this route" or comes from warp's own extraction; [`crate::error::handle_rejection`]
-//! turns what is left into Wix-shaped errors.
+//! [`routes`] is the only warp filter tree: it reads the request into an [`Incoming`] and hands it to
+//! `wrap.rs`, which resolves the namespace, checks the admin token, routes through the endpoint table
+//! ([`crate::endpoints`]) and calls [`dispatch`] between the faults, the journal and the observer.
+//! Handlers follow the quickwit shape: an adaptor that reads what it needs from the [`Incoming`], an
+//! `async fn` that returns `Result<T, WixError>` and knows nothing of warp, then one reply function.
 
 mod admin;
-mod admin_faults;
-mod admin_namespaces;
-mod admin_tokens;
-mod admin_ui;
-mod admin_webhooks;
 mod apps;
 mod bi_event;
 mod installer;
-mod layer;
 mod oauth;
 mod oauth2;
 mod oauth_apps;
 mod redirect_session;
+mod reply;
+mod wrap;
 
-use std::collections::BTreeMap;
 use std::convert::Infallible;
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::TryStreamExt;
-use serde::Serialize;
-use serde_json::{Map, Value};
 use warp::filters::BoxedFilter;
-use warp::http::{HeaderValue, StatusCode, header};
+use warp::http::{HeaderMap, Method};
+use warp::path::FullPath;
 use warp::reply::Response;
-use warp::{Filter, Rejection, Reply};
+use warp::{Filter, Rejection};
 
 use crate::app::App;
-use crate::error::{Rejected, WixError, handle_rejection};
+use crate::endpoints::Id;
+use crate::error::WixError;
+pub use crate::request::{BODY_LIMIT, Incoming, Params, query_params, snake_case, strip_bearer};
+use reply::Rejected;
+pub use reply::{json_response, redirect, reply_json, reply_redirect};
 
-/// Largest request body accepted, in bytes; larger ones get `413` (documented in README.md).
-pub const BODY_LIMIT: u64 = 64 * 1024;
-
-/// Every route of the mock, journaled, with Wix-shaped errors for whatever no route accepts; requests
-/// naming a namespace go to that namespace's own tree (see `namespaces.rs`).
+/// Every route of the mock, for every namespace: one filter reads the request once (method, path,
+/// query, headers and the size-limited body) and hands it to [`wrap::handle`], which picks the
+/// namespace, checks the admin token, routes through [`crate::endpoints::TABLE`] and runs the handler
+/// between the fault engine, the journal and the conformance observer. No request is dispatched twice.
 pub fn routes(app: App) -> BoxedFilter<(Response,)> {
-    let tree = tree(app.clone());
-    match app.namespaces() {
-        Some(_) => crate::namespaces::dispatch(app).or(tree).unify().boxed(),
-        None => tree,
-    }
-}
-
-/// The routes of one app (the default one or a namespace's), wrapped in its layer.
-pub(crate) fn tree(app: App) -> BoxedFilter<(Response,)> {
-    let api = installer::routes(app.clone())
-        .or(oauth::routes(app.clone()))
-        .unify()
-        .or(bi_event::routes(app.clone()))
-        .unify()
-        .or(oauth_apps::routes(app.clone()))
-        .unify()
-        .or(admin::routes(app.clone()))
-        .unify()
-        .or(identity_routes(app.clone()))
-        .unify()
-        .or(admin_faults::routes(app.clone()))
-        .unify()
-        .or(admin_webhooks::routes(app.clone()))
-        .unify()
-        .or(admin_ui::routes())
-        .unify()
-        .or(admin_namespaces::routes(app.clone()))
-        .unify()
-        .boxed();
-    let api = admin_guard(app.clone())
-        .and(api)
-        .recover(handle_rejection)
-        .unify()
-        .boxed();
-    // Faults, the journal and the conformance observer wrap everything (see layer.rs).
-    layer::wrap(app, api)
-}
-
-/// The token endpoints and the identities behind them (issue 3): /oauth2/*, redirect sessions,
-/// /apps/v1/instance and /__admin/tokens.
-fn identity_routes(app: App) -> BoxedFilter<(Response,)> {
-    let oauth2 = oauth2::routes(app.clone())
-        .or(redirect_session::routes(app.clone()))
-        .unify()
-        .boxed();
-    // A Wix site serves the same OAuth2 service under `/_api/oauth2` (wix-api.md §5, gateway map), so
-    // `/_api/oauth2/token`, `/token-info`, `/authorize` and `/logout` answer as their `/oauth2` twins.
-    let site_alias = warp::path("_api")
-        .and(warp::path::peek())
-        .and_then(|rest: warp::path::Peek| async move {
-            match rest.segments().next() {
-                Some("oauth2") => Ok(()),
-                _ => Err(warp::reject::not_found()),
-            }
-        })
-        .untuple_one()
-        .and(oauth2.clone());
-    oauth2
-        .or(site_alias)
-        .unify()
-        .or(apps::routes(app.clone()))
-        .unify()
-        .or(admin_tokens::routes(app))
-        .unify()
+    warp::method()
+        .and(warp::path::full())
+        .and(raw_query())
+        .and(warp::header::headers_cloned())
+        .and(body_or_error())
+        .then(
+            move |method: Method,
+                  path: FullPath,
+                  query: String,
+                  headers: HeaderMap,
+                  body: Result<Bytes, WixError>| {
+                let app = app.clone();
+                async move { wrap::handle(app, method, path.as_str(), query, headers, body).await }
+            },
+        )
         .boxed()
+}
+
+/// Runs the handler of endpoint `id`. Exhaustive: a new row in the endpoint table does not compile
+/// until it has a handler here.
+async fn dispatch(id: Id, app: App, req: &Incoming, args: Vec<String>) -> Response {
+    let arg = args.into_iter().next().unwrap_or_default();
+    match id {
+        Id::AppMarketInstall => installer::app_market(app, req).await,
+        Id::InstallerInstall => installer::install(app, req).await,
+        Id::InstallerConsent => installer::consent(app, req).await,
+        Id::CloseWindow => installer::close_window(app, req).await,
+        Id::OauthAccess => oauth::access(app, req).await,
+        Id::Oauth2Token => oauth2::token(app, req).await,
+        Id::TokenInfo => oauth2::token_info(app, req).await,
+        Id::AuthorizePage => redirect_session::authorize_page(app, req).await,
+        Id::AuthorizeForm => redirect_session::authorize_form(app, req).await,
+        Id::Logout => redirect_session::logout_page(app, req).await,
+        Id::RedirectSession => redirect_session::create(app, req).await,
+        Id::BiEvent => bi_event::bi_event(app, req).await,
+        Id::AppInstance => apps::instance(app, req).await,
+        Id::OauthAppsCreate => oauth_apps::create(app, req).await,
+        Id::OauthAppsQuery => oauth_apps::query(app, req).await,
+        Id::OauthAppsGet => oauth_apps::get(app, req, arg).await,
+        Id::OauthAppsUpdate => oauth_apps::update(app, req, arg).await,
+        Id::OauthAppsDelete => oauth_apps::delete(app, req, arg).await,
+        Id::OauthAppsGenerateSecret => oauth_apps::generate_secret(app, req, arg).await,
+        Id::OauthAppsSecret => oauth_apps::get_secret(app, req, arg).await,
+        Id::AdminHealth => admin::health(app).await,
+        Id::AdminReady => admin::ready(app).await,
+        Id::AdminVersion => admin::version().await,
+        Id::AdminClockGet => admin::clock::get(app).await,
+        Id::AdminClockSet => admin::clock::set(app, req).await,
+        Id::AdminReset => admin::reset(app).await,
+        Id::AdminScenarioGet => admin::scenario::get(app).await,
+        Id::AdminScenarioPut => admin::scenario::put(app, req).await,
+        Id::AdminState => admin::state(app).await,
+        Id::AdminRequestsList => admin::requests::list(app, req).await,
+        Id::AdminRequestsClear => admin::requests::clear(app).await,
+        Id::AdminRequestsWait => admin::requests::wait(app, req).await,
+        Id::AdminConformance => admin::conformance::get(app, req).await,
+        Id::AdminFaultsArm => admin::faults::arm(app, req).await,
+        Id::AdminFaultsList => admin::faults::list(app).await,
+        Id::AdminFaultsClear => admin::faults::clear(app, req).await,
+        Id::AdminFaultPresets => admin::faults::presets().await,
+        Id::AdminNamespacesList => admin::namespaces::list(app).await,
+        Id::AdminNamespacesClear => admin::namespaces::clear(app).await,
+        Id::AdminNamespaceReset => admin::namespaces::reset(app, arg).await,
+        Id::AdminNamespaceDelete => admin::namespaces::delete(app, arg).await,
+        Id::AdminTokens => admin::tokens::mint(app, req).await,
+        Id::AdminUi => admin::ui::shell().await,
+        Id::AdminUiScript => admin::ui::script().await,
+        Id::AdminUiStyle => admin::ui::style().await,
+        Id::AdminAppPublicKey => admin::apps::public_key(app, req, arg).await,
+        Id::AdminAppWebhookUrl => admin::apps::webhook_url(app, req, arg).await,
+        Id::AdminWebhooksList => admin::webhooks::list(app).await,
+        Id::AdminWebhooksClear => admin::webhooks::clear(app).await,
+        Id::AdminWebhookRedeliver => admin::webhooks::redeliver(app, arg).await,
+        Id::AdminWebhooksEmit => admin::webhooks::emit(app, req).await,
+        Id::AdminWebhookFaultsArm => admin::webhooks::faults_arm(app, req).await,
+        Id::AdminWebhookFaultsClear => admin::webhooks::faults_clear(app).await,
+        Id::AdminWebhooksRelease => admin::webhooks::release(app, req).await,
+        Id::AdminInstanceUninstall => admin::instances::uninstall(app, arg).await,
+        Id::AdminSignedInstance => admin::instances::signed_instance(app, req, arg).await,
+    }
 }
 
 /// Admin paths that stay open when an admin token is set: probes that reveal nothing.
 const OPEN_ADMIN_PATHS: &[&str] = &["/__admin/health", "/__admin/ready", "/__admin/version"];
 
 /// With an admin token configured, `/__admin/*` needs it, as `Authorization: Bearer <token>` or
-/// `X-Wix-Mock-Admin-Token: <token>`. Reads headers without rejecting, so odd headers on other routes
-/// are left for those routes to judge.
-fn admin_guard(app: App) -> BoxedFilter<()> {
-    // The token is fixed for the server's life: without one, the guard reads nothing at all (it
-    // runs on every request, so it must not clone the headers for nothing; issue 8).
+/// `X-Wix-Mock-Admin-Token: <token>`. `path` is the path after any namespace prefix.
+fn admin_guard(app: &App, path: &str, headers: &HeaderMap) -> Result<(), WixError> {
     let Some(expected) = app.admin_token() else {
-        return warp::any().boxed();
+        return Ok(());
     };
-    warp::path::full()
-        .and(warp::header::headers_cloned())
-        .and_then(
-            move |path: warp::path::FullPath, headers: warp::http::HeaderMap| {
-                let expected = expected.clone();
-                async move {
-                    let path = path.as_str();
-                    // The dashboard's files hold no data; its script sends the token on each API call.
-                    if !path.starts_with("/__admin")
-                        || OPEN_ADMIN_PATHS.contains(&path)
-                        || admin_ui::UI_PATHS.contains(&path)
-                    {
-                        return Ok(());
-                    }
-                    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-                    let presented = header("x-wix-mock-admin-token")
-                        .or(header("authorization").map(strip_bearer));
-                    match presented {
-                    Some(p) if crate::app::constant_time_eq(p, &expected) => Ok(()),
-                    _ => Err(warp::reject::custom(Rejected(WixError::Unauthenticated {
-                        code: "ADMIN_TOKEN_REQUIRED",
-                        message:
-                            "the admin API needs the admin token (Authorization: Bearer <token>)"
-                                .into(),
-                    }))),
-                }
-                }
-            },
-        )
-        .untuple_one()
-        .boxed()
+    // The dashboard's files hold no data; its script sends the token on each API call.
+    if !path.starts_with("/__admin")
+        || OPEN_ADMIN_PATHS.contains(&path)
+        || admin::ui::UI_PATHS.contains(&path)
+    {
+        return Ok(());
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let presented = header("x-wix-mock-admin-token").or(header("authorization").map(strip_bearer));
+    match presented {
+        Some(p) if crate::app::constant_time_eq(p, &expected) => Ok(()),
+        _ => Err(WixError::Unauthenticated {
+            code: "ADMIN_TOKEN_REQUIRED",
+            message: "the admin API needs the admin token (Authorization: Bearer <token>)".into(),
+        }),
+    }
 }
 
-/// Hands a clone of the app to a handler.
-pub fn with_app(app: App) -> impl Filter<Extract = (App,), Error = Infallible> + Clone {
-    warp::any().map(move || app.clone())
+/// The body, or the error that reading it gave (too large, unreadable), so the pipeline still
+/// answers and journals the request.
+fn body_or_error() -> impl Filter<Extract = (Result<Bytes, WixError>,), Error = Infallible> + Clone
+{
+    body_bytes()
+        .map(Ok)
+        .or_else(|rejection: Rejection| async move {
+            let err = rejection
+                .find::<Rejected>()
+                .map(|r| r.0.clone())
+                .unwrap_or_else(|| WixError::BadRequest("unreadable request body".into()));
+            Ok::<_, Infallible>((Err(err),))
+        })
 }
 
 /// The raw query string, empty when there is none (never rejects).
@@ -205,190 +210,4 @@ where
         }
     }
     Ok(body.freeze())
-}
-
-/// The `Authorization` header's token: raw, as Wix documents it, or after `Bearer ` (wix-api.md §0).
-pub fn access_token() -> impl Filter<Extract = (Option<String>,), Error = Infallible> + Clone {
-    warp::header::optional::<String>("authorization")
-        .or(warp::any().map(|| None))
-        .unify()
-        .map(|h: Option<String>| h.map(|v| strip_bearer(&v).to_string()))
-}
-
-/// `Bearer <token>` → `<token>` (any case); a raw token is returned as it is.
-pub fn strip_bearer(value: &str) -> &str {
-    let v = value.trim();
-    match v.get(..7) {
-        Some(p) if p.eq_ignore_ascii_case("bearer ") => v[7..].trim_start(),
-        _ => v,
-    }
-}
-
-/// Serialises a handler's result: the value as JSON with 200, or the error as Wix sends it.
-pub fn reply_json<T: Serialize>(result: Result<T, WixError>) -> Response {
-    match result {
-        Ok(value) => json_response(StatusCode::OK, &value),
-        Err(e) => e.into_response(),
-    }
-}
-
-/// `value` as a JSON response with `status`.
-pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
-    let mut res = warp::reply::json(value).into_response();
-    *res.status_mut() = status;
-    res
-}
-
-/// A `302 Found` to `location`, or the error page when the handler failed.
-pub fn reply_redirect(result: Result<String, WixError>) -> Response {
-    match result {
-        Ok(location) => redirect(&location),
-        Err(e) => e.into_response(),
-    }
-}
-
-/// A `302 Found` to `location`.
-pub fn redirect(location: &str) -> Response {
-    let mut res = warp::reply::html("").into_response();
-    *res.status_mut() = StatusCode::FOUND;
-    match HeaderValue::from_str(location) {
-        Ok(v) => {
-            res.headers_mut().insert(header::LOCATION, v);
-            res
-        }
-        // Every location is built with `url`, which percent-encodes; kept for safety.
-        Err(_) => {
-            WixError::InstallerPage("cannot redirect to an invalid URL".into()).into_response()
-        }
-    }
-}
-
-/// Request parameters from a JSON object or a form body, with lowerCamel names folded to snake_case.
-///
-/// Wix's token endpoints take both case styles and both encodings "whatever the Content-Type says"
-/// (wix-api.md §3, §4b: an old client sent JSON as text/plain), so the body is sniffed instead.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Params(BTreeMap<String, Value>);
-
-impl Params {
-    /// Parses a body: empty, a JSON object, or `application/x-www-form-urlencoded`.
-    pub fn parse(body: &[u8]) -> Result<Params, WixError> {
-        let text = std::str::from_utf8(body)
-            .map_err(|_| WixError::InvalidRequest("request body is not valid UTF-8".into()))?;
-        let trimmed = text.trim();
-        let pairs: Vec<(String, Value)> = if trimmed.is_empty() {
-            Vec::new()
-        } else if trimmed.starts_with('{') {
-            let map: Map<String, Value> = serde_json::from_str(trimmed)
-                .map_err(|e| WixError::InvalidRequest(format!("malformed JSON body: {e}")))?;
-            map.into_iter().collect()
-        } else if trimmed.starts_with(['[', '"'])
-            || trimmed.parse::<f64>().is_ok()
-            || trimmed == "null"
-        {
-            return Err(WixError::InvalidRequest(
-                "request body must be a JSON object or a form".into(),
-            ));
-        } else {
-            serde_urlencoded::from_str::<Vec<(String, String)>>(trimmed)
-                .map_err(|e| WixError::InvalidRequest(format!("malformed form body: {e}")))?
-                .into_iter()
-                .map(|(k, v)| (k, Value::String(v)))
-                .collect()
-        };
-        let mut params = BTreeMap::new();
-        for (key, value) in pairs {
-            let name = snake_case(&key);
-            if params.insert(name.clone(), value).is_some() {
-                // RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once."
-                return Err(WixError::InvalidRequest(format!(
-                    "parameter `{name}` is given more than once"
-                )));
-            }
-        }
-        Ok(Params(params))
-    }
-
-    /// A string parameter; absent and empty are both `None`, any other JSON type is an error.
-    pub fn optional(&self, name: &str) -> Result<Option<&str>, WixError> {
-        match self.0.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.is_empty() => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(WixError::InvalidRequest(format!(
-                "`{name}` must be a string"
-            ))),
-        }
-    }
-
-    /// A string parameter that must be present and non-empty.
-    pub fn required(&self, name: &str) -> Result<&str, WixError> {
-        self.optional(name)?
-            .ok_or_else(|| WixError::InvalidRequest(format!("missing required parameter `{name}`")))
-    }
-}
-
-/// `grantType` → `grant_type`; snake_case names are returned unchanged.
-pub fn snake_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 4);
-    for c in name.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Parses a query string into single-valued parameters; a repeated or undecodable one is an error.
-pub fn query_params(raw: &str) -> Result<BTreeMap<String, String>, String> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(raw).map_err(|e| format!("malformed query string: {e}"))?;
-    let mut out = BTreeMap::new();
-    for (k, v) in pairs {
-        if out.contains_key(&k) {
-            return Err(format!("query parameter `{k}` is given more than once"));
-        }
-        out.insert(k, v);
-    }
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params_accept_json_in_both_cases_and_forms() {
-        let a = Params::parse(br#"{"grantType":"refresh_token","client_id":"x"}"#).unwrap();
-        assert_eq!(a.required("grant_type").unwrap(), "refresh_token");
-        assert_eq!(a.required("client_id").unwrap(), "x");
-        let b = Params::parse(b"grant_type=refresh_token&clientId=x").unwrap();
-        assert_eq!(a, b);
-    }
-
-    #[test]
-    fn params_refuse_repeats_wrong_types_and_garbage() {
-        assert!(Params::parse(b"a=1&a=2").is_err());
-        assert!(Params::parse(br#"{"clientId":"a","client_id":"b"}"#).is_err());
-        assert!(
-            Params::parse(br#"{"code":1}"#)
-                .unwrap()
-                .required("code")
-                .is_err()
-        );
-        assert!(Params::parse(br#"{"code":"#).is_err());
-        assert!(Params::parse(b"[1,2]").is_err());
-        assert!(Params::parse(&[0xff, 0xfe]).is_err());
-        assert!(Params::parse(b"").unwrap().optional("x").unwrap().is_none());
-    }
-
-    #[test]
-    fn bearer_is_optional_in_authorization() {
-        assert_eq!(strip_bearer("Bearer OauthNG.JWS.x"), "OauthNG.JWS.x");
-        assert_eq!(strip_bearer("bearer  OauthNG.JWS.x"), "OauthNG.JWS.x");
-        assert_eq!(strip_bearer("OauthNG.JWS.x"), "OauthNG.JWS.x");
-    }
 }

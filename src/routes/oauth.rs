@@ -1,79 +1,47 @@
-//! `POST /oauth/access`: the legacy token endpoint of custom authentication (wix-api.md §3).
+//! `POST /oauth/access`: the legacy token endpoint of custom authentication (docs/fidelity.md F-11 to F-14).
 //!
 //! Grants: `authorization_code` (the installer's code) and `refresh_token`. The client authenticates
 //! with `client_id` + `client_secret` in the body, or with HTTP Basic as RFC 6749 clients do.
 
 use base64::Engine as _;
 use base64::prelude::BASE64_STANDARD;
-use bytes::Bytes;
-use serde::Serialize;
-use warp::Filter;
-use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use super::{Params, body_bytes, reply_json, with_app};
-use crate::app::App;
+use super::{Incoming, Params, reply_json};
+use crate::app::{AccessResponse, App, LegacyGrant};
 use crate::error::WixError;
 
-/// The legacy token routes.
-pub fn routes(app: App) -> BoxedFilter<(Response,)> {
-    access_route(app)
-}
-
-/// The 200 body: exactly these two fields, no `expires_in` or `token_type` (wix-api.md §3).
-#[derive(Debug, Serialize)]
-pub struct AccessResponse {
-    pub access_token: String,
-    pub refresh_token: String,
-}
-
 /// POST /oauth/access (and /oauth/access/) — exchange an authorization code or a refresh token.
-fn access_route(app: App) -> BoxedFilter<(Response,)> {
-    warp::path!("oauth" / "access")
-        .and(warp::path::end())
-        .and(warp::post())
-        .and(warp::header::optional::<String>("authorization"))
-        .and(body_bytes())
-        .and(with_app(app))
-        .then(access)
-        .map(reply_json)
-        .boxed()
+pub async fn access(app: App, req: &Incoming) -> Response {
+    reply_json(exchange(req.params(), req.header("authorization"), app))
 }
 
-async fn access(
-    authorization: Option<String>,
-    body: Bytes,
+fn exchange(
+    params: Result<&Params, WixError>,
+    authorization: Option<&str>,
     app: App,
 ) -> Result<AccessResponse, WixError> {
-    let params = Params::parse(&body)?;
+    let params = params?;
     let grant_type = params.required("grant_type")?;
     if !matches!(grant_type, "authorization_code" | "refresh_token") {
         return Err(WixError::UnsupportedGrantType(format!(
             "grant_type `{grant_type}` is not supported by /oauth/access"
         )));
     }
-    let (client_id, client_secret) = client_credentials(&params, authorization.as_deref())?;
-    let ttl = app.with_world(|w, _, _| w.ttl.legacy_access_token_secs);
-    app.with_world(|w, now, ids| {
-        w.authenticate_client(&client_id, &client_secret)?;
-        let (instance_id, refresh_token) = if grant_type == "authorization_code" {
-            let code = params.required("code")?;
-            let redirect_uri = params.optional("redirect_uri")?;
-            w.exchange_code(&client_id, code, redirect_uri, now, ids)?
-        } else {
-            let refresh_token = params.required("refresh_token")?;
-            // Wix returns the refresh token "identical to the one ... sent" (wix-api.md §3).
-            (
-                w.check_refresh(&client_id, refresh_token)?,
-                refresh_token.to_string(),
-            )
-        };
-        let access_token = w.mint_access_token(&instance_id, "legacy", ttl, now)?;
-        Ok(AccessResponse {
-            access_token,
-            refresh_token,
+    let (client_id, client_secret) = client_credentials(params, authorization)?;
+    // What the grant needs is read only after the client has authenticated, as Wix checks in
+    // that order: a wrong secret is `invalid_client` whatever else is missing.
+    let grant = if grant_type == "authorization_code" {
+        params.required("code").and_then(|code| {
+            Ok(LegacyGrant::Code {
+                code,
+                redirect_uri: params.optional("redirect_uri")?,
+            })
         })
-    })
+    } else {
+        params.required("refresh_token").map(LegacyGrant::Refresh)
+    };
+    app.legacy_access(&client_id, &client_secret, grant)
 }
 
 /// The client's id and secret, from the body or from HTTP Basic (RFC 6749 §2.3.1).

@@ -1,5 +1,5 @@
-//! The OAuth Apps API under `/oauth-app/v1/oauth-apps` (wix-api.md §9; `@wix/auth-management`
-//! `oAuthApps`, sdk-wire-capture.md §10-17, §25-27).
+//! The OAuth Apps API under `/oauth-app/v1/oauth-apps` (docs/fidelity.md F-32 to F-36; `@wix/auth-management`
+//! `oAuthApps`, fixtures/sdk/10-* to 17-*, 25-* to 27-*).
 //!
 //! Every route authenticates first, then checks the path id, then the body, as Wix's gateway does.
 //! A caller is either an access token whose scopes include `SCOPE.OAUTH_APP.MANAGE` (or, for reads,
@@ -9,15 +9,11 @@
 //! `world::query`; this file only reads requests and shapes responses. Secrets appear in exactly two
 //! responses (create, generate-secret) and nowhere else: not in the journal, not in any log.
 
-use bytes::Bytes;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use warp::filters::BoxedFilter;
-use warp::http::HeaderMap;
 use warp::reply::Response;
-use warp::{Filter, Rejection};
 
-use super::{body_bytes, reply_json, strip_bearer, with_app};
+use super::{Incoming, reply_json, strip_bearer};
 use crate::app::App;
 use crate::error::{FieldViolation, WixError};
 use crate::scenario::api_keys;
@@ -30,126 +26,41 @@ pub const MANAGE: &str = "SCOPE.OAUTH_APP.MANAGE";
 /// The scope that allows get and query.
 pub const READ: &str = "SCOPE.OAUTH_APP.READ";
 
-/// The OAuth Apps routes.
-pub fn routes(app: App) -> BoxedFilter<(Response,)> {
-    create_route(app.clone())
-        .or(query_route(app.clone()))
-        .unify()
-        .or(get_route(app.clone()))
-        .unify()
-        .or(update_route(app.clone()))
-        .unify()
-        .or(delete_route(app.clone()))
-        .unify()
-        .or(generate_secret_route(app.clone()))
-        .unify()
-        .or(secret_route(app))
-        .unify()
-        .boxed()
-}
-
-fn base() -> impl Filter<Extract = (), Error = Rejection> + Clone {
-    warp::path("oauth-app")
-        .and(warp::path("v1"))
-        .and(warp::path("oauth-apps"))
-}
-
 /// POST /oauth-app/v1/oauth-apps — `{"oAuthApp": {...}}`; the answer carries the secret, this once.
-fn create_route(app: App) -> BoxedFilter<(Response,)> {
-    base()
-        .and(warp::path::end())
-        .and(warp::post())
-        .and(credentials())
-        .and(body_bytes())
-        .and(with_app(app))
-        .then(create)
-        .map(reply_json)
-        .boxed()
+pub async fn create(app: App, req: &Incoming) -> Response {
+    reply_json(create_app(credentials(req), &req.body, app))
 }
 
 /// POST /oauth-app/v1/oauth-apps/query — `{"query": {filter, sort, paging | cursorPaging}}`.
-fn query_route(app: App) -> BoxedFilter<(Response,)> {
-    base()
-        .and(warp::path("query"))
-        .and(warp::path::end())
-        .and(warp::post())
-        .and(credentials())
-        .and(body_bytes())
-        .and(with_app(app))
-        .then(query)
-        .map(|res: Result<Response, WixError>| res.unwrap_or_else(warp::Reply::into_response))
-        .boxed()
+pub async fn query(app: App, req: &Incoming) -> Response {
+    reply_json(query_apps(credentials(req), &req.body, app))
 }
 
 /// GET /oauth-app/v1/oauth-apps/{id}?oAuthAppId={id} — the app, never its secret. The SDK repeats the
 /// id as a query parameter; the path is what counts.
-fn get_route(app: App) -> BoxedFilter<(Response,)> {
-    base()
-        .and(warp::path::param::<String>())
-        .and(warp::path::end())
-        .and(warp::get())
-        .and(credentials())
-        .and(with_app(app))
-        .then(get)
-        .map(reply_json)
-        .boxed()
+pub async fn get(app: App, req: &Incoming, id: String) -> Response {
+    reply_json(get_app(id, credentials(req), app))
 }
 
 /// PATCH /oauth-app/v1/oauth-apps/{id} — `{"oAuthApp": {...}, "mask": "name,description"}`.
-fn update_route(app: App) -> BoxedFilter<(Response,)> {
-    base()
-        .and(warp::path::param::<String>())
-        .and(warp::path::end())
-        .and(warp::patch())
-        .and(credentials())
-        .and(body_bytes())
-        .and(with_app(app))
-        .then(update)
-        .map(reply_json)
-        .boxed()
+pub async fn update(app: App, req: &Incoming, id: String) -> Response {
+    reply_json(update_app(id, credentials(req), &req.body, app))
 }
 
 /// DELETE /oauth-app/v1/oauth-apps/{id}?oAuthAppId={id} — `{}`.
-fn delete_route(app: App) -> BoxedFilter<(Response,)> {
-    base()
-        .and(warp::path::param::<String>())
-        .and(warp::path::end())
-        .and(warp::delete())
-        .and(credentials())
-        .and(with_app(app))
-        .then(delete)
-        .map(reply_json)
-        .boxed()
+pub async fn delete(app: App, req: &Incoming, id: String) -> Response {
+    reply_json(delete_app(id, credentials(req), app))
 }
 
 /// POST /oauth-app/v1/oauth-apps/{id}/generate-secret — `{"oAuthAppSecret"}`, once per app. The SDK
 /// sends `{"oAuthAppId"}` as the body; the path is what counts, so the body is not read.
-fn generate_secret_route(app: App) -> BoxedFilter<(Response,)> {
-    base()
-        .and(warp::path::param::<String>())
-        .and(warp::path("generate-secret"))
-        .and(warp::path::end())
-        .and(warp::post())
-        .and(credentials())
-        .and(body_bytes())
-        .and(with_app(app))
-        .then(|id, creds, _body: Bytes, app| generate_secret(id, creds, app))
-        .map(reply_json)
-        .boxed()
+pub async fn generate_secret(app: App, req: &Incoming, id: String) -> Response {
+    reply_json(generate_app_secret(id, credentials(req), app))
 }
 
-/// GET /oauth-app/v1/oauth-apps/{id}/secret — refused: see [`get_secret`].
-fn secret_route(app: App) -> BoxedFilter<(Response,)> {
-    base()
-        .and(warp::path::param::<String>())
-        .and(warp::path("secret"))
-        .and(warp::path::end())
-        .and(warp::get())
-        .and(credentials())
-        .and(with_app(app))
-        .then(get_secret)
-        .map(reply_json)
-        .boxed()
+/// GET /oauth-app/v1/oauth-apps/{id}/secret — refused: see [`get_app_secret`].
+pub async fn get_secret(app: App, req: &Incoming, id: String) -> Response {
+    reply_json(get_app_secret(id, credentials(req), app))
 }
 
 // ---- Authentication -------------------------------------------------------------------------------
@@ -163,23 +74,19 @@ pub struct Credentials {
     account_id: Option<String>,
 }
 
-/// Reads the credentials without ever rejecting (a header that is not UTF-8 counts as absent).
-fn credentials() -> impl Filter<Extract = (Credentials,), Error = std::convert::Infallible> + Clone
-{
-    warp::header::headers_cloned().map(|h: HeaderMap| {
-        let get = |name: &str| {
-            h.get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(str::to_string)
-        };
-        Credentials {
-            authorization: get("authorization").map(|v| strip_bearer(&v).to_string()),
-            site_id: get("wix-site-id"),
-            account_id: get("wix-account-id"),
-        }
-    })
+/// Reads the credentials (a header that is not UTF-8 counts as absent).
+fn credentials(req: &Incoming) -> Credentials {
+    let get = |name: &str| {
+        req.header(name)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    Credentials {
+        authorization: get("authorization").map(|v| strip_bearer(&v).to_string()),
+        site_id: get("wix-site-id"),
+        account_id: get("wix-account-id"),
+    }
 }
 
 /// What a call needs.
@@ -205,13 +112,13 @@ fn authorize(app: &App, creds: &Credentials, need: Need) -> Result<Option<String
             return authorize_api_key(app, key, creds, scopes);
         }
     }
-    let caller = app.with_world(|w, now, _| w.authorize(token, now))?;
+    let caller = app.authorize(token)?;
     caller.require_scope(scopes)?;
     Ok(caller.claim.meta_site_id.clone())
 }
 
 /// An API key acts for its account on one site: the key's own, else the one `wix-site-id` names.
-/// INFERRED: a wrong account is 403, a missing site 400, a site the key cannot reach 403.
+/// INFERRED (docs/fidelity.md I-26): a wrong account is 403, a missing site 400, a site the key cannot reach 403.
 fn authorize_api_key(
     app: &App,
     key: &api_keys::ApiKeySpec,
@@ -239,7 +146,7 @@ fn authorize_api_key(
             ));
         }
     };
-    if !app.with_world(|w, _, _| w.sites.contains_key(&site)) {
+    if !app.has_site(&site) {
         return Err(WixError::PermissionDenied(format!(
             "the API key cannot act on site {site}"
         )));
@@ -274,20 +181,15 @@ struct WithSecret {
     secret: String,
 }
 
-async fn create(
-    creds: Credentials,
-    body: Bytes,
-    app: App,
-) -> Result<Envelope<WithSecret>, WixError> {
+fn create_app(creds: Credentials, body: &[u8], app: App) -> Result<Envelope<WithSecret>, WixError> {
     let site = authorize(&app, &creds, Need::Manage)?.ok_or_else(|| {
         WixError::BadRequest(
             "the caller names no site (Headless project) to create the app on".into(),
         )
     })?;
-    let obj = json_object(&body)?;
+    let obj = json_object(body)?;
     let fields = app_fields(&obj)?;
-    let (created, secret) =
-        app.with_world(|w, now, ids| w.create_oauth_app(&site, &fields, now, ids))?;
+    let (created, secret) = app.create_oauth_app(&site, &fields)?;
     Ok(Envelope {
         o_auth_app: WithSecret {
             app: created,
@@ -296,53 +198,47 @@ async fn create(
     })
 }
 
-async fn get(id: String, creds: Credentials, app: App) -> Result<Envelope<OAuthApp>, WixError> {
+fn get_app(id: String, creds: Credentials, app: App) -> Result<Envelope<OAuthApp>, WixError> {
     let site = authorize(&app, &creds, Need::Read)?;
     check_id(&id)?;
-    let found =
-        app.with_world(|w, _, _| w.get_oauth_app(SiteScope(site.as_deref()), &id).cloned())?;
+    let found = app.get_oauth_app(SiteScope(site.as_deref()), &id)?;
     Ok(Envelope { o_auth_app: found })
 }
 
 /// The query response: `{"oAuthApps": [...], "pagingMetadata": {...}}`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct QueryResponse<'a> {
-    o_auth_apps: Vec<&'a OAuthApp>,
+struct QueryResponse {
+    o_auth_apps: Vec<OAuthApp>,
     paging_metadata: PagingMetadata,
 }
 
-async fn query(creds: Credentials, body: Bytes, app: App) -> Result<Response, WixError> {
+fn query_apps(creds: Credentials, body: &[u8], app: App) -> Result<QueryResponse, WixError> {
     let site = authorize(&app, &creds, Need::Read)?;
     // An empty body is an empty query: every app, default order.
     let obj = if body.iter().all(u8::is_ascii_whitespace) {
         Map::new()
     } else {
-        json_object(&body)?
+        json_object(body)?
     };
     let q = Query::parse(obj.get("query"))?;
-    // Serialised under the lock: the page borrows the apps, and copying 50 of them is the slow part.
-    Ok(app.with_world(|w, _, _| {
-        let page = w.query_oauth_apps(SiteScope(site.as_deref()), &q);
-        super::json_response(
-            warp::http::StatusCode::OK,
-            &QueryResponse {
-                o_auth_apps: page.items,
-                paging_metadata: page.paging_metadata,
-            },
-        )
-    }))
+    // The page is copied out under the lock and serialised after it is released.
+    let (o_auth_apps, paging_metadata) = app.query_oauth_apps(SiteScope(site.as_deref()), &q);
+    Ok(QueryResponse {
+        o_auth_apps,
+        paging_metadata,
+    })
 }
 
-async fn update(
+fn update_app(
     id: String,
     creds: Credentials,
-    body: Bytes,
+    body: &[u8],
     app: App,
 ) -> Result<Envelope<OAuthApp>, WixError> {
     let site = authorize(&app, &creds, Need::Manage)?;
     check_id(&id)?;
-    let obj = json_object(&body)?;
+    let obj = json_object(body)?;
     let fields = app_fields(&obj)?;
     if let Some(body_id) = obj
         .get("oAuthApp")
@@ -357,39 +253,35 @@ async fn update(
         )]));
     }
     let mask = parse_mask(obj.get("mask"))?;
-    let updated = app.with_world(|w, _, _| {
-        w.update_oauth_app(SiteScope(site.as_deref()), &id, &fields, &mask)
-    })?;
+    let updated = app.update_oauth_app(SiteScope(site.as_deref()), &id, &fields, &mask)?;
     Ok(Envelope {
         o_auth_app: updated,
     })
 }
 
-async fn delete(id: String, creds: Credentials, app: App) -> Result<Value, WixError> {
+fn delete_app(id: String, creds: Credentials, app: App) -> Result<Value, WixError> {
     let site = authorize(&app, &creds, Need::Manage)?;
     check_id(&id)?;
-    app.with_world(|w, _, _| w.delete_oauth_app(SiteScope(site.as_deref()), &id))?;
+    app.delete_oauth_app(SiteScope(site.as_deref()), &id)?;
     Ok(json!({}))
 }
 
-async fn generate_secret(id: String, creds: Credentials, app: App) -> Result<Value, WixError> {
+fn generate_app_secret(id: String, creds: Credentials, app: App) -> Result<Value, WixError> {
     let site = authorize(&app, &creds, Need::Manage)?;
     check_id(&id)?;
-    let secret = app.with_world(|w, _, ids| {
-        w.generate_oauth_app_secret(SiteScope(site.as_deref()), &id, ids)
-    })?;
+    let secret = app.generate_oauth_app_secret(SiteScope(site.as_deref()), &id)?;
     Ok(json!({ "oAuthAppSecret": secret }))
 }
 
 /// `GET /{id}/secret` is in SDK 1.0.56 but not in Wix's docs, which say the secret "is returned only
 /// when creating ... can't be retrieved later". The mock keeps only SHA-256 digests, so it could not
-/// return a secret even if it wanted to. INFERRED: for an app the caller can see it answers 428
+/// return a secret even if it wanted to. INFERRED (docs/fidelity.md I-24): for an app the caller can see it answers 428
 /// FAILED_PRECONDITION `SECRET_NOT_RETRIEVABLE` (404 for an unknown app), so a script that relies on
 /// reading a secret back fails loudly here rather than in production.
-async fn get_secret(id: String, creds: Credentials, app: App) -> Result<Value, WixError> {
+fn get_app_secret(id: String, creds: Credentials, app: App) -> Result<Value, WixError> {
     let site = authorize(&app, &creds, Need::Manage)?;
     check_id(&id)?;
-    app.with_world(|w, _, _| w.get_oauth_app(SiteScope(site.as_deref()), &id).map(|_| ()))?;
+    app.get_oauth_app(SiteScope(site.as_deref()), &id)?;
     Err(WixError::FailedPrecondition {
         code: "SECRET_NOT_RETRIEVABLE",
         message: format!(
@@ -455,7 +347,7 @@ fn app_fields(obj: &Map<String, Value>) -> Result<OAuthAppFields, WixError> {
 
 /// The update mask in every form seen: the proto3 JSON string `"name,description"` (what the SDK
 /// sends), `{"paths": [...]}` (the "Scala FW JSON mapping"), `{"path": "..."}` (the doc example) and a
-/// bare array. No mask means no change (INFERRED, wix-api.md §9). snake_case paths are folded to
+/// bare array. No mask means no change (INFERRED, docs/fidelity.md I-25). snake_case paths are folded to
 /// lowerCamel. Read-only and unknown fields are validation errors.
 fn parse_mask(mask: Option<&Value>) -> Result<Vec<&'static str>, WixError> {
     let bad_type = || {

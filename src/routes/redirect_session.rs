@@ -1,4 +1,4 @@
-//! Headless member login and logout through redirect sessions (wix-api.md §5 "Revoke", §6).
+//! Headless member login and logout through redirect sessions (docs/fidelity.md F-24 to F-27).
 //!
 //! `POST /redirect-session/v1/redirect-session` (the documented path), `/_api/redirects-api/v1/
 //! redirect-session` (what the SDK posts to) and `/headless/v1/redirect-session` (a gateway alias)
@@ -7,32 +7,16 @@
 //! `/oauth2/authorize` logs a scenario member in (at once, or through a small form) and redirects
 //! to the exact registered redirect URI with `code` and `state` in the fragment or the query.
 
-use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use warp::filters::BoxedFilter;
+use warp::Reply;
 use warp::reply::Response;
-use warp::{Filter, Reply};
 
-use super::{
-    Params, access_token, body_bytes, query_params, raw_query, redirect, reply_json, with_app,
-};
+use super::{Incoming, query_params, redirect, reply_json};
 use crate::app::App;
 use crate::error::WixError;
 use crate::pages;
 use crate::world::member_login::{AuthRequest, Login, LoginStep};
-
-/// The redirect-session routes and the pages they lead to.
-pub fn routes(app: App) -> BoxedFilter<(Response,)> {
-    create_route(app.clone())
-        .or(authorize_page_route(app.clone()))
-        .unify()
-        .or(authorize_form_route(app.clone()))
-        .unify()
-        .or(logout_page_route(app))
-        .unify()
-        .boxed()
-}
 
 /// The create body: a login (`auth`) or a `logout` flow. Other Wix flows (checkout, bookings...)
 /// are not served and get a validation error.
@@ -68,42 +52,29 @@ struct Callbacks {
 /// POST /redirect-session/v1/redirect-session, /_api/redirects-api/v1/redirect-session and
 /// /headless/v1/redirect-session — `{auth: {authRequest, prompt}}` or `{logout: {clientId},
 /// callbacks: {postFlowUrl}}`, with a Headless (visitor or member) access token.
-fn create_route(app: App) -> BoxedFilter<(Response,)> {
-    let path = warp::path!("redirect-session" / "v1" / "redirect-session")
-        .or(warp::path!(
-            "_api" / "redirects-api" / "v1" / "redirect-session"
-        ))
-        .unify()
-        .or(warp::path!("headless" / "v1" / "redirect-session"))
-        .unify();
-    path.and(warp::post())
-        .and(warp::header::optional::<String>("host"))
-        .and(warp::header::optional::<String>("x-forwarded-proto"))
-        .and(access_token())
-        .and(body_bytes())
-        .and(with_app(app))
-        .then(create)
-        .map(reply_json)
-        .boxed()
+pub async fn create(app: App, req: &Incoming) -> Response {
+    reply_json(create_session(
+        req.header("host"),
+        req.header("x-forwarded-proto"),
+        req.access_token(),
+        &req.body,
+        app,
+    ))
 }
 
-async fn create(
-    host: Option<String>,
-    proto: Option<String>,
+fn create_session(
+    host: Option<&str>,
+    proto: Option<&str>,
     token: Option<String>,
-    body: Bytes,
+    body: &[u8],
     app: App,
 ) -> Result<Value, WixError> {
     // The gateway authenticates before it reads the body.
-    let caller = app.with_world(|w, now, _| w.authorize(token.as_deref(), now))?;
-    let req: CreateRedirectSession = serde_json::from_slice(&body)
+    let caller = app.authorize(token.as_deref())?;
+    let req: CreateRedirectSession = serde_json::from_slice(body)
         .map_err(|e| WixError::BadRequest(format!("invalid redirect session request: {e}")))?;
     // Inside a namespace the URLs keep its `/__ns/NAME` prefix, so the browser stays in it.
-    let origin = format!(
-        "{}{}",
-        origin(host.as_deref(), proto.as_deref()),
-        app.base_path()
-    );
+    let origin = format!("{}{}", origin(host, proto), app.base_path());
     let post_flow_url = req
         .callbacks
         .as_ref()
@@ -112,10 +83,7 @@ async fn create(
     match (req.auth, req.logout) {
         (Some(auth), None) => {
             let auth_request = auth.auth_request.unwrap_or_default();
-            let (id, session_token) = app.with_world(|w, now, ids| {
-                let id = w.create_login_session(&auth_request, now, ids)?;
-                Ok::<_, WixError>((id, ids.token("SESSION.", 24)))
-            })?;
+            let (id, session_token) = app.create_login_session(&auth_request)?;
             let endpoint = format!("{origin}/oauth2/authorize");
             let full = format!("{endpoint}?redirectSessionId={id}");
             Ok(session_body(
@@ -134,11 +102,9 @@ async fn create(
                     "clientId is required",
                 )])
             })?;
-            let (id, session_token) = app.with_world(|w, _, ids| {
-                // The member is logged out now: the SDK drops its tokens as soon as it has the URL.
-                w.logout(Some(&caller), &client_id, post_flow_url.as_deref())?;
-                Ok::<_, WixError>((ids.guid(), ids.token("SESSION.", 24)))
-            })?;
+            // The member is logged out now: the SDK drops its tokens as soon as it has the URL.
+            let (id, session_token) =
+                app.create_logout_session(&caller, &client_id, post_flow_url.as_deref())?;
             let endpoint = format!("{origin}/oauth2/logout");
             let mut search = vec![("clientId", client_id.as_str())];
             if let Some(u) = post_flow_url.as_deref() {
@@ -169,7 +135,7 @@ async fn create(
     }
 }
 
-/// Wix's `redirectSession` object (wix-api.md §6); `shortUrl` is the full URL, as the mock has no
+/// Wix's `redirectSession` object (docs/fidelity.md F-25); `shortUrl` is the full URL, as the mock has no
 /// URL shortener.
 fn session_body(id: &str, full: &str, endpoint: &str, search: Value, session_token: &str) -> Value {
     json!({"redirectSession": {
@@ -218,84 +184,71 @@ fn page_error(e: impl ToString) -> WixError {
 /// GET /oauth2/authorize?redirectSessionId=…[&member=<id or e-mail>] — the login page. With
 /// `member_login: auto` it logs in at once (the named member, else the site's first); with `form`
 /// it shows the form.
-fn authorize_page_route(app: App) -> BoxedFilter<(Response,)> {
-    warp::path!("oauth2" / "authorize")
-        .and(warp::get())
-        .and(raw_query())
-        .and(with_app(app))
-        .then(|query: String, app: App| async move {
-            let step = (|| {
-                let mut q = query_params(&query).map_err(page_error)?;
-                let id = q
-                    .remove("redirectSessionId")
-                    .ok_or_else(|| page_error("missing redirectSessionId"))?;
-                let member = q.remove("member").filter(|m| !m.is_empty());
-                app.with_world(|w, now, ids| w.login_member(&id, Login::Auto { member }, now, ids))
-            })();
-            login_reply(step)
-        })
-        .boxed()
+pub async fn authorize_page(app: App, req: &Incoming) -> Response {
+    let step = (|| {
+        let mut q = query_params(&req.raw_query).map_err(page_error)?;
+        let id = q
+            .remove("redirectSessionId")
+            .ok_or_else(|| page_error("missing redirectSessionId"))?;
+        let member = q.remove("member").filter(|m| !m.is_empty());
+        app.login_member(&id, Login::Auto { member })
+    })();
+    login_reply(step)
 }
 
 /// POST /oauth2/authorize — the login form (`redirectSessionId`, `member` (a listed member's id) or
 /// `email`, `password`, `action` = `login` | `signup` | `cancel`).
-fn authorize_form_route(app: App) -> BoxedFilter<(Response,)> {
-    warp::path!("oauth2" / "authorize")
-        .and(warp::post())
-        .and(body_bytes())
-        .and(with_app(app))
-        .then(|body: Bytes, app: App| async move {
-            let step = (|| {
-                let p = Params::parse(&body).map_err(page_error)?;
-                let id = p.required("redirect_session_id").map_err(page_error)?;
-                let text = |name: &str| -> Result<String, WixError> {
-                    Ok(p.optional(name).map_err(page_error)?.unwrap_or("").into())
-                };
-                let login = match p.optional("action").map_err(page_error)? {
-                    Some("cancel") => Login::Cancel,
-                    Some("signup") => Login::Signup {
-                        email: text("email")?,
-                        password: text("password")?,
-                    },
-                    _ => Login::Form {
-                        // A listed member picked on the form; empty means "another e-mail".
-                        member: p.optional("member").map_err(page_error)?.map(Into::into),
-                        email: text("email")?,
-                        password: text("password")?,
-                    },
-                };
-                app.with_world(|w, now, ids| w.login_member(id, login, now, ids))
-            })();
-            login_reply(step)
-        })
-        .boxed()
+pub async fn authorize_form(app: App, req: &Incoming) -> Response {
+    let step = (|| {
+        let p = req.params().map_err(page_error)?;
+        let id = p.required("redirect_session_id").map_err(page_error)?;
+        let text = |name: &str| -> Result<String, WixError> {
+            Ok(p.optional(name).map_err(page_error)?.unwrap_or("").into())
+        };
+        let login = match p.optional("action").map_err(page_error)? {
+            Some("cancel") => Login::Cancel,
+            Some("signup") => Login::Signup {
+                email: text("email")?,
+                password: text("password")?,
+            },
+            _ => Login::Form {
+                // A listed member picked on the form; empty means "another e-mail".
+                member: p.optional("member").map_err(page_error)?.map(Into::into),
+                email: text("email")?,
+                password: text("password")?,
+            },
+        };
+        app.login_member(id, login)
+    })();
+    login_reply(step)
 }
 
 /// GET /oauth2/logout?clientId=…[&postFlowUrl=…] — where a logout session sends the browser: on to
 /// `postFlowUrl` (checked again against the OAuth app) or a "logged out" page.
-fn logout_page_route(app: App) -> BoxedFilter<(Response,)> {
-    warp::path!("oauth2" / "logout")
-        .and(warp::get())
-        .and(raw_query())
-        .and(with_app(app))
-        .then(|query: String, app: App| async move {
-            let result = (|| {
-                let mut q = query_params(&query).map_err(page_error)?;
-                let client_id = q
-                    .remove("clientId")
-                    .ok_or_else(|| page_error("missing clientId"))?;
-                let post = q.remove("postFlowUrl").filter(|u| !u.is_empty());
-                app.with_world(|w, _, _| w.logout(None, &client_id, post.as_deref()))
-                    .map_err(page_error)?;
-                Ok::<_, WixError>(post)
-            })();
-            match result {
-                Ok(Some(url)) => redirect(&url),
-                Ok(None) => pages::logged_out(),
-                Err(e) => e.into_response(),
+pub async fn logout_page(app: App, req: &Incoming) -> Response {
+    let result = (|| {
+        let mut q = query_params(&req.raw_query).map_err(page_error)?;
+        let client_id = q
+            .remove("clientId")
+            .ok_or_else(|| page_error("missing clientId"))?;
+        let post = q.remove("postFlowUrl").filter(|u| !u.is_empty());
+        app.logout(None, &client_id, post.as_deref())
+            .map_err(page_error)?;
+        Ok::<_, WixError>(post)
+    })();
+    match result {
+        // Wix adds wixMemberLoggedIn to every callback URL (docs/fidelity.md F-48).
+        Ok(Some(url)) => match url::Url::parse(&url) {
+            Ok(mut u) => {
+                u.query_pairs_mut()
+                    .append_pair("wixMemberLoggedIn", "false");
+                redirect(u.as_str())
             }
-        })
-        .boxed()
+            Err(_) => redirect(&url),
+        },
+        Ok(None) => pages::logged_out(),
+        Err(e) => e.into_response(),
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! API keys a scenario declares: what `Authorization: <apiKey>` with `wix-account-id`/`wix-site-id`
-//! headers may do (wix-api.md §0, "API keys"; the SDK's `ApiKeyStrategy`, sdk-wire-capture.md §25).
+//! headers may do (docs/fidelity.md F-04; the SDK's `ApiKeyStrategy`, fixtures/sdk/25-api-key-get-oauth-app.json).
 //!
 //! This module only reads and checks the declarations and matches a presented key. Which routes
 //! accept keys, and what the headers mean there, is the routes' business.

@@ -4,7 +4,7 @@
 //! A fault is a *match* (which requests), a *when* (which of those) and a list of *effects* applied
 //! in a fixed order: delay, then state changes (revoke, expire), then an error or the real answer,
 //! then rewrites of that answer (state, issued-token expiry), then a dropped or truncated connection.
-//! This module only describes and checks faults; [`crate::faults`] runs them.
+//! This module only describes and checks faults; the fault engine (`src/faults.rs`) runs them.
 
 use std::collections::BTreeMap;
 
@@ -52,6 +52,8 @@ pub enum Endpoint {
     TokenInfo,
     /// The member-login authorize step (`/oauth2/authorize`, also under `/_api/`).
     Authorize,
+    /// `GET /oauth2/logout` (also under `/_api/`).
+    Logout,
     /// `POST …/redirect-session` (every documented spelling).
     RedirectSession,
     /// `POST /apps/v1/bi-event`.
@@ -63,30 +65,55 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    /// The path patterns (exact, or a prefix ending in `*`) this name stands for.
-    pub fn patterns(self) -> &'static [&'static str] {
+    /// Every name, `any` first; the others are the endpoint table's fault names (a test checks it).
+    pub const ALL: &'static [Endpoint] = &[
+        Endpoint::Any,
+        Endpoint::AppMarket,
+        Endpoint::Install,
+        Endpoint::CloseWindow,
+        Endpoint::OauthAccess,
+        Endpoint::Token,
+        Endpoint::TokenInfo,
+        Endpoint::Authorize,
+        Endpoint::Logout,
+        Endpoint::RedirectSession,
+        Endpoint::BiEvent,
+        Endpoint::AppInstance,
+        Endpoint::OauthApps,
+    ];
+
+    /// The name as scenario files spell it.
+    pub fn name(self) -> &'static str {
         match self {
-            Endpoint::Any => &["*"],
-            Endpoint::AppMarket => &["/app-market/install"],
-            Endpoint::Install => &["/installer/install", "/installer/consent"],
-            Endpoint::CloseWindow => &["/installer/close-window"],
-            Endpoint::OauthAccess => &["/oauth/access"],
-            Endpoint::Token => &["/oauth2/token", "/_api/oauth2/token"],
-            Endpoint::TokenInfo => &[
-                "/oauth2/token-info",
-                "/oauth2/token_info",
-                "/_api/oauth2/token-info",
-            ],
-            Endpoint::Authorize => &["/oauth2/authorize", "/_api/oauth2/authorize"],
-            Endpoint::RedirectSession => &[
-                "/_api/redirects-api/v1/redirect-session",
-                "/redirect-session/v1/redirect-session",
-                "/headless/v1/redirect-session",
-            ],
-            Endpoint::BiEvent => &["/apps/v1/bi-event"],
-            Endpoint::AppInstance => &["/apps/v1/instance"],
-            Endpoint::OauthApps => &["/oauth-app/v1/oauth-apps*"],
+            Endpoint::Any => "any",
+            Endpoint::AppMarket => "app_market",
+            Endpoint::Install => "install",
+            Endpoint::CloseWindow => "close_window",
+            Endpoint::OauthAccess => "oauth_access",
+            Endpoint::Token => "token",
+            Endpoint::TokenInfo => "token_info",
+            Endpoint::Authorize => "authorize",
+            Endpoint::Logout => "logout",
+            Endpoint::RedirectSession => "redirect_session",
+            Endpoint::BiEvent => "bi_event",
+            Endpoint::AppInstance => "app_instance",
+            Endpoint::OauthApps => "oauth_apps",
         }
+    }
+
+    /// Whether this name covers a request routed to the endpoint whose fault name is `routed`
+    /// (`None`: a path no endpoint serves, which only `any` covers).
+    pub fn covers(self, routed: Option<&str>) -> bool {
+        self == Endpoint::Any || routed == Some(self.name())
+    }
+
+    /// The paths this name stands for, from the endpoint table.
+    pub fn paths(self) -> Vec<&'static str> {
+        crate::endpoints::TABLE
+            .iter()
+            .filter(|e| e.fault_name.is_some_and(|n| n == self.name()))
+            .flat_map(|e| e.paths.iter().copied())
+            .collect()
     }
 }
 
@@ -214,7 +241,7 @@ pub struct ErrorSpec {
     pub retry_after_secs: Option<u64>,
 }
 
-/// Wix's real error answers (wix-api.md §1).
+/// Wix's real error answers (docs/fidelity.md F-42, F-43).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Preset {
@@ -425,8 +452,8 @@ pub fn fault_problems(f: &FaultSpec) -> Vec<String> {
                     out.push(format!("error.status must be 100 to 599, not {s}"));
                 }
                 for (k, v) in &spec.headers {
-                    if warp::http::HeaderName::from_bytes(k.as_bytes()).is_err()
-                        || warp::http::HeaderValue::from_str(v).is_err()
+                    if http::HeaderName::from_bytes(k.as_bytes()).is_err()
+                        || http::HeaderValue::from_str(v).is_err()
                     {
                         out.push(format!("error.headers: `{k}` is not a valid header"));
                     }
@@ -476,7 +503,7 @@ fn match_problems(m: &Match, out: &mut Vec<String>) {
         out.push(format!("match.path `{p}` must start with `/`"));
     }
     if let Some(method) = &m.method
-        && warp::http::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).is_err()
+        && http::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).is_err()
     {
         out.push(format!("match.method `{method}` is not an HTTP method"));
     }
@@ -488,6 +515,16 @@ pub const MAX_DELAY_MS: u64 = 120_000;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoint_names_are_the_endpoint_tables_fault_names() {
+        let names: Vec<&str> = Endpoint::ALL[1..].iter().map(|e| e.name()).collect();
+        assert_eq!(names, crate::endpoints::fault_names());
+        for e in Endpoint::ALL {
+            let spelled: Endpoint = serde_json::from_value(serde_json::json!(e.name())).unwrap();
+            assert_eq!(spelled, *e);
+        }
+    }
 
     #[test]
     fn a_fault_reads_from_yaml_with_every_kind_of_effect() {

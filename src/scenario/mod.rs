@@ -97,15 +97,15 @@ pub struct ClockSpec {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Ttl {
-    /// Authorization code from the installer: "valid 10 minutes" (wix-api.md §2).
+    /// Authorization code from the installer: "valid 10 minutes" (docs/fidelity.md F-09).
     pub code_secs: u64,
-    /// Legacy `/oauth/access` access token: 5 minutes (wix-api.md §3).
+    /// Legacy `/oauth/access` access token: 5 minutes (docs/fidelity.md F-13).
     pub legacy_access_token_secs: u64,
-    /// `/oauth2/token` access tokens: "always 14400 (4 hours)" (wix-api.md §4a).
+    /// `/oauth2/token` access tokens: "always 14400 (4 hours)" (docs/fidelity.md F-15).
     pub access_token_secs: u64,
-    /// The `token` the App Market appends to the App URL. Undocumented; 10 minutes like a code (INFERRED).
+    /// The `token` the App Market appends to the App URL. Undocumented; 10 minutes like a code (INFERRED, docs/fidelity.md I-08).
     pub install_token_secs: u64,
-    /// A consent page left open. Undocumented; 10 minutes (INFERRED).
+    /// A consent page left open. Undocumented; 10 minutes (INFERRED, I-08).
     pub consent_secs: u64,
 }
 
@@ -175,7 +175,7 @@ fn default_version() -> String {
 
 /// How webhooks are delivered: in the background, each attempt with a timeout, retried with a doubling
 /// backoff while the app answers non-2xx or cannot be reached. Wix's own retry policy is undocumented;
-/// the defaults are a choice (INFERRED). Tests shrink the backoff to milliseconds.
+/// the defaults are a choice (INFERRED, docs/fidelity.md I-29). Tests shrink the backoff to milliseconds.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct WebhooksSpec {

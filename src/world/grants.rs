@@ -1,4 +1,4 @@
-//! The grants of `POST /oauth2/token` (wix-api.md §4): client credentials for an instance or for a
+//! The grants of `POST /oauth2/token` (docs/fidelity.md F-15 to F-23): client credentials for an instance or for a
 //! Headless admin, `anonymous` visitors, `refresh_token`, `authorization_code` with PKCE,
 //! `strip_bound_session` and `authorized_client`. Each checks everything before it issues anything.
 
@@ -111,6 +111,38 @@ impl World {
         )
     }
 
+    /// `refresh_token` on `/oauth2/token`: the **client id** says which kind of refresh this is, not
+    /// the token's shape (issue 16; INFERRED, docs/fidelity.md I-13). A Headless OAuth app's id means a visitor or member refresh
+    /// token, and anything else it sends is `invalid_grant`; a Wix app's id means a legacy app
+    /// refresh token and needs the app's secret; an unknown id is `invalid_client`. Only a request
+    /// with no client id at all falls back on the token's prefix. `credentials` is the route's
+    /// reading of `client_id`/`client_secret` (body or Basic), whose error matters only for an app.
+    pub fn refresh(
+        &mut self,
+        client_id: Option<&str>,
+        credentials: Result<(String, String), WixError>,
+        refresh_token: &str,
+        now: DateTime<Utc>,
+        ids: &Ids,
+    ) -> Result<Minted, WixError> {
+        let basic_id = credentials.as_ref().ok().map(|(id, _)| id.as_str());
+        let headless = match client_id.or(basic_id) {
+            Some(id) if self.oauth_apps.contains_key(id) => true,
+            Some(id) if self.apps.contains_key(id) => false,
+            Some(id) => {
+                return Err(WixError::InvalidClient(format!("unknown client_id `{id}`")));
+            }
+            None => Self::is_headless_refresh(refresh_token),
+        };
+        if headless {
+            let client_id = client_id.or(basic_id).map(str::to_string);
+            self.refresh_headless(client_id.as_deref(), refresh_token, now, ids)
+        } else {
+            let (id, secret) = credentials?;
+            self.refresh_app(&id, &secret, refresh_token, now, ids)
+        }
+    }
+
     /// `refresh_token` for a Headless visitor or member: a new access token; the refresh token stays
     /// valid and is returned as it was (the SDK keeps its old one).
     pub fn refresh_headless(
@@ -138,7 +170,7 @@ impl World {
             },
         };
         let mut minted = self.mint_for(subject, ttl, now, ids)?;
-        minted.refresh_token = Some(refresh_token.to_string());
+        minted.refresh_token = Some(refresh_token.to_string().into());
         Ok(minted)
     }
 
@@ -156,7 +188,7 @@ impl World {
         let instance_id = self.check_refresh(client_id, refresh_token)?;
         let ttl = self.ttl.access_token_secs;
         let mut minted = self.mint_for(Subject::App { instance_id }, ttl, now, ids)?;
-        minted.refresh_token = Some(refresh_token.to_string());
+        minted.refresh_token = Some(refresh_token.to_string().into());
         Ok(minted)
     }
 
@@ -225,7 +257,7 @@ impl World {
     }
 
     /// `strip_bound_session`: a fresh, unbound app token for the instance of `access_token`. The
-    /// SDK sends no client id, so the app is the token's (wix-api.md §4a); its secret must match.
+    /// SDK sends no client id, so the app is the token's (docs/fidelity.md F-18); its secret must match.
     pub fn strip_bound_session(
         &mut self,
         access_token: &str,
@@ -263,7 +295,7 @@ impl World {
     }
 
     /// `authorized_client`: member tokens for `member_id`, asked with a visitor token of a Headless
-    /// client and an API key of the same site (wix-api.md §4b, external login).
+    /// client and an API key of the same site (docs/fidelity.md F-22, external login).
     pub fn authorized_client(
         &mut self,
         visitor_token: &str,

@@ -1,5 +1,5 @@
 //! Who a token speaks for: the shared check behind `World::authorize`, minting for any identity, and
-//! token info (wix-api.md §4-5).
+//! token info (docs/fidelity.md F-15 to F-29).
 //!
 //! Identities: an app on one of its instances, a Wix user acting in that app (the app's scopes
 //! intersected with the user's role), an anonymous visitor or a logged-in member of a Headless
@@ -33,7 +33,7 @@ pub const VISITOR_REFRESH_PREFIX: &str = "OAUTH2.VREFRESH.";
 /// Prefix of a Headless member refresh token.
 pub const MEMBER_REFRESH_PREFIX: &str = "OAUTH2.MREFRESH.";
 /// Headless refresh tokens have no documented lifetime; like legacy ones they live "forever" (10
-/// years, since a JWT needs an `exp`) unless revoked (INFERRED).
+/// years, since a JWT needs an `exp`) unless revoked (INFERRED, docs/fidelity.md I-14).
 pub(crate) const REFRESH_TOKEN_SECS: u64 = 10 * 365 * 24 * 3600;
 
 /// Who a valid token speaks for.
@@ -134,11 +134,12 @@ pub enum Subject {
 /// Tokens a grant issued.
 #[derive(Debug, Clone, Serialize)]
 pub struct Minted {
-    pub access_token: String,
+    /// Signed when the answer is serialised, after the world lock is released.
+    pub access_token: crate::jwt::Token,
     pub token_type: &'static str,
     pub expires_in: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<crate::jwt::Token>,
 }
 
 /// The `data` of a Headless refresh token.
@@ -160,7 +161,7 @@ pub(super) struct HeadlessRefresh {
     pub(super) sid: Option<String>,
 }
 
-/// `POST /oauth2/token-info`'s answer. INFERRED types: the doc prints every value as a string
+/// `POST /oauth2/token-info`'s answer. INFERRED types (docs/fidelity.md I-17): the doc prints every value as a string
 /// (`"active":"true"`, `"exp":"1715096067"`), the SDK types them `active: boolean`, `exp: number`;
 /// the mock sends the SDK's types, which is what code written against the SDK reads.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -311,9 +312,9 @@ fn revoked(message: &str) -> WixError {
     }
 }
 
-/// An unknown instance: Wix answers 404 ("app not found in any meta-site", wix-api.md §4a).
+/// An unknown instance: Wix answers 404 ("app not found in any meta-site", docs/fidelity.md F-17).
 pub(super) fn unknown_instance(instance_id: &str) -> WixError {
-    // Wix answers an unknown instance with 404 ("app not found in any meta-site", wix-api.md §4a).
+    // Wix answers an unknown instance with 404 ("app not found in any meta-site", docs/fidelity.md F-17).
     WixError::UnknownInstance(format!(
         "app not found in any meta-site: instance `{instance_id}`"
     ))
@@ -408,7 +409,7 @@ impl World {
 
     fn remember(
         &mut self,
-        token: &str,
+        token: &crate::jwt::Token,
         kind: &'static str,
         app_id: &str,
         instance_id: &str,
@@ -419,7 +420,7 @@ impl World {
             self.recent_tokens.pop_front();
         }
         self.recent_tokens.push_back(IssuedToken {
-            token: token.to_string(),
+            token: token.clone(),
             kind,
             app_id: app_id.to_string(),
             instance_id: instance_id.to_string(),
@@ -437,12 +438,13 @@ impl World {
         ids: &Ids,
     ) -> Result<Minted, WixError> {
         let exp = now + secs(ttl_secs);
-        let minted = |access_token: String, refresh_token: Option<String>| Minted {
-            access_token,
-            token_type: "Bearer",
-            expires_in: ttl_secs,
-            refresh_token,
-        };
+        let minted =
+            |access_token: crate::jwt::Token, refresh_token: Option<crate::jwt::Token>| Minted {
+                access_token,
+                token_type: "Bearer",
+                expires_in: ttl_secs,
+                refresh_token,
+            };
         match subject {
             Subject::App { instance_id } => {
                 if !self.instances.contains_key(&instance_id) {
@@ -541,7 +543,7 @@ impl World {
                 let claim = InstanceClaim {
                     site_member_id: Some(member_id.clone()),
                     sid: Some(sid.clone()),
-                    // A real member token carries `permissions: "offline_access"` (wix-api.md §4c).
+                    // A real member token carries `permissions: "offline_access"` (docs/fidelity.md F-28).
                     permissions: "offline_access".into(),
                     ..self.headless_claim(&client_id, &site_id, now, exp)
                 };
@@ -705,7 +707,7 @@ impl World {
         if let Some(grant) = self.refresh_tokens.get(token)
             && let Some(instance) = self.instances.get(&grant.instance_id)
         {
-            // A legacy refresh token never expires while the app is installed: no `exp` (INFERRED).
+            // A legacy refresh token never expires while the app is installed: no `exp` (INFERRED, I-18).
             return TokenInfo {
                 active: true,
                 subject_type: Some("APP"),
@@ -718,9 +720,9 @@ impl World {
                 scopes: self.apps.get(&grant.app_id).map(|a| a.scopes.clone()),
             };
         }
-        // The encoded `instance` parameter of an iframe or dashboard page (wix-api.md §5: token-info
+        // The encoded `instance` parameter of an iframe or dashboard page (docs/fidelity.md F-29: token-info
         // is the recommended way to read it). A forged, expired or uninstalled one is inactive. Which
-        // subject it names (`USER` for `uid`, `VISITOR` for `aid`) is not documented (INFERRED).
+        // subject it names (`USER` for `uid`, `VISITOR` for `aid`) is not documented (INFERRED, I-19).
         if let Some(decoded) = self.decode_signed_instance(token, now)
             && decoded.active
         {

@@ -1,4 +1,4 @@
-//! Headless member login (wix-api.md §6): redirect sessions, the login page's decision, the codes it
+//! Headless member login (docs/fidelity.md F-24 to F-27): redirect sessions, the login page's decision, the codes it
 //! issues, and logout. Sessions and codes are short-lived and swept an hour after they expire.
 
 use base64::Engine as _;
@@ -22,7 +22,7 @@ pub enum ResponseMode {
     Query,
 }
 
-/// A member-login redirect session waiting for the browser (wix-api.md §6).
+/// A member-login redirect session waiting for the browser (docs/fidelity.md F-24).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RedirectSession {
     pub client_id: String,
@@ -194,8 +194,8 @@ impl World {
                 code: "OAUTH_APP_NOT_FOUND",
                 message: format!("OAuth app {client_id} not found"),
             })?;
-        // Wix redirects only to exact `allowedRedirectUris` (wix-api.md §6), and the mock only to
-        // one that passes the redirect check (no `javascript:`, userinfo or backslash, issue 18).
+        // Wix redirects only to exact `allowedRedirectUris` (docs/fidelity.md F-26), and the mock only
+        // to one that passes the redirect check (no `javascript:`, userinfo or backslash, issue 18).
         if !oauth_app.allowed_redirect_uris.contains(&redirect_uri) {
             return Err(WixError::Validation(vec![FieldViolation::new(
                 &field("redirectUri"),
@@ -245,7 +245,7 @@ impl World {
         if let Some(url) = post_flow_url {
             check_post_flow_url(url, oauth_app)?;
         }
-        // "Invalidates the visitor or member token" (wix-api.md §5): every token of the member, or
+        // "Invalidates the visitor or member token" (docs/fidelity.md F-27): every token of the member, or
         // of the visitor, whoever asked.
         match caller {
             Some(Caller {
@@ -466,7 +466,7 @@ impl World {
     }
 }
 
-/// Flows other than login need the URL's domain in allowedRedirectDomains (wix-api.md §6), or the
+/// Flows other than login need the URL's domain in allowedRedirectDomains (docs/fidelity.md F-27), or the
 /// exact URL among the allowedRedirectUris. The URL must first pass the redirect check: the logout
 /// page echoes it into `Location` as given, so `javascript:`, `ftp:`, userinfo, backslashes and
 /// control characters are refused before the host is even looked at (issue 18).

@@ -77,7 +77,7 @@ pub struct Instance {
     pub app_id: String,
     pub site_id: String,
     pub installed_at: String,
-    /// Set once the instance sends `APP_FINISHED_CONFIGURATION` (wix-api.md §8).
+    /// Set once the instance sends `APP_FINISHED_CONFIGURATION` (docs/fidelity.md F-30).
     pub setup_complete: bool,
     /// When the app sent the browser to `/installer/close-window`.
     pub window_closed_at: Option<String>,
@@ -126,7 +126,7 @@ pub struct RefreshGrant {
 /// An access token as listed for people by the admin API.
 #[derive(Debug, Clone, Serialize)]
 pub struct IssuedToken {
-    pub token: String,
+    pub token: crate::jwt::Token,
     pub kind: &'static str,
     pub app_id: String,
     pub instance_id: String,
@@ -207,7 +207,7 @@ pub struct BiEvent {
 #[derive(Debug)]
 pub struct World {
     pub ttl: Ttl,
-    pub signer: Signer,
+    pub signer: std::sync::Arc<Signer>,
     pub apps: BTreeMap<String, WixApp>,
     pub sites: BTreeMap<String, Site>,
     pub instances: BTreeMap<String, Instance>,
@@ -244,7 +244,7 @@ fn installer_error(msg: impl Into<String>) -> WixError {
 impl World {
     /// The initial state a scenario describes. Draws the signing key first, so it depends on the seed only.
     pub fn from_scenario(scenario: &Scenario, now: DateTime<Utc>, ids: &Ids) -> World {
-        let signer = Signer::new(&ids.bytes(32), ids.token("", 8));
+        let signer = std::sync::Arc::new(Signer::new(&ids.bytes(32), ids.token("", 8)));
         let apps = scenario
             .apps
             .iter()
@@ -395,7 +395,7 @@ impl World {
         let token = ids.token("", 48);
         let mut params = vec![("token", token.clone())];
         // Opening an app already installed on the chosen site: Wix's App URL also carries the signed
-        // `instance` parameter (wix-api.md §11), as the site owner sees it.
+        // `instance` parameter (docs/fidelity.md F-41), as the site owner sees it.
         let installed = site_id.and_then(|site| self.instance_on(site, app_id));
         if let Some(instance) = installed
             && let Ok((signed, _)) =
@@ -549,7 +549,7 @@ impl World {
             ));
         }
         // What Wix does on Deny is undocumented. The mock follows RFC 6749 §4.1.2.1 (`access_denied`
-        // on the redirect URL), which is what an OAuth client library expects to handle (INFERRED).
+        // on the redirect URL), which is what an OAuth client library expects to handle (INFERRED, docs/fidelity.md I-07).
         let mut params = vec![
             ("error", "access_denied"),
             ("error_description", "the user denied the installation"),
@@ -727,7 +727,7 @@ impl World {
         }
         if grant.used {
             // RFC 6749 §4.1.2 lets a server revoke what the code issued; Wix's behaviour is
-            // undocumented, so the earlier tokens stay valid and only the reuse fails (INFERRED).
+            // undocumented, so the earlier tokens stay valid and only the reuse fails (INFERRED, docs/fidelity.md I-10).
             return Err(WixError::InvalidGrant(
                 "authorization code was already used".into(),
             ));
@@ -783,14 +783,14 @@ impl World {
         Ok(grant.instance_id.clone())
     }
 
-    /// Signs an access token for an instance, valid `ttl_secs` from `now`.
+    /// An access token for an instance, valid `ttl_secs` from `now` (signed when first read).
     pub fn mint_access_token(
         &mut self,
         instance_id: &str,
         kind: &'static str,
         ttl_secs: u64,
         now: DateTime<Utc>,
-    ) -> Result<String, WixError> {
+    ) -> Result<crate::jwt::Token, WixError> {
         let instance = self.instances.get(instance_id).ok_or_else(|| {
             WixError::InvalidGrant("app is not installed on this site any more".into())
         })?;
@@ -1087,13 +1087,13 @@ mod tests {
         let instance = "54f783ac-8c25-4a73-9ebf-a1125f71c5e3";
         let token = w.mint_access_token(instance, "legacy", 300, now).unwrap();
         assert_eq!(
-            w.authorize(Some(&token), now + Duration::seconds(299))
+            w.authorize(Some(token.as_str()), now + Duration::seconds(299))
                 .unwrap()
                 .instance_id,
             instance
         );
         assert!(matches!(
-            w.authorize(Some(&token), now + Duration::seconds(300)),
+            w.authorize(Some(token.as_str()), now + Duration::seconds(300)),
             Err(WixError::Unauthenticated {
                 code: "TOKEN_EXPIRED",
                 ..
@@ -1101,7 +1101,7 @@ mod tests {
         ));
         w.instances.remove(instance);
         assert!(matches!(
-            w.authorize(Some(&token), now),
+            w.authorize(Some(token.as_str()), now),
             Err(WixError::Unauthenticated {
                 code: "TOKEN_REVOKED",
                 ..
@@ -1171,7 +1171,9 @@ mod tests {
                 &ids,
             )
             .unwrap();
-        let caller = w.authorize(Some(&minted.access_token), now).unwrap();
+        let caller = w
+            .authorize(Some(minted.access_token.as_str()), now)
+            .unwrap();
         w.logout(Some(&caller), CLIENT, None).unwrap();
         assert_eq!(w.identities.logged_out_visitors.len(), 1);
         // Act: sweeps long after the access token died, but while the refresh token could still live.
@@ -1181,7 +1183,7 @@ mod tests {
         assert_eq!(w.identities.logged_out_visitors.len(), 1);
         let refresh = minted.refresh_token.unwrap();
         assert!(
-            w.check_headless_refresh(&refresh, now + Duration::days(30))
+            w.check_headless_refresh(refresh.as_str(), now + Duration::days(30))
                 .is_err()
         );
         // Once the longest-lived visitor token has expired, the visitor is forgotten.

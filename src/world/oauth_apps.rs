@@ -1,4 +1,4 @@
-//! OAuth apps: the external clients of a Wix Headless project (wix-api.md §9).
+//! OAuth apps: the external clients of a Wix Headless project (docs/fidelity.md F-32 to F-36).
 //!
 //! This module holds the model and the lookups other areas need (a client id and its secret, its
 //! redirect URIs). The OAuth Apps API that creates and changes them lives in `routes::oauth_apps`.
@@ -82,7 +82,7 @@ impl World {
 
 // ---- The OAuth Apps API's rules (routes::oauth_apps is the HTTP side) ----------------------------
 
-/// `applicationType` values (wix-api.md §9; `SYSTEM` is in the docs, not in SDK 1.0.56's enum).
+/// `applicationType` values (docs/fidelity.md F-33; `SYSTEM` is in the docs, not in SDK 1.0.56's enum).
 pub const APPLICATION_TYPES: &[&str] = &[
     "OAUTH_APP_TYPE_UNSPECIFIED",
     "WEB_APP",
@@ -90,7 +90,7 @@ pub const APPLICATION_TYPES: &[&str] = &[
     "OTHER",
     "SYSTEM",
 ];
-/// `technology` values (wix-api.md §9).
+/// `technology` values (docs/fidelity.md F-33).
 pub const TECHNOLOGIES: &[&str] = &[
     "OAUTH_TECHNOLOGY_UNSPECIFIED",
     "JAVASCRIPT",
@@ -105,7 +105,7 @@ pub const TECHNOLOGIES: &[&str] = &[
 /// At most this many `allowedRedirectUris` and `allowedRedirectDomains` ("@maxSize 20").
 pub const MAX_REDIRECTS: usize = 20;
 
-/// Fields a PATCH mask may name (wix-api.md §9 "Updatable").
+/// Fields a PATCH mask may name (docs/fidelity.md F-35, I-25).
 pub const UPDATABLE: &[&str] = &[
     "name",
     "description",
@@ -312,7 +312,7 @@ fn is_domain(s: &str) -> bool {
 }
 
 /// Applies the fields named in `names` from `fields`; a named field that was not sent is cleared, as
-/// a proto field mask does (INFERRED).
+/// a proto field mask does (INFERRED, docs/fidelity.md I-25).
 fn apply(app: &mut OAuthApp, fields: &OAuthAppFields, names: &[&str]) {
     for name in names {
         match *name {
@@ -344,7 +344,7 @@ fn apply(app: &mut OAuthApp, fields: &OAuthAppFields, names: &[&str]) {
     }
 }
 
-/// A secret as Wix shapes them: `oas_` and 32 URL-safe characters (sdk-wire-capture.md §10, §16).
+/// A secret as Wix shapes them: `oas_` and 32 URL-safe characters (fixtures/sdk/10-create-oauth-app.json, 16-generate-secret.json).
 fn new_secret(ids: &Ids) -> String {
     ids.token("oas_", 32)
 }
@@ -444,7 +444,7 @@ impl World {
         Ok(())
     }
 
-    /// `generate-secret`: once per app. The new secret replaces any earlier one (INFERRED), and
+    /// `generate-secret`: once per app. The new secret replaces any earlier one (INFERRED, docs/fidelity.md I-23), and
     /// `allowSecretGeneration` turns false.
     pub fn generate_oauth_app_secret(
         &mut self,

@@ -1,5 +1,5 @@
 //! Wix's query language (WQL) over OAuth apps: parse `{"query": {filter, sort, paging | cursorPaging}}`
-//! once, then run it over the apps (wix-api.md §9 "Query"; the SDK's `PlatformQuery`).
+//! once, then run it over the apps (docs/fidelity.md F-36, F-47; the SDK's `PlatformQuery`).
 //!
 //! Supported: `filter` with implicit `$eq`, `$eq`, `$ne`, `$in`, `$exists`, `$and`, `$or`, `$not` over
 //! `id`, `name`, `createdDate`, `applicationType` and `technology` (`_id`, `_createdDate` are the SDK's
@@ -26,7 +26,7 @@ use serde_json::{Map, Value, json};
 use super::OAuthApp;
 use crate::error::{FieldViolation, WixError};
 
-/// Default page size (wix-api.md §9: "default limit 50").
+/// Default page size (docs/fidelity.md F-36: "default limit 50").
 pub const DEFAULT_LIMIT: u64 = 50;
 /// Largest page size (`CursorPaging.limit` "@max 100").
 pub const MAX_LIMIT: u64 = 100;
@@ -266,9 +266,10 @@ pub struct Query {
 }
 
 /// `pagingMetadata` as Wix shapes it (the SDK's `PagingMetadataV2`): offset paging reports
-/// `count, offset, total, tooManyToCount`; cursor paging reports `count` and `cursors`.
-/// INFERRED: no `hasNext` field. The proto message has none (the SDK computes `hasNext()` from
-/// `total`, or from `cursors.next`), though one doc example prints `"hasNext": false`.
+/// `count, offset, total, tooManyToCount`; cursor paging reports `count` and `cursors`. Both report
+/// `hasNext`: Wix's query example prints `"hasNext": false` and the SDK's internal
+/// `PagingMetadataV2` declares it (docs/fidelity.md F-47); the SDK's own `hasNext()` reads `total`
+/// or `cursors.next`, which agree with it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct PagingMetadata {
@@ -281,6 +282,8 @@ pub struct PagingMetadata {
     pub too_many_to_count: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursors: Option<Cursors>,
+    /// Whether a page follows this one.
+    pub has_next: bool,
 }
 
 /// `pagingMetadata.cursors`; an absent cursor means there is no such page.
@@ -450,6 +453,7 @@ impl Query {
                 total: Some(total),
                 too_many_to_count: Some(false),
                 cursors: None,
+                has_next: offset.saturating_add(items.len() as u64) < total,
             },
             items,
         }
@@ -545,6 +549,7 @@ impl Query {
                 total: None,
                 too_many_to_count: None,
                 cursors: Some(cursors),
+                has_next,
             },
             items,
         }

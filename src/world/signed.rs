@@ -2,7 +2,7 @@
 //!
 //! The codec is [`crate::signed_instance`]; this part knows the world: the app secret that signs, the
 //! site owner, whether the instance is still installed. [`World::decode_signed_instance`] is the pure
-//! check that `POST /oauth2/token-info` calls when given `token=<instance>` (wix-api.md §5: the
+//! check that `POST /oauth2/token-info` calls when given `token=<instance>` (docs/fidelity.md F-29: the
 //! recommended way to read the parameter).
 
 use chrono::{DateTime, Duration, Utc};
@@ -15,7 +15,7 @@ use crate::error::WixError;
 use crate::ids::{Ids, rfc3339_millis};
 use crate::signed_instance;
 
-/// How long an encoded instance stays valid. Undocumented; 4 hours like an app access token (INFERRED).
+/// How long an encoded instance stays valid. Undocumented; 4 hours like an app access token (INFERRED, I-33).
 pub const SIGNED_INSTANCE_TTL_SECS: i64 = 4 * 3600;
 
 /// Who is looking at the app's iframe or dashboard.
@@ -23,9 +23,9 @@ pub const SIGNED_INSTANCE_TTL_SECS: i64 = 4 * 3600;
 pub enum Viewer {
     /// The site owner (the default): `uid` is the owner, `permissions` is `OWNER`.
     Owner,
-    /// Another Wix user (a contributor): `uid` is theirs, `permissions` is empty (INFERRED).
+    /// Another Wix user (a contributor): `uid` is theirs, `permissions` is empty (INFERRED, I-34).
     User(String),
-    /// An anonymous site visitor: no `uid`, a fresh `aid`. Dashboards must refuse these (wix-api.md §11).
+    /// An anonymous site visitor: no `uid`, a fresh `aid`. Dashboards must refuse these (docs/fidelity.md F-41).
     Visitor,
 }
 
@@ -92,7 +92,7 @@ impl World {
             p.insert("siteOwnerId".into(), json!(owner));
         }
         if let Some(uid) = &uid {
-            // A Wix user on their own site is also its member (INFERRED).
+            // A Wix user on their own site is also its member (INFERRED, I-34).
             p.insert("siteMemberId".into(), json!(uid));
         }
         if let Some(aid) = &aid {

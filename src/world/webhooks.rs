@@ -4,7 +4,7 @@
 //! [`World::outbox`], and [`crate::App`] takes them out after every operation and hands them to
 //! [`crate::delivery`], which signs and sends them. Nothing here knows about keys, HTTP or retries.
 //!
-//! Wix's envelope (wix-api.md §10): the JWT's `data` claim is a JSON string holding `eventType`,
+//! Wix's envelope (docs/fidelity.md F-37, F-38): the JWT's `data` claim is a JSON string holding `eventType`,
 //! `instanceId`, `data` and `identity`, and `data` and `identity` are JSON strings themselves.
 
 use chrono::{DateTime, Utc};
@@ -68,7 +68,7 @@ impl World {
         std::mem::take(&mut self.outbox)
     }
 
-    /// `identity` of an event a site owner caused (INFERRED shape: SDK `IdentificationData`,
+    /// `identity` of an event a site owner caused (INFERRED shape, docs/fidelity.md I-28: SDK `IdentificationData`,
     /// `{"identityType":"WIX_USER","wixUserId":…}`).
     pub fn owner_identity(&self, site_id: &str) -> Value {
         match self.sites.get(site_id) {

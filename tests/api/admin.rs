@@ -180,3 +180,35 @@ async fn the_clock_refuses_to_leave_the_range_where_expiries_can_be_computed() {
     let res = app.refresh(REFRESH_TOKEN).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
 }
+
+#[tokio::test]
+async fn every_api_answer_carries_a_request_id_that_finds_its_journal_entry() {
+    // Arrange
+    let app = spawn_app();
+    let other = spawn_app();
+
+    // Act
+    let ok = app.get("/apps/v1/instance").await;
+    let unknown = app.get("/no/such/path").await;
+    let admin = app.get("/__admin/clock").await;
+    let replayed = other.get("/apps/v1/instance").await;
+
+    // Assert: a GUID on API answers, errors included (the SDK quotes it in every error it throws),
+    // the same for the same seed, different per request, and none on the admin API.
+    let id = ok
+        .header("x-wix-request-id")
+        .expect("a request id")
+        .to_string();
+    assert_eq!(id.len(), 36);
+    assert_eq!(id.matches('-').count(), 4);
+    assert!(unknown.header("x-wix-request-id").is_some_and(|u| u != id));
+    assert_eq!(replayed.header("x-wix-request-id"), Some(id.as_str()));
+    assert_eq!(admin.header("x-wix-request-id"), None);
+    let found = app
+        .get(&format!("/__admin/requests?request_id={id}"))
+        .await
+        .json();
+    assert_eq!(found["count"], 1);
+    assert_eq!(found["requests"][0]["path"], "/apps/v1/instance");
+    assert_eq!(found["requests"][0]["request_id"], id.as_str());
+}

@@ -17,6 +17,23 @@ fn kinds(report: &Value) -> Vec<String> {
     k
 }
 
+/// `(kind, severity)` of each violation, sorted.
+fn severities(report: &Value) -> Vec<(String, String)> {
+    let mut k: Vec<(String, String)> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["kind"].as_str().unwrap().to_string(),
+                v["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    k.sort();
+    k
+}
+
 /// The whole legacy flow done right: state checked, one exchange, setup finished, tokens refreshed
 /// only when they expired, Retry-After honoured.
 async fn good_client(app: &TestApp) {
@@ -103,8 +120,12 @@ async fn a_bad_client_trips_every_violation_with_the_offending_requests() {
     // ignored_retry_after: calls again at once after the 429.
     app.bi_event(&token, "APP_DASHBOARD_LOADED").await;
     app.bi_event(&token, "APP_DASHBOARD_LOADED").await;
-    // wasteful_refresh: refreshes although the token is valid for minutes.
+    // wasteful_refresh: a tight loop of client-credentials tokens, each while the last was valid
+    // (one `/oauth/access` refresh is the documented way and no longer counts: issue 16).
     app.refresh(&refresh_token).await;
+    for _ in 0..11 {
+        app.app_token().await;
+    }
     // secret_in_url and secret_from_browser.
     app.post_json(
         &format!("/oauth/access?client_secret={APP_SECRET}"),
@@ -134,7 +155,10 @@ async fn a_bad_client_trips_every_violation_with_the_offending_requests() {
         &json!({"clientId": "c", "grantType": "authorization_code", "code": "C", "redirectUri": "http://localhost:3000/callback"}),
     )
     .await;
-    // setup_not_finished: never sent APP_FINISHED_CONFIGURATION.
+    // setup_not_finished: never sent APP_FINISHED_CONFIGURATION for its new instance, although
+    // the app has a setup step (it finished the demo instance's).
+    let demo = app.app_token().await;
+    app.bi_event(&demo, "APP_FINISHED_CONFIGURATION").await;
     let report = app.conformance().await;
     // Assert
     assert_eq!(
@@ -154,6 +178,22 @@ async fn a_bad_client_trips_every_violation_with_the_offending_requests() {
         ]
     );
     assert_eq!(report["passed"], false);
+    assert_eq!(
+        severities(&report),
+        [
+            ("code_reused".into(), "error".into()),
+            ("expired_token_reused".into(), "error".into()),
+            ("ignored_retry_after".into(), "error".into()),
+            ("install_without_state".into(), "warning".into()),
+            ("pkce_missing_verifier".into(), "error".into()),
+            ("pkce_plain".into(), "error".into()),
+            ("secret_from_browser".into(), "error".into()),
+            ("secret_in_url".into(), "error".into()),
+            ("setup_not_finished".into(), "warning".into()),
+            ("state_not_checked".into(), "error".into()),
+            ("wasteful_refresh".into(), "warning".into()),
+        ]
+    );
     insta::assert_json_snapshot!("conformance__bad_client", report);
     let text = app.get("/__admin/conformance?format=text").await;
     insta::assert_snapshot!("conformance__bad_client_text", text.text());
@@ -229,6 +269,227 @@ async fn the_cli_prints_the_report_and_exits_non_zero_on_failures() {
     let out = String::from_utf8_lossy(&failed.stdout);
     assert!(out.starts_with("conformance: FAILED"), "{out}");
     assert!(out.contains("code_reused"), "{out}");
-    assert_eq!(unreachable.status.code(), Some(2));
+    assert_eq!(unreachable.status.code(), Some(3));
     drop(app);
+}
+
+// ---- One deliberately bad client per rule (docs/conformance.md), and the false alarms of issue 16 ----
+
+/// Installs with a checked state and exchanges the code once: `(access_token, refresh_token)`.
+async fn clean_install(app: &TestApp) -> (String, String) {
+    let installed = app.install().await;
+    let tokens = app.exchange_code(&installed.code).await.json();
+    (
+        tokens["access_token"].as_str().unwrap().to_string(),
+        tokens["refresh_token"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn rule_state_not_checked_fires_when_a_tampered_redirect_code_is_exchanged() {
+    // Arrange
+    let app = spawn_app();
+    app.arm("match: {endpoint: install}\nwhen: {first: 1}\neffects: [{state: tamper}]")
+        .await;
+    // Act
+    let installed = app.install().await;
+    app.exchange_code(&installed.code).await;
+    // Assert
+    assert_eq!(kinds(&app.conformance().await), ["state_not_checked"]);
+}
+
+#[tokio::test]
+async fn rule_install_without_state_fires_on_an_install_with_no_state() {
+    // Arrange
+    let app = spawn_app();
+    // Act
+    app.get(&app.install_path(None, None)).await;
+    // Assert
+    let report = app.conformance().await;
+    assert_eq!(kinds(&report), ["install_without_state"]);
+    assert_eq!(report["passed"], true, "a warning does not fail the report");
+}
+
+#[tokio::test]
+async fn rule_code_reused_fires_on_a_second_exchange_of_one_code() {
+    // Arrange
+    let app = spawn_app();
+    let installed = app.install().await;
+    // Act
+    app.exchange_code(&installed.code).await;
+    let again = app.exchange_code(&installed.code).await;
+    // Assert
+    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+    assert_eq!(kinds(&app.conformance().await), ["code_reused"]);
+}
+
+#[tokio::test]
+async fn rule_secret_in_url_fires_for_a_secret_in_the_query_string() {
+    // Arrange
+    let app = spawn_app();
+    // Act
+    app.post_json(
+        &format!("/oauth/access?client_secret={APP_SECRET}"),
+        &json!({"grant_type": "refresh_token", "client_id": APP_ID, "refresh_token": REFRESH_TOKEN}),
+    )
+    .await;
+    // Assert
+    assert_eq!(kinds(&app.conformance().await), ["secret_in_url"]);
+}
+
+#[tokio::test]
+async fn rule_secret_from_browser_fires_for_a_secret_sent_with_an_origin() {
+    // Arrange
+    let app = spawn_app();
+    // Act
+    app.send(
+        warp::test::request()
+            .method("POST")
+            .path("/oauth2/token")
+            .header("origin", "http://localhost:3000")
+            .json(&json!({"grant_type": "client_credentials", "client_id": APP_ID, "client_secret": APP_SECRET, "instance_id": INSTANCE_ID})),
+    )
+    .await;
+    // Assert
+    assert_eq!(kinds(&app.conformance().await), ["secret_from_browser"]);
+}
+
+#[tokio::test]
+async fn rule_expired_token_reused_fires_when_a_refused_token_is_sent_again() {
+    // Arrange
+    let app = spawn_app();
+    let (token, _) = clean_install(&app).await;
+    app.advance_clock(301).await;
+    // Act
+    app.bi_event(&token, "APP_DASHBOARD_LOADED").await;
+    app.bi_event(&token, "APP_DASHBOARD_LOADED").await;
+    // Assert
+    assert_eq!(kinds(&app.conformance().await), ["expired_token_reused"]);
+}
+
+#[tokio::test]
+async fn rule_ignored_retry_after_fires_for_a_retry_inside_the_window() {
+    // Arrange
+    let app = spawn_app();
+    app.arm("match: {path: /apps/*}\nwhen: {first: 1}\neffects: [{error: {preset: rate_limited, retry_after_secs: 30}}]")
+        .await;
+    let token = app.app_token().await;
+    // Act
+    app.bi_event(&token, "APP_DASHBOARD_LOADED").await;
+    app.bi_event(&token, "APP_DASHBOARD_LOADED").await;
+    // Assert
+    assert_eq!(kinds(&app.conformance().await), ["ignored_retry_after"]);
+}
+
+#[tokio::test]
+async fn rule_setup_not_finished_fires_only_for_an_app_that_has_a_setup_step() {
+    // Arrange: the app finishes the demo instance's setup, so it has a setup step.
+    let app = spawn_app();
+    let demo = app.app_token().await;
+    app.bi_event(&demo, "APP_FINISHED_CONFIGURATION").await;
+    // Act: a new install that never finishes.
+    clean_install(&app).await;
+    // Assert
+    let report = app.conformance().await;
+    assert_eq!(kinds(&report), ["setup_not_finished"]);
+    assert_eq!(report["violations"][0]["severity"], "warning");
+}
+
+#[tokio::test]
+async fn rule_pkce_plain_fires_for_a_plain_challenge() {
+    // Arrange
+    let app = spawn_app();
+    // Act
+    app.post_json(
+        "/_api/redirects-api/v1/redirect-session",
+        &json!({"auth": {"authRequest": {"clientId": CLIENT_ID, "codeChallenge": "x", "codeChallengeMethod": "plain"}}}),
+    )
+    .await;
+    // Assert
+    assert_eq!(kinds(&app.conformance().await), ["pkce_plain"]);
+}
+
+#[tokio::test]
+async fn rule_pkce_missing_verifier_fires_for_a_public_exchange_without_verifier() {
+    // Arrange
+    let app = spawn_app();
+    // Act
+    app.oauth2_token(&json!({"clientId": CLIENT_ID, "grantType": "authorization_code", "code": "C", "redirectUri": CLIENT_REDIRECT}))
+        .await;
+    // Assert
+    assert_eq!(kinds(&app.conformance().await), ["pkce_missing_verifier"]);
+}
+
+#[tokio::test]
+async fn rule_wasteful_refresh_fires_once_for_a_tight_loop_of_client_credentials() {
+    // Arrange
+    let app = spawn_app();
+    // Act: one token, then ten more while it is valid.
+    for _ in 0..11 {
+        app.app_token().await;
+    }
+    // Assert
+    let report = app.conformance().await;
+    assert_eq!(kinds(&report), ["wasteful_refresh"]);
+    assert_eq!(report["passed"], true, "a warning does not fail the report");
+}
+
+#[tokio::test]
+async fn issue_16_refreshing_on_every_call_through_oauth_access_is_not_wasteful() {
+    // Arrange: Wix's custom-auth docs say to request a new access token for every API call, and
+    // AppStrategy({refreshToken}) does so.
+    let app = spawn_app();
+    let (_, refresh_token) = clean_install(&app).await;
+    // Act
+    for _ in 0..20 {
+        let token = app.refresh(&refresh_token).await.json()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        app.get_with_token("/apps/v1/instance", &token).await;
+    }
+    // Assert
+    assert_eq!(app.conformance().await["violations"], json!([]));
+}
+
+#[tokio::test]
+async fn issue_16_failed_token_requests_are_never_wasteful() {
+    // Arrange
+    let app = spawn_app();
+    app.app_token().await;
+    // Act: a wrong secret, many times over.
+    for _ in 0..20 {
+        let res = app
+            .oauth2_token(&json!({"grant_type": "client_credentials", "client_id": APP_ID, "client_secret": "wrong", "instance_id": INSTANCE_ID}))
+            .await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.text());
+    }
+    // Assert
+    assert_eq!(app.conformance().await["violations"], json!([]));
+}
+
+#[tokio::test]
+async fn issue_16_a_few_early_tokens_are_not_a_tight_loop() {
+    // Arrange: e.g. a fresh SDK client per request, or `elevated()` a few times.
+    let app = spawn_app();
+    // Act
+    for _ in 0..5 {
+        app.app_token().await;
+    }
+    // Assert
+    assert_eq!(app.conformance().await["violations"], json!([]));
+}
+
+#[tokio::test]
+async fn issue_16_fresh_installs_of_an_app_without_a_setup_step_are_not_reported() {
+    // Arrange
+    let app = spawn_app();
+    // Act: three installs a test never needed to finish; the app never sends the event at all.
+    for _ in 0..3 {
+        clean_install(&app).await;
+    }
+    // Assert
+    let report = app.conformance().await;
+    assert_eq!(report["violations"], json!([]), "{report:#}");
+    assert_eq!(report["passed"], true);
 }

@@ -52,6 +52,16 @@ mod state_file;
 mod races;
 // The bad-input matrix: every endpoint × every class of bad input, table-driven.
 mod bad_input_matrix;
+// docs/fidelity.md against the code: rows, their tests and fixtures, INFERRED comments.
+mod fidelity;
+// fixtures/: every documented example and captured SDK request, driven and compared by shape.
+mod fixtures;
+// README.md's endpoint tables against src/endpoints.rs.
+mod readme;
+// The command line: environment booleans, exit codes, logs, start-up lines, --version, --help.
+mod cli;
+// Relative links of the README, docs/ and the other READMEs name files in the repository.
+mod docs_links;
 // Issue 18: every URL the mock redirects or posts to passes one check (no script schemes, userinfo, backslashes).
 mod redirect_hygiene;
 // Issue 18: state files at the edges (clock offsets out of range, endless files).

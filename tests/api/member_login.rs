@@ -477,7 +477,11 @@ async fn logout_revokes_every_token_of_the_member_and_a_new_login_works() {
             res.json()["redirectSession"]["fullUrl"].as_str().unwrap(),
         ))
         .await;
-    assert_eq!(page.header("location"), Some("http://localhost:3000/"));
+    // Wix adds wixMemberLoggedIn to every callback URL (docs/fidelity.md F-48).
+    assert_eq!(
+        page.header("location"),
+        Some("http://localhost:3000/?wixMemberLoggedIn=false")
+    );
 
     let again = login(&app, "query").await;
     let fresh = app

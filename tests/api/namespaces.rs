@@ -487,10 +487,12 @@ async fn a_namespace_of_a_library_mock_has_its_own_clock_and_journal() {
 
     // Act
     suite.advance_clock(60);
-    let (status, body) = wix_oauth_mock::http_get::get(&format!("{}/__admin/clock", suite.uri()))
-        .await
-        .unwrap();
-    wix_oauth_mock::http_get::get(&format!("{}/oauth2/token-info", suite.uri()))
+    let limit = std::time::Duration::from_secs(30);
+    let (status, body) =
+        wix_oauth_mock::client::get(&format!("{}/__admin/clock", suite.uri()), limit)
+            .await
+            .unwrap();
+    wix_oauth_mock::client::get(&format!("{}/oauth2/token-info", suite.uri()), limit)
         .await
         .unwrap();
 

@@ -246,6 +246,56 @@ async fn a_refresh_token_of_a_deleted_oauth_app_is_refused() {
 }
 
 #[tokio::test]
+async fn issue_16_a_bogus_refresh_token_for_a_headless_client_is_invalid_grant() {
+    // Arrange: the client id names a Headless OAuth app, so no secret is needed and the token's
+    // shape does not matter (before issue 16 this asked for `client_secret`).
+    let app = spawn_app();
+    // Act
+    let bogus = app
+        .oauth2_token(&json!({"clientId": CLIENT_ID, "grantType": "refresh_token", "refreshToken": "bogus-token"}))
+        .await;
+    let legacy = app
+        .oauth2_token(&json!({"clientId": CLIENT_ID, "grantType": "refresh_token", "refreshToken": REFRESH_TOKEN}))
+        .await;
+    // Assert
+    for res in [&bogus, &legacy] {
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text());
+        assert_eq!(res.json()["error"], "invalid_grant", "{}", res.text());
+    }
+}
+
+#[tokio::test]
+async fn issue_16_a_refresh_for_an_unknown_client_id_is_invalid_client() {
+    // Arrange
+    let app = spawn_app();
+    let visitor = app
+        .oauth2_token(&json!({"clientId": CLIENT_ID, "grantType": "anonymous"}))
+        .await
+        .json();
+    // Act
+    let res = app
+        .oauth2_token(&json!({"clientId": "no-such-client", "grantType": "refresh_token", "refreshToken": visitor["refresh_token"]}))
+        .await;
+    // Assert
+    assert_eq!(res.json()["error"], "invalid_client", "{}", res.text());
+}
+
+#[tokio::test]
+async fn issue_16_a_wix_app_refresh_without_its_secret_is_invalid_request() {
+    // Arrange
+    let app = spawn_app();
+    // Act: a Wix app's id means a legacy refresh token, which needs the app's secret.
+    let res = app
+        .oauth2_token(
+            &json!({"grant_type": "refresh_token", "client_id": APP_ID, "refresh_token": "bogus"}),
+        )
+        .await;
+    // Assert
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text());
+    assert_eq!(res.json()["error"], "invalid_request", "{}", res.text());
+}
+
+#[tokio::test]
 async fn a_legacy_refresh_token_also_works_on_oauth2_token_with_the_app_credentials() {
     // Arrange
     let app = spawn_app();
@@ -417,7 +467,7 @@ async fn client_credentials_for_an_instance_of_another_app_are_refused() {
 
 #[tokio::test]
 async fn a_wix_site_serves_the_same_oauth2_service_under_api_oauth2() {
-    // Arrange: wix-api.md §5 — on sites the OAuth2 gateway is `/_api/oauth2`.
+    // Arrange: docs/fidelity.md F-46: on sites the OAuth2 gateway is `/_api/oauth2`.
     let app = spawn_app();
     // Act
     let token = app

@@ -992,7 +992,7 @@ async fn offset_paging_reports_count_offset_total_and_walks_every_app_once() {
     assert_eq!(beyond["oAuthApps"], json!([]));
     assert_eq!(
         beyond["pagingMetadata"],
-        json!({"count": 0, "offset": 10, "total": 6, "tooManyToCount": false})
+        json!({"count": 0, "offset": 10, "total": 6, "tooManyToCount": false, "hasNext": false})
     );
 }
 
@@ -1014,12 +1014,12 @@ async fn the_default_page_is_50_and_the_largest_100() {
     // Assert
     assert_eq!(
         default["pagingMetadata"],
-        json!({"count": 50, "offset": 0, "total": 121, "tooManyToCount": false})
+        json!({"count": 50, "offset": 0, "total": 121, "tooManyToCount": false, "hasNext": true})
     );
     assert_eq!(largest["pagingMetadata"]["count"], 100);
     assert_eq!(
         none["pagingMetadata"],
-        json!({"count": 0, "offset": 0, "total": 121, "tooManyToCount": false})
+        json!({"count": 0, "offset": 0, "total": 121, "tooManyToCount": false, "hasNext": true})
     );
 }
 
@@ -1273,7 +1273,7 @@ async fn with_key(
 
 #[tokio::test]
 async fn a_declared_api_key_with_site_and_account_headers_can_manage_apps() {
-    // Arrange: the headers exactly as ApiKeyStrategy sends them (sdk-wire-capture.md §25).
+    // Arrange: the headers exactly as ApiKeyStrategy sends them (fixtures/sdk/25-api-key-get-oauth-app.json).
     let app = spawn_app_with(SCENARIO);
     let headers = [("wix-site-id", SITE_ID), ("wix-account-id", ACCOUNT)];
     // Act

@@ -105,11 +105,12 @@ async fn a_logout_to_an_allowed_domain_still_redirects_there_exactly() {
             ])
         ))
         .await;
-    // Assert: the domain list says `localhost`, any port; host names compare without case.
+    // Assert: the domain list says `localhost`, any port; host names compare without case. The
+    // page sends the parsed URL on, with Wix's `wixMemberLoggedIn` added.
     assert_eq!(res.status, StatusCode::FOUND, "{}", res.text());
     assert_eq!(
         res.header("location"),
-        Some("http://LOCALHOST:4000/bye?x=1")
+        Some("http://localhost:4000/bye?x=1&wixMemberLoggedIn=false")
     );
 }
 

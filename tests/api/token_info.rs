@@ -91,7 +91,7 @@ async fn token_info_without_a_token_is_a_bad_request() {
 
 #[tokio::test]
 async fn token_info_reads_the_encoded_instance_parameter_until_it_expires() {
-    // Arrange: wix-api.md §5 — token-info is the recommended way to decode an iframe's `instance`.
+    // Arrange: docs/fidelity.md F-29: token-info is the recommended way to decode an iframe's `instance`.
     let app = spawn_app();
     let path = format!("/__admin/instances/{INSTANCE_ID}/signed-instance");
     let owner = app.get(&path).await.json();

@@ -177,6 +177,25 @@ async fn an_install_delivers_a_signed_app_installed_webhook_to_the_apps_url() {
     )
     .unwrap();
     assert_eq!(header, json!({"alg": "RS256", "kid": kid}));
+    // The envelope has the shape of fixtures/webhooks/app-installed.json (keys at every level).
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/webhooks/app-installed.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let keys = |v: &Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(keys(&claims["data"]), keys(&fixture["decoded"]["data"]));
+    assert_eq!(
+        keys(&claims["data"]["data"]),
+        keys(&fixture["decoded"]["data.data"])
+    );
+    assert_eq!(
+        keys(&claims["data"]["identity"]),
+        keys(&fixture["decoded"]["data.identity"])
+    );
     insta::assert_json_snapshot!("webhooks__app_installed_claims", claims, {
         ".data.instanceId" => "[instanceId]",
         ".data.identity.wixUserId" => "[wixUserId]",

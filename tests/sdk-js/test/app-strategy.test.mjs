@@ -1,6 +1,6 @@
 // AppStrategy with an instance ID (client credentials), with an access token
 // from a Wix extension (strip_bound_session, elevated()), and module calls made
-// with the resulting token. Wire shapes: sdk-wire-capture.md §4, §6-8.
+// with the resulting token. Wire shapes: fixtures/sdk/04-*, 06-* to 08-*.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

@@ -1,5 +1,5 @@
 // Legacy custom authentication (install redirect + /oauth/access), driven through
-// AppStrategy exactly as an app backend would. Wire shapes: sdk-wire-capture.md §1-3, §9.
+// AppStrategy exactly as an app backend would. Wire shapes: fixtures/sdk/01-* to 03-*, 09-*.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppStrategy, createClient } from '@wix/sdk';

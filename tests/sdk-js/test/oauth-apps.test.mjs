@@ -1,5 +1,5 @@
 // The OAuth Apps API (@wix/auth-management oAuthApps), called as the app with a
-// client-credentials token. Wire shapes: sdk-wire-capture.md §10-16, §26-27.
+// client-credentials token. Wire shapes: fixtures/sdk/10-* to 16-*, 26-*, 27-*.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

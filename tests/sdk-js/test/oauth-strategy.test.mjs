@@ -1,6 +1,6 @@
 // Headless visitors and members through OAuthStrategy. The client ID is the OAuth
 // app declared in scenario.yaml, so these tests do not depend on the OAuth Apps API.
-// Wire shapes: sdk-wire-capture.md §18, §19, §21, §22.
+// Wire shapes: fixtures/sdk/18-*, 19-*, 21-*, 22-*.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

@@ -1,6 +1,6 @@
 // Webhooks as an app receives them: the mock POSTs AppInstalled / AppRemoved to a webhook URL set at run
 // time, and the official SDK verifies them with the public key from the admin API
-// (AppStrategy({publicKey}).webhooks.process and decodeJWT), exactly as against Wix (wix-api.md §10).
+// (AppStrategy({publicKey}).webhooks.process and decodeJWT), exactly as against Wix (docs/fidelity.md F-37, F-38).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';

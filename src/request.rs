@@ -1,0 +1,319 @@
+//! One request, read once: [`Incoming`] holds the method, path, query, headers and the body parsed
+//! into [`Params`]; the fault engine, the handler, the journal and the conformance observer all read
+//! this same value (one pass per request, as wiremock-rs does with its `Request`).
+//!
+//! A leaf: it imports nothing of the crate but [`crate::error`], so both the HTTP layer and the
+//! engines around it may use it. The small helpers everyone shares live here too: [`snake_case`],
+//! [`strip_bearer`], [`query_params`] and [`BODY_LIMIT`].
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+use serde_json::{Map, Value};
+
+use crate::error::WixError;
+
+/// Largest request body accepted, in bytes; larger ones get `413` (documented in README.md).
+pub const BODY_LIMIT: u64 = 64 * 1024;
+
+/// Request parameters from a JSON object or a form body, with lowerCamel names folded to snake_case.
+///
+/// Wix's token endpoints take both case styles and both encodings "whatever the Content-Type says"
+/// (docs/fidelity.md I-03: an old client sent JSON as text/plain), so the body is sniffed instead.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Params(BTreeMap<String, Value>);
+
+impl Params {
+    /// Parses a body: empty, a JSON object, or `application/x-www-form-urlencoded`. Strict: a
+    /// repeated parameter or any other shape is an error.
+    pub fn parse(body: &[u8]) -> Result<Params, WixError> {
+        let (params, error) = Params::read(body);
+        match error {
+            Some(e) => Err(e),
+            None => Ok(params),
+        }
+    }
+
+    /// One pass over a body giving both readings: the fields (the first of a repeated name kept, for
+    /// the fault matchers and the journal) and the strict verdict a handler answers with.
+    pub fn read(body: &[u8]) -> (Params, Option<WixError>) {
+        let Ok(text) = std::str::from_utf8(body) else {
+            let e = WixError::InvalidRequest("request body is not valid UTF-8".into());
+            return (Params::default(), Some(e));
+        };
+        let trimmed = text.trim();
+        let mut params = BTreeMap::new();
+        let mut error = None;
+        let mut put = |key: &str, value: Value, error: &mut Option<WixError>| {
+            match params.entry(snake_case(key)) {
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+                std::collections::btree_map::Entry::Occupied(slot) => {
+                    // RFC 6749 §3.1: "Request and response parameters MUST NOT be included more
+                    // than once."
+                    let name = slot.key();
+                    error.get_or_insert_with(|| {
+                        WixError::InvalidRequest(format!(
+                            "parameter `{name}` is given more than once"
+                        ))
+                    });
+                }
+            }
+        };
+        if trimmed.is_empty() {
+        } else if trimmed.starts_with('{') {
+            match serde_json::from_str::<Map<String, Value>>(trimmed) {
+                Ok(map) => {
+                    for (k, v) in map {
+                        put(&k, v, &mut error);
+                    }
+                }
+                Err(e) => {
+                    error = Some(WixError::InvalidRequest(format!(
+                        "malformed JSON body: {e}"
+                    )))
+                }
+            }
+        } else if trimmed.starts_with(['[', '"'])
+            || trimmed.parse::<f64>().is_ok()
+            || trimmed == "null"
+        {
+            error = Some(WixError::InvalidRequest(
+                "request body must be a JSON object or a form".into(),
+            ));
+        } else {
+            for (k, v) in url::form_urlencoded::parse(trimmed.as_bytes()) {
+                put(&k, Value::String(v.into_owned()), &mut error);
+            }
+        }
+        (Params(params), error)
+    }
+
+    /// A string parameter; absent and empty are both `None`, any other JSON type is an error.
+    pub fn optional(&self, name: &str) -> Result<Option<&str>, WixError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(WixError::InvalidRequest(format!(
+                "`{name}` must be a string"
+            ))),
+        }
+    }
+
+    /// A string parameter that must be present and non-empty.
+    pub fn required(&self, name: &str) -> Result<&str, WixError> {
+        self.optional(name)?
+            .ok_or_else(|| WixError::InvalidRequest(format!("missing required parameter `{name}`")))
+    }
+
+    /// Every field, snake_case names.
+    pub fn fields(&self) -> &BTreeMap<String, Value> {
+        &self.0
+    }
+}
+
+/// `grantType` → `grant_type`; snake_case names are returned unchanged.
+pub fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `Bearer <token>` → `<token>` (any case); a raw token is returned as it is.
+pub fn strip_bearer(value: &str) -> &str {
+    let v = value.trim();
+    match v.get(..7) {
+        Some(p) if p.eq_ignore_ascii_case("bearer ") => v[7..].trim_start(),
+        _ => v,
+    }
+}
+
+/// Parses a query string into single-valued parameters; a repeated or undecodable one is an error.
+pub fn query_params(raw: &str) -> Result<BTreeMap<String, String>, String> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw).map_err(|e| format!("malformed query string: {e}"))?;
+    let mut out = BTreeMap::new();
+    for (k, v) in pairs {
+        if out.contains_key(&k) {
+            return Err(format!("query parameter `{k}` is given more than once"));
+        }
+        out.insert(k, v);
+    }
+    Ok(out)
+}
+
+/// One request as every part of the pipeline sees it.
+#[derive(Debug, Clone, Default)]
+pub struct Incoming {
+    /// The method, upper case.
+    pub method: Method,
+    /// The path as the routes see it: any `/__ns/NAME` prefix removed, otherwise as received.
+    pub raw_path: String,
+    /// The same without a trailing `/` (except for `/` itself), as fault patterns compare it.
+    pub path: String,
+    /// The query string, empty when there is none.
+    pub raw_query: String,
+    /// The query's parameters, leniently (the first of a repeated name kept).
+    pub query: BTreeMap<String, String>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// The body's top-level fields, snake_case names, first occurrence kept.
+    pub params: Params,
+    /// Why the body is not acceptable as parameters, if it is not.
+    params_error: Option<WixError>,
+    /// The `Authorization` token, `Bearer ` stripped (not Basic credentials).
+    pub token: Option<String>,
+    /// The fault name (`match.endpoint`) of the endpoint the path routes to.
+    pub endpoint: Option<&'static str>,
+    /// The app: `appId` query, `client_id` field, or the access token's (derived for faults).
+    pub app_id: Option<String>,
+    /// The instance: a field, the access token's, or that of the code or refresh token sent.
+    pub instance_id: Option<String>,
+}
+
+impl Incoming {
+    /// Reads a request once.
+    pub fn new(
+        method: Method,
+        raw_path: String,
+        raw_query: String,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Incoming {
+        let path = match raw_path.trim_end_matches('/') {
+            "" => "/".to_string(),
+            p => p.to_string(),
+        };
+        let mut query = BTreeMap::new();
+        for (k, v) in url::form_urlencoded::parse(raw_query.as_bytes()) {
+            query.entry(k.into_owned()).or_insert(v.into_owned());
+        }
+        let token = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| strip_bearer(v).to_string())
+            .filter(|t| !t.is_empty() && !t.starts_with("Basic ") && !t.starts_with("basic "));
+        let (params, params_error) = Params::read(&body);
+        Incoming {
+            method,
+            raw_path,
+            path,
+            raw_query,
+            query,
+            headers,
+            body,
+            params,
+            params_error,
+            token,
+            endpoint: None,
+            app_id: None,
+            instance_id: None,
+        }
+    }
+
+    /// The body as parameters, or why it cannot be read as such (see [`Params::parse`]).
+    pub fn params(&self) -> Result<&Params, WixError> {
+        match &self.params_error {
+            Some(e) => Err(e.clone()),
+            None => Ok(&self.params),
+        }
+    }
+
+    /// A body field (snake_case name) or else a query parameter, as text.
+    pub fn text(&self, name: &str) -> Option<String> {
+        let snake = snake_case(name);
+        let value = self.params.0.get(&snake).map(value_text).or_else(|| {
+            self.query
+                .iter()
+                .find(|(k, _)| snake_case(k) == snake)
+                .map(|(_, v)| v.clone())
+        });
+        value.filter(|v| !v.is_empty())
+    }
+
+    /// The `grant_type` field.
+    pub fn grant_type(&self) -> Option<String> {
+        self.text("grant_type")
+    }
+
+    /// A header's value as text (`None` when absent or not visible ASCII).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// A header's value as an owned string, as warp's `header::optional::<String>` gave it.
+    pub fn header_string(&self, name: &str) -> Option<String> {
+        self.header(name).map(str::to_string)
+    }
+
+    /// The `Authorization` header's token: raw, as Wix documents it, or after `Bearer `
+    /// (docs/fidelity.md F-03, I-01).
+    pub fn access_token(&self) -> Option<String> {
+        self.header("authorization")
+            .map(|v| strip_bearer(v).to_string())
+    }
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_accept_json_in_both_cases_and_forms() {
+        let a = Params::parse(br#"{"grantType":"refresh_token","client_id":"x"}"#).unwrap();
+        assert_eq!(a.required("grant_type").unwrap(), "refresh_token");
+        assert_eq!(a.required("client_id").unwrap(), "x");
+        let b = Params::parse(b"grant_type=refresh_token&clientId=x").unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn params_refuse_repeats_wrong_types_and_garbage() {
+        assert!(Params::parse(b"a=1&a=2").is_err());
+        assert!(Params::parse(br#"{"clientId":"a","client_id":"b"}"#).is_err());
+        assert!(
+            Params::parse(br#"{"code":1}"#)
+                .unwrap()
+                .required("code")
+                .is_err()
+        );
+        assert!(Params::parse(br#"{"code":"#).is_err());
+        assert!(Params::parse(b"[1,2]").is_err());
+        assert!(Params::parse(&[0xff, 0xfe]).is_err());
+        assert!(Params::parse(b"").unwrap().optional("x").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_repeated_field_keeps_the_first_for_the_journal_and_fails_for_the_handler() {
+        let (params, error) = Params::read(b"code=a&code=b");
+        assert_eq!(params.fields()["code"], "a");
+        assert!(error.is_some());
+        let (params, _) = Params::read(&[0xff]);
+        assert!(params.fields().is_empty());
+    }
+
+    #[test]
+    fn bearer_is_optional_in_authorization() {
+        assert_eq!(strip_bearer("Bearer OauthNG.JWS.x"), "OauthNG.JWS.x");
+        assert_eq!(strip_bearer("bearer  OauthNG.JWS.x"), "OauthNG.JWS.x");
+        assert_eq!(strip_bearer("OauthNG.JWS.x"), "OauthNG.JWS.x");
+    }
+}

@@ -1,0 +1,86 @@
+//! Responses: JSON, redirects, and [`WixError`] as Wix sends it. The only place warp meets the
+//! error type.
+
+use warp::Reply;
+use warp::http::{HeaderValue, StatusCode, header};
+use warp::reply::Response;
+
+use crate::error::WixError;
+
+impl warp::Reply for WixError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let WixError::InstallerPage(reason) = &self {
+            let mut res = crate::pages::installer_error(reason).into_response();
+            *res.status_mut() = status;
+            return res;
+        }
+        let mut res = warp::reply::json(&self.body()).into_response();
+        *res.status_mut() = status;
+        if let WixError::Injected { headers, .. } = &self {
+            for (k, v) in headers {
+                // Checked when the fault was loaded; an invalid one is skipped rather than panicking.
+                if let (Ok(k), Ok(v)) = (
+                    warp::http::HeaderName::from_bytes(k.as_bytes()),
+                    HeaderValue::from_str(v),
+                ) {
+                    res.headers_mut().insert(k, v);
+                }
+            }
+        }
+        if matches!(self, WixError::MethodNotAllowed) {
+            // RFC 9110 asks for Allow on 405; the mock does not know the allowed set per path, so it
+            // names the methods it serves at all.
+            res.headers_mut().insert(
+                header::ALLOW,
+                HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE"),
+            );
+        }
+        res
+    }
+}
+
+/// A [`WixError`] raised from inside a filter (body too large, unreadable).
+#[derive(Debug)]
+pub struct Rejected(pub WixError);
+
+impl warp::reject::Reject for Rejected {}
+
+/// Serialises a handler's result: the value as JSON with 200, or the error as Wix sends it.
+pub fn reply_json<T: serde::Serialize>(result: Result<T, WixError>) -> Response {
+    match result {
+        Ok(value) => json_response(StatusCode::OK, &value),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `value` as a JSON response with `status`.
+pub fn json_response<T: serde::Serialize>(status: StatusCode, value: &T) -> Response {
+    let mut res = warp::reply::json(value).into_response();
+    *res.status_mut() = status;
+    res
+}
+
+/// A `302 Found` to `location`, or the error page when the handler failed.
+pub fn reply_redirect(result: Result<String, WixError>) -> Response {
+    match result {
+        Ok(location) => redirect(&location),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A `302 Found` to `location`.
+pub fn redirect(location: &str) -> Response {
+    let mut res = warp::reply::html("").into_response();
+    *res.status_mut() = StatusCode::FOUND;
+    match HeaderValue::from_str(location) {
+        Ok(v) => {
+            res.headers_mut().insert(header::LOCATION, v);
+            res
+        }
+        // Every location is built with `url`, which percent-encodes; kept for safety.
+        Err(_) => {
+            WixError::InstallerPage("cannot redirect to an invalid URL".into()).into_response()
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! One pass per request: namespace, admin guard, routing, then the handler between the fault engine,
+//! the journal and the conformance observer, as plain functions around one [`Incoming`].
+//!
+//! The request was read once by the filter in `routes/mod.rs`; nothing here rebuilds it or runs a
+//! second route tree. The answer's bytes are read back only to be journaled, observed, and rewritten or
+//! cut short when a fault says so.
+//!
+//! Admin paths (`/__admin/...`) pass straight to their handler: no faults, no journal.
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use tracing::Instrument;
+use warp::Reply;
+use warp::http::{HeaderMap, HeaderValue, Method, header};
+use warp::reply::Response;
+
+use super::{Incoming, admin_guard, dispatch};
+use crate::app::App;
+use crate::conformance::Observed;
+use crate::endpoints::{self, Endpoint, Routed};
+use crate::error::WixError;
+use crate::faults::{Applied, Plan};
+use crate::ids::rfc3339_millis;
+use crate::journal::Answered;
+use crate::namespaces;
+use crate::scenario::faults::DropMode;
+
+/// The header Wix puts its request id in.
+const REQUEST_ID: &str = "x-wix-request-id";
+
+/// Answers one request read by the filter: picks the namespace's app, then [`serve`]s.
+pub async fn handle(
+    app: App,
+    method: Method,
+    full_path: &str,
+    query: String,
+    headers: HeaderMap,
+    body: Result<Bytes, WixError>,
+) -> Response {
+    // A header value that is not visible ASCII cannot be a valid name: say so instead of ignoring it.
+    let named = headers
+        .get(namespaces::HEADER)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    match namespaces::select(full_path, named) {
+        None => serve(app, method, full_path.to_string(), query, headers, body).await,
+        Some(Err(e)) => e.into_response(),
+        Some(Ok((name, path))) => {
+            let Some(registry) = app.namespaces() else {
+                return WixError::RouteNotFound.into_response();
+            };
+            let app = registry.app(&app, &name);
+            // The one log line per request then names the namespace.
+            let span = tracing::info_span!("namespace", name = name.as_str());
+            serve(app, method, path, query, headers, body)
+                .instrument(span)
+                .await
+        }
+    }
+}
+
+async fn serve(
+    app: App,
+    method: Method,
+    path: String,
+    query: String,
+    headers: HeaderMap,
+    body: Result<Bytes, WixError>,
+) -> Response {
+    let started = std::time::Instant::now();
+    let res = if path.starts_with("/__admin") {
+        admin(app, method, path, query, headers, body).await
+    } else {
+        api(app, method, path, query, headers, body).await
+    };
+    tracing::info!(
+        method = method_name(&res.1),
+        path = res.2.as_str(),
+        status = res.0.status().as_u16(),
+        latency_us = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    res.0
+}
+
+fn method_name(m: &Method) -> &str {
+    m.as_str()
+}
+
+/// The endpoint a request routes to, with its path arguments, or the 404 or 405 it gets.
+fn routed(req: &Incoming) -> Result<(&'static Endpoint, Vec<String>), WixError> {
+    match endpoints::route(req.method.as_str(), &req.raw_path) {
+        Routed::Found(endpoint, args) => {
+            Ok((endpoint, args.into_iter().map(str::to_string).collect()))
+        }
+        Routed::MethodNotAllowed => Err(WixError::MethodNotAllowed),
+        Routed::NotFound => Err(WixError::RouteNotFound),
+    }
+}
+
+/// The admin API: the guard, then the handler; nothing journaled, no faults.
+async fn admin(
+    app: App,
+    method: Method,
+    path: String,
+    query: String,
+    headers: HeaderMap,
+    body: Result<Bytes, WixError>,
+) -> (Response, Method, String) {
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => return (e.into_response(), method, path),
+    };
+    if let Err(e) = admin_guard(&app, &path, &headers) {
+        return (e.into_response(), method, path);
+    }
+    let req = Incoming::new(method, path, query, headers, body);
+    let res = match routed(&req) {
+        Ok((endpoint, args)) => dispatch(endpoint.id, app, &req, args).await,
+        Err(e) => e.into_response(),
+    };
+    (res, req.method, req.raw_path)
+}
+
+/// Everything else: faults before, the handler, faults after, the journal and the observer.
+async fn api(
+    app: App,
+    method: Method,
+    path: String,
+    query: String,
+    headers: HeaderMap,
+    body: Result<Bytes, WixError>,
+) -> (Response, Method, String) {
+    let now = app.now();
+    let scenario = app.scenario();
+    let (body, unreadable) = match body {
+        Ok(body) => (body, None),
+        Err(e) => (Bytes::new(), Some(e)),
+    };
+    let mut req = Incoming::new(method, path, query, headers, body);
+    let routed = routed(&req);
+    if let Ok((endpoint, _)) = &routed {
+        req.endpoint = endpoint.fault_name;
+    }
+    // With no fault armed or pending, nothing can change this request: skip the fault work. The
+    // ids it derives (a token decode and a world lock) only serve fault and `expect:` matchers.
+    let quiet = app.faults().is_quiet();
+    if !quiet || !scenario.expect.is_empty() {
+        app.derive_ids(&mut req);
+    }
+    let plan = match &unreadable {
+        None if !quiet => app.faults().plan(&req, now, app.ids()),
+        _ => Plan::default(),
+    };
+    if plan.delay_ms > 0 {
+        // Real latency, as a client feels it; tests pause tokio's clock or use tiny delays.
+        tokio::time::sleep(std::time::Duration::from_millis(plan.delay_ms)).await;
+    }
+    let early = match unreadable {
+        Some(e) => Some(e),
+        None if quiet => None,
+        None => app.fault_before(&req, &plan).or_else(|| plan.error.clone()),
+    };
+    let res = match (early, routed) {
+        (Some(e), _) | (None, Err(e)) => e.into_response(),
+        (None, Ok((endpoint, args))) => dispatch(endpoint.id, app.clone(), &req, args).await,
+    };
+    let (mut parts, res_body) = res.into_parts();
+    // Handlers answer with whole in-memory bodies: this only takes the bytes back, it waits on nothing.
+    let mut bytes = match res_body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    let applied = if plan.state.is_some()
+        || !plan.expires.is_empty()
+        || parts.headers.contains_key(header::LOCATION)
+    {
+        let before = bytes.len();
+        let applied =
+            app.faults()
+                .after(&req, &plan, &mut parts.headers, &mut bytes, now, app.ids());
+        if bytes.len() != before {
+            // The body was rewritten: let hyper count it again.
+            parts.headers.remove(header::CONTENT_LENGTH);
+        }
+        applied
+    } else {
+        Applied::default()
+    };
+    // Wix sends a request id on every API answer, and the SDK quotes it in its errors (F-44); the
+    // journal keeps it so the request an error names can be found.
+    let request_id = app.next_request_id();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        parts.headers.insert(REQUEST_ID, v);
+    }
+    let entry = app.journal().record_full(
+        rfc3339_millis(now),
+        Answered {
+            request_id,
+            method: req.method.as_str(),
+            path: &req.raw_path,
+            raw_query: &req.raw_query,
+            body: req.params.fields(),
+            status: parts.status.as_u16(),
+            faults: plan.fired.clone(),
+        },
+    );
+    app.conformance().observe(
+        Observed {
+            entry: &entry,
+            req: &req,
+            status: parts.status.as_u16(),
+            headers: &parts.headers,
+            body: &bytes,
+            applied: &applied,
+            now,
+            instant: tokio::time::Instant::now(),
+        },
+        &scenario,
+    );
+    let res = match plan.drop {
+        None => Response::from_parts(parts, bytes.into()),
+        Some(mode) => dropped(parts, bytes, mode),
+    };
+    (res, req.method, req.raw_path)
+}
+
+/// The answer as a `drop` effect sends it: nothing at all, or the head and half the body. Either
+/// way the body stream fails, which makes hyper abort the connection instead of finishing it.
+fn dropped(mut parts: warp::http::response::Parts, bytes: Bytes, mode: DropMode) -> Response {
+    let broken = || std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "fault: drop");
+    // Step 0 yields the prefix, step 1 pauses once so hyper flushes what it has, step 2 fails.
+    let prefix = match mode {
+        // Nothing is flushed before the failure: the client sees the connection close, no answer.
+        DropMode::Connection => None,
+        DropMode::Truncated => {
+            // The full length is announced, so the client knows the body was cut short.
+            if let Ok(v) = HeaderValue::from_str(&bytes.len().to_string()) {
+                parts.headers.insert(header::CONTENT_LENGTH, v);
+            }
+            Some(bytes.slice(..bytes.len() / 2))
+        }
+    };
+    let start = if prefix.is_some() { 0 } else { 2 };
+    let chunks = futures_util::stream::unfold((start, prefix), move |(step, prefix)| async move {
+        match step {
+            0 => Some((Ok(prefix.clone().unwrap_or_default()), (1, prefix))),
+            1 => {
+                tokio::task::yield_now().await;
+                Some((Ok(Bytes::new()), (2, prefix)))
+            }
+            2 => Some((Err(broken()), (3, prefix))),
+            _ => None,
+        }
+    });
+    let (_, body) = warp::reply::stream(chunks).into_response().into_parts();
+    Response::from_parts(parts, body)
+}
