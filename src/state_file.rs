@@ -125,8 +125,22 @@ fn sorted<V: Clone>(m: &HashMap<String, V>) -> BTreeMap<String, V> {
 }
 
 impl StateFile {
-    /// The state of `world` (with the seed, stream and clock position it lives with).
+    /// The state of `world` (with the seed, stream and clock position it lives with). Codes, install
+    /// tokens, consent pages, login sessions and member codes more than an hour past their expiry are
+    /// left out, as [`World::sweep`] would collect them: a server nobody calls still saves a clean
+    /// file (issue 18).
     pub fn capture(world: &World, scenario: &str, ids: &Ids, clock: ClockPosition) -> StateFile {
+        let horizon = clock.now() - chrono::Duration::hours(1);
+        fn live<V: Clone>(
+            m: &HashMap<String, V>,
+            expires: impl Fn(&V) -> chrono::DateTime<chrono::Utc>,
+            horizon: chrono::DateTime<chrono::Utc>,
+        ) -> BTreeMap<String, V> {
+            m.iter()
+                .filter(|(_, v)| expires(v) > horizon)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        }
         let mut visitors: Vec<String> = world
             .identities
             .logged_out_visitors
@@ -145,9 +159,9 @@ impl StateFile {
                 sites: world.sites.clone(),
                 instances: world.instances.clone(),
                 removed_instances: world.removed_instances.clone(),
-                install_tokens: sorted(&world.install_tokens),
-                consents: sorted(&world.consents),
-                codes: sorted(&world.codes),
+                install_tokens: live(&world.install_tokens, |t| t.expires_at, horizon),
+                consents: live(&world.consents, |c| c.expires_at, horizon),
+                codes: live(&world.codes, |c| c.expires_at, horizon),
                 refresh_tokens: sorted(&world.refresh_tokens),
                 oauth_apps: world
                     .oauth_apps
@@ -168,8 +182,12 @@ impl StateFile {
                     .collect(),
                 member_generations: sorted(&world.identities.member_generations),
                 logged_out_visitors: visitors,
-                redirect_sessions: sorted(&world.identities.redirect_sessions),
-                member_codes: sorted(&world.identities.member_codes),
+                redirect_sessions: live(
+                    &world.identities.redirect_sessions,
+                    |s| s.expires_at,
+                    horizon,
+                ),
+                member_codes: live(&world.identities.member_codes, |c| c.expires_at, horizon),
             },
         }
     }
@@ -437,6 +455,20 @@ fn from_hex(s: &str) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_clock_position_tells_its_now_at_any_offset_without_panicking() {
+        let min = ClockPosition::Live {
+            offset_ms: i64::MIN,
+        };
+        let max = ClockPosition::Live {
+            offset_ms: i64::MAX,
+        };
+        assert_eq!(min.now(), crate::clock::earliest());
+        assert_eq!(max.now(), crate::clock::latest());
+        let at = "2026-01-01T00:00:00Z".parse().unwrap();
+        assert_eq!(ClockPosition::Frozen { at }.now(), at);
+    }
 
     #[test]
     fn hex_round_trips_and_rejects_junk() {

@@ -83,3 +83,22 @@ async fn regression_18_an_uninstalled_instances_refresh_token_stays_dead_after_a
             .contains_key(REFRESH_TOKEN)
     );
 }
+
+#[tokio::test]
+async fn regression_18_a_server_nobody_calls_still_saves_a_state_file_without_expired_entries() {
+    // Arrange: 50 abandoned login sessions and 5 unexchanged codes.
+    let app = spawn_app();
+    for _ in 0..50 {
+        assert_eq!(open_login_session(&app).await, StatusCode::OK);
+    }
+    for _ in 0..5 {
+        app.install().await;
+    }
+    // Act: ten virtual days pass with no other request (moving the clock sweeps nothing).
+    app.advance_clock(10 * 86_400).await;
+    let saved = app.app.capture_state();
+    // Assert: the file leaves out what the next sweep would collect.
+    assert!(saved.world.redirect_sessions.is_empty());
+    assert!(saved.world.codes.is_empty());
+    assert!(saved.world.install_tokens.is_empty());
+}
