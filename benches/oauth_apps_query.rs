@@ -39,7 +39,9 @@ async fn main() {
                 .expect("a valid app");
         }
     });
-    let routes = wix_oauth_mock::routes::routes(app.clone()).boxed();
+    let routes =
+        wix_oauth_mock::routes::routes(wix_oauth_mock::namespaces::Namespaces::new(app.clone()))
+            .boxed();
     let token = {
         let res = warp::test::request()
             .method("POST")

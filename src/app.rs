@@ -18,7 +18,6 @@ use crate::error::WixError;
 use crate::faults::Faults;
 use crate::ids::{Ids, rfc3339_millis};
 use crate::journal::Journal;
-use crate::namespaces::{DEFAULT_LIMIT, Namespaces};
 use crate::scenario::Scenario;
 use crate::state_file::StateFile;
 use crate::world::identity::{Minted, Subject, TokenInfo};
@@ -38,7 +37,7 @@ pub struct Overrides {
     /// When set, `/__admin/*` (but health, ready and version) requires this token.
     pub admin_token: Option<String>,
     /// How many namespaces live at once before the least recently used is evicted
-    /// ([`crate::namespaces::DEFAULT_LIMIT`] when unset).
+    /// (256, `namespaces::DEFAULT_LIMIT`, when unset).
     pub max_namespaces: Option<usize>,
 }
 
@@ -68,8 +67,6 @@ struct Inner {
     answered: std::sync::atomic::AtomicU64,
     /// This app's namespace; `None` for the default one.
     namespace: Option<String>,
-    /// The named namespaces; only the default app has them (namespaces do not nest).
-    namespaces: Option<Namespaces>,
 }
 
 struct Loaded {
@@ -100,15 +97,7 @@ impl App {
         overrides: Overrides,
         state: Option<StateFile>,
     ) -> App {
-        let namespaces = Namespaces::new(overrides.max_namespaces.unwrap_or(DEFAULT_LIMIT));
-        App::build(
-            Arc::new(scenario),
-            origin.into(),
-            overrides,
-            None,
-            Some(namespaces),
-            state,
-        )
+        App::build(Arc::new(scenario), origin.into(), overrides, None, state)
     }
     /// A fresh app for namespace `name` (already validated): this app's scenario and overrides, but a
     /// seed derived from this app's seed and the name. So a namespace replays the same way every run,
@@ -140,7 +129,6 @@ impl App {
             loaded.origin.clone(),
             overrides,
             Some(name.to_string()),
-            None,
             // A state file belongs to the default namespace alone.
             None,
         )
@@ -151,7 +139,6 @@ impl App {
         origin: String,
         overrides: Overrides,
         namespace: Option<String>,
-        namespaces: Option<Namespaces>,
         state: Option<StateFile>,
     ) -> App {
         let seed = state
@@ -194,7 +181,6 @@ impl App {
                 webhooks,
                 answered: std::sync::atomic::AtomicU64::new(0),
                 namespace,
-                namespaces,
             }),
         }
     }
@@ -224,18 +210,19 @@ impl App {
         &self.inner.conformance
     }
 
-    /// Replaces the scenario (already validated) and resets everything to its initial state. On the
-    /// default app this reaches every live namespace too: each starts again from the new scenario.
-    /// On a namespace's app it changes that namespace only.
+    /// Replaces this namespace's scenario (already validated) and resets it to its initial state.
+    /// For the default namespace, `Namespaces::replace_scenario` also remakes the named ones.
     pub fn replace_scenario(&self, scenario: Scenario, origin: impl Into<String>) {
         *self.inner.scenario.write() = Loaded {
             scenario: Arc::new(scenario),
             origin: origin.into(),
         };
         self.reset();
-        if let Some(namespaces) = &self.inner.namespaces {
-            namespaces.rebuild_all(self);
-        }
+    }
+
+    /// `--max-namespaces`, if given.
+    pub fn max_namespaces(&self) -> Option<usize> {
+        self.inner.overrides.max_namespaces
     }
 
     /// The namespace this app serves; `None` for the default one.
@@ -247,24 +234,9 @@ impl App {
     /// default namespace. URLs the mock builds for itself start with it.
     pub fn base_path(&self) -> String {
         match &self.inner.namespace {
-            Some(name) => format!("{}{name}", crate::namespaces::PREFIX),
+            Some(name) => format!("{}{name}", crate::request::NAMESPACE_PREFIX),
             None => String::new(),
         }
-    }
-
-    /// The app of namespace `name` (made on first use, marked used), as a request carrying
-    /// `X-Wix-Mock-Namespace: name` would reach it. Fails for a bad name, or on a namespace's own app.
-    pub fn in_namespace(&self, name: &str) -> Result<App, WixError> {
-        crate::namespaces::validate(name)?;
-        let registry = self.namespaces().ok_or_else(|| {
-            WixError::BadRequest("namespaces do not nest: ask the default app".into())
-        })?;
-        Ok(registry.app(self, name))
-    }
-
-    /// The registry of named namespaces; `None` on a namespace's own app.
-    pub fn namespaces(&self) -> Option<&Namespaces> {
-        self.inner.namespaces.as_ref()
     }
 
     /// The seeded generator.

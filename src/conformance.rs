@@ -32,7 +32,7 @@ const REFRESH_LEEWAY_SECS: i64 = 60;
 /// loop that asks for a token before every call does not. Wix limits an instance to 200 requests a
 /// minute (F-05), so such a loop is what gets throttled first.
 const WASTEFUL_BURST: u32 = 10;
-/// The real-time window of [`WASTEFUL_BURST`]; real time because tests often freeze the virtual clock.
+/// The real-time window of `WASTEFUL_BURST`; real time because tests often freeze the virtual clock.
 const WASTEFUL_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 /// Violations kept; later ones are counted but not listed.
 const MAX_VIOLATIONS: usize = 500;
@@ -54,7 +54,7 @@ pub enum Kind {
     SecretFromBrowser,
     /// An access token used again after the mock refused it as expired, instead of refreshing.
     ExpiredTokenReused,
-    /// A tight loop: [`WASTEFUL_BURST`] new tokens of one `/oauth2/token` grant within a minute,
+    /// A tight loop: `WASTEFUL_BURST` new tokens of one `/oauth2/token` grant within a minute,
     /// each while the last was valid for more than a minute. Warning. Only successful requests
     /// count, and never `/oauth/access` refreshes: Wix's docs say to "request a new access token
     /// every time you call an API" there, and the SDK's AppStrategy does exactly that (F-14).

@@ -95,7 +95,7 @@ pub enum WixError {
     PayloadTooLarge(u64),
 
     // ---- Faults ----
-    /// An answer a scenario fault asked for: any status, body and headers (see [`WixError::preset`]).
+    /// An answer a scenario fault asked for: any status, body and headers (see `faults::preset`).
     #[error("injected fault: {status}")]
     Injected {
         status: u16,

@@ -1,6 +1,6 @@
 //! The fault engine: which armed faults fire on a request, and what they do to the world and to the
-//! answer. The HTTP side (buffering the request, calling the routes, dropping the connection) is
-//! `routes/layer.rs`; the specs are `scenario/faults.rs`.
+//! answer, fed the request's one [`Incoming`]. Where it runs in a request (before the handler, after
+//! it, dropping the connection) is `routes/wrap.rs`; the specs are `scenario/faults.rs`.
 //!
 //! Everything here is generic over endpoints: a request is seen as method, path, query, headers and
 //! body fields, so faults apply to every route, including ones added later. Random choices (fault

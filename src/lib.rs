@@ -2,41 +2,49 @@
 //!
 //! # Layout
 //!
-//! - [`cli`]: the command line (`check`, `health`, `conformance`, `schema`), its exit codes and
-//!   log set-up; `main.rs` only calls it. [`client`]: the HTTP GET those commands send.
-//! - [`scenario`]: scenario files (YAML or JSON): types, loading and `file:line:col` checks.
-//! - [`world`]: the simulated Wix state (apps, sites, instances, codes, tokens) and its rules. Pure:
-//!   no warp, no locks, every function takes `now`. `world::identity` says who a token speaks for
-//!   (apps, Wix users, visitors, members, Headless admins), `world::grants` holds the `/oauth2/token`
-//!   grants, `world::member_login` the Headless redirect sessions and logout.
-//!   `world::query` is Wix's query language (filters, sort, offset and cursor paging) over OAuth apps.
-//! - [`app`]: the [`App`] handle, the shared state of one server and the only place that locks it.
-//! - [`clock`]: the virtual clock, the only reader of the system clock.
-//! - [`ids`]: the one seeded random generator, the only reader of OS randomness.
-//! - [`jwt`]: `OauthNG.JWS.<JWT>` access tokens, signed and checked against the virtual clock.
-//! - [`keys`]: per-app RS256 key pairs that sign webhooks (scenario PEM or generated from the seed).
-//! - [`delivery`]: webhook delivery in the background: signing, retries, the attempt log, fault hooks.
-//! - [`signed_instance`]: the HMAC-signed `instance` parameter of iframes and dashboards (codec only).
-//! - [`journal`]: the bounded request journal, secrets redacted.
-//! - [`faults`]: the fault engine (which armed faults fire, what they change); specs are in
-//!   `scenario/faults.rs`, the HTTP side in `routes/layer.rs`.
-//! - [`conformance`]: the report of the client's protocol violations and `expect:` checks.
-//! - `scenario::library`: the shipped scenarios embedded in the binary, and the fault presets the
-//!   dashboard arms.
-//! - [`schema`]: the JSON Schema of scenario files; [`watch`]: reload on file change.
-//! - [`error`]: [`WixError`], the one place that builds Wix error bodies.
-//! - [`pages`]: the HTML pages (installer error, consent, member login, close-window); their CSS
-//!   is `src/assets/pages.css`, inlined. The dashboard's files are in `src/assets/` too, served by
-//!   `routes/admin_ui.rs`.
-//! - [`redirect`]: redirect hygiene, the one check of every URL the mock redirects or posts to.
-//! - [`routes`]: the HTTP surface, one file per area, wrapped in `routes/layer.rs` (faults, journal,
-//!   conformance); [`server`]: the `serve` command, binding and serving (HTTP, and HTTPS with
-//!   [`tls`]'s certificates).
-//! - [`state_file`]: `--state-file`, the world saved across restarts (format, atomic writes).
-//! - [`tls`]: the local CA and server certificate for HTTPS (`--tls`).
+//! A request's path, in order: [`server`] accepts it → `routes/mod.rs` reads it once into a
+//! [`request::Incoming`] → `routes/wrap.rs` picks the namespace ([`namespaces`]), checks the admin
+//! token, routes it through [`endpoints::TABLE`] and runs the handler between the fault engine
+//! ([`faults`]), the [`journal`] and the [`conformance`] observer → the handler in `routes/<area>.rs`
+//! calls a named operation of [`App`] (`app.rs`), which locks the [`world`] for exactly its map
+//! updates → the answer is serialised (and its tokens signed, [`jwt`]) after the lock is released.
+//!
+//! **Where is…**
+//! - *an endpoint*: its row in `src/endpoints.rs` (method, paths and aliases, fault name, what it
+//!   does); its handler is named in the `dispatch` match of `routes/mod.rs` (Wix's surface in
+//!   `routes/{installer,oauth,oauth2,redirect_session,apps,bi_event,oauth_apps}.rs`, the admin API in
+//!   `routes/admin/`, one file per resource: `clock`, `scenario`, `requests`, `faults`,
+//!   `conformance`, `namespaces`, `tokens`, `webhooks`, `apps`, `instances`, `ui`); its rules in
+//!   `world/` behind a named operation in `app.rs`.
+//! - *a fault*: the spec format and `match.endpoint` names in `scenario/faults.rs`, the engine
+//!   (which fire, what they do) in `faults.rs`, its place in a request in `routes/wrap.rs`;
+//!   webhook delivery faults in `delivery.rs`.
+//! - *an admin action*: `routes/admin/<resource>.rs`, and the `App` or [`namespaces::Namespaces`]
+//!   method it calls.
+//!
+//! **Modules**
+//! - [`request`] (leaf): [`request::Incoming`], `Params` (the body parsed once), `snake_case`,
+//!   `strip_bearer`, `BODY_LIMIT`. [`endpoints`] (leaf): the one table of endpoints.
+//! - [`error`] (leaf): [`WixError`], the one place that builds Wix error bodies.
+//! - [`clock`]: the virtual clock, the only reader of the system clock (an atomic, no lock to read).
+//!   [`ids`]: the one seeded random generator, the only reader of OS randomness.
+//! - [`jwt`]: `OauthNG.JWS.<JWT>` access tokens, signed when first read and checked against the
+//!   virtual clock. [`keys`]: per-app RS256 webhook keys. [`signed_instance`]: the `instance` codec.
+//! - [`scenario`]: scenario files (YAML or JSON): types, loading, `file:line:col` checks, fault
+//!   specs, the shipped library. [`schema`]: their JSON Schema. [`watch`]: reload on file change.
+//! - [`world`]: the simulated Wix (apps, sites, instances, codes, grants, identities, OAuth apps,
+//!   Wix's query language, webhook events). Pure: no warp, no locks, every function takes `now`.
+//!   [`redirect`] (leaf): redirect hygiene, the one check of every URL the mock redirects or posts to.
+//! - [`app`]: [`App`], one namespace's state and its named operations, which own their lock scope.
+//!   [`namespaces`]: [`namespaces::Namespaces`], the default namespace and the LRU of named ones.
+//! - [`faults`], [`journal`], [`conformance`]: the engines around every request, fed the same
+//!   `Incoming`. [`delivery`]: webhook delivery (signing, retries, the attempt log, delivery faults).
+//! - [`routes`]: the HTTP surface (see above); [`pages`]: the HTML pages a person sees (their CSS and
+//!   the dashboard's files are in `src/assets/`).
+//! - [`server`]: the `serve` command, listeners (HTTP, HTTPS with [`tls`]), workers, autosave and
+//!   shutdown; [`state_file`]: `--state-file`. [`cli`]: the other commands; `main.rs` only
+//!   dispatches; [`client`]: the HTTP GET the commands send.
 //! - [`mock`]: library mode, [`WixMock`], for Rust tests.
-//! - [`namespaces`]: independent copies of the mock on one server (`X-Wix-Mock-Namespace`,
-//!   `/__ns/NAME/...`), an LRU registry held by the default [`App`], and the filter that dispatches.
 
 pub mod app;
 pub mod cli;

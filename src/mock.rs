@@ -1,9 +1,10 @@
 //! Library mode: start a mock inside a Rust test, in the style of wiremock-rs.
 //!
 //! [`WixMock::start`] binds `127.0.0.1:0`, serves a scenario on a background task, and stops when the
-//! value is dropped. The admin actions are typed methods that act on the running mock directly, so a
-//! test needs no HTTP client to move the clock or read the journal. [`WixMock::namespace`] gives the
-//! same methods for one namespace, so parallel tests can share one mock.
+//! value is dropped. The admin actions are typed methods of [`MockNamespace`] that act on the running
+//! mock directly, so a test needs no HTTP client to move the clock or read the journal. A `WixMock`
+//! is its default namespace (it dereferences to one), and [`WixMock::namespace`] gives another, so
+//! parallel tests can share one mock; the methods are written once, for both.
 
 use std::net::SocketAddr;
 
@@ -13,6 +14,7 @@ use tokio::sync::oneshot;
 
 use crate::app::{App, Overrides};
 use crate::journal::Entry;
+use crate::namespaces::Namespaces;
 use crate::scenario::Scenario;
 
 /// A running mock on a random local port. Dropping it shuts the server down.
@@ -30,9 +32,10 @@ use crate::scenario::Scenario;
 /// # }
 /// ```
 pub struct WixMock {
-    app: App,
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
+    /// The default namespace, which the mock dereferences to.
+    default: MockNamespace,
 }
 
 impl WixMock {
@@ -61,21 +64,24 @@ impl WixMock {
     pub async fn try_start(scenario: Scenario, overrides: Overrides) -> std::io::Result<WixMock> {
         let listener = crate::server::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let addr = listener.local_addr()?;
-        let app = App::new(scenario, "library", overrides);
+        let namespaces = Namespaces::new(App::new(scenario, "library", overrides));
         let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(crate::server::run(listener, app.clone(), async move {
-            let _ = rx.await;
-        }));
+        tokio::spawn(crate::server::run(
+            listener,
+            namespaces.clone(),
+            async move {
+                let _ = rx.await;
+            },
+        ));
         Ok(WixMock {
-            app,
             addr,
             shutdown: Some(tx),
+            default: MockNamespace {
+                namespaces,
+                name: None,
+                base: format!("http://{addr}"),
+            },
         })
-    }
-
-    /// The base URL, e.g. `http://127.0.0.1:41234`, to use in place of `https://www.wixapis.com`.
-    pub fn uri(&self) -> String {
-        format!("http://{}", self.addr)
     }
 
     /// The socket address the mock listens on.
@@ -83,49 +89,14 @@ impl WixMock {
         self.addr
     }
 
-    /// The shared state handle, for anything the typed methods do not cover.
-    pub fn app(&self) -> &App {
-        &self.app
-    }
-
-    /// The virtual time.
-    pub fn now(&self) -> DateTime<Utc> {
-        self.app.now()
-    }
-
-    /// Moves the virtual clock by `secs` seconds (negative moves back).
-    pub fn advance_clock(&self, secs: i64) {
-        self.app.clock().advance(Duration::seconds(secs));
-    }
-
-    /// Sets the virtual clock to `at`.
-    pub fn set_clock(&self, at: DateTime<Utc>) {
-        self.app.clock().set(at);
-    }
-
-    /// Stops the virtual clock.
-    pub fn freeze_clock(&self) {
-        self.app.clock().freeze();
-    }
-
-    /// Back to the scenario's initial state: world, clock, seed and journal.
-    pub fn reset(&self) {
-        self.app.reset();
-    }
-
-    /// The request journal, oldest first, secrets redacted.
-    pub fn received_requests(&self) -> Vec<Entry> {
-        self.app.journal().entries()
-    }
-
-    /// What `GET /__admin/state` shows.
-    pub fn state(&self) -> Value {
-        self.app.state()
+    /// Every namespace of the mock, for anything the typed methods do not cover.
+    pub fn namespaces(&self) -> &Namespaces {
+        &self.default.namespaces
     }
 
     /// A handle on namespace `name`: its own state, clock, seed sequence, faults and journal, made on
     /// first use from the scenario. Point a client at its [`MockNamespace::uri`] (which carries the
-    /// `/__ns/NAME` prefix), or send `X-Wix-Mock-Namespace: NAME` to [`WixMock::uri`]. Panics on a
+    /// `/__ns/NAME` prefix), or send `X-Wix-Mock-Namespace: NAME` to the mock's own URI. Panics on a
     /// bad name (1 to 64 of `A-Z a-z 0-9 . _ -`), as a test helper should.
     ///
     /// ```
@@ -139,46 +110,60 @@ impl WixMock {
     /// assert!(suite.now() > wix.now());
     /// # }
     /// ```
-    pub fn namespace(&self, name: &str) -> MockNamespace<'_> {
+    pub fn namespace(&self, name: &str) -> MockNamespace {
         if let Err(e) = crate::namespaces::validate(name) {
             panic!("{e}");
         }
         MockNamespace {
-            mock: self,
-            name: name.to_string(),
+            namespaces: self.default.namespaces.clone(),
+            base: format!("{}{}{name}", self.default.base, crate::namespaces::PREFIX),
+            name: Some(name.to_string()),
         }
     }
 }
 
-/// One namespace of a running [`WixMock`] (see [`WixMock::namespace`]). Each call reaches the
-/// namespace as it lives now, so a handle stays valid across resets, deletion and eviction.
-pub struct MockNamespace<'a> {
-    mock: &'a WixMock,
-    name: String,
+impl std::ops::Deref for WixMock {
+    type Target = MockNamespace;
+
+    /// A mock is its default namespace.
+    fn deref(&self) -> &MockNamespace {
+        &self.default
+    }
 }
 
-impl MockNamespace<'_> {
-    /// The namespace's base URL, e.g. `http://127.0.0.1:41234/__ns/suite-a`.
+/// One namespace of a running [`WixMock`]: the default one (the mock itself) or a named one (see
+/// [`WixMock::namespace`]). Each call reaches the namespace as it lives now, so a handle stays valid
+/// across resets, deletion and eviction.
+pub struct MockNamespace {
+    namespaces: Namespaces,
+    /// `None` for the default namespace.
+    name: Option<String>,
+    /// The URL its clients use: the mock's, plus `/__ns/NAME` for a named one.
+    base: String,
+}
+
+impl MockNamespace {
+    /// The base URL, e.g. `http://127.0.0.1:41234` (the default namespace, to use in place of
+    /// `https://www.wixapis.com`) or `http://127.0.0.1:41234/__ns/suite-a`.
     pub fn uri(&self) -> String {
-        format!(
-            "{}{}{}",
-            self.mock.uri(),
-            crate::namespaces::PREFIX,
-            self.name
-        )
+        self.base.clone()
     }
 
-    /// Its name, the value of the `X-Wix-Mock-Namespace` header.
+    /// Its name, the value of the `X-Wix-Mock-Namespace` header; empty for the default namespace.
     pub fn name(&self) -> &str {
-        &self.name
+        self.name.as_deref().unwrap_or("")
     }
 
-    /// The namespace's state handle (made now if it does not live).
+    /// The namespace's state handle (made now if it does not live), for anything the typed
+    /// methods do not cover.
     pub fn app(&self) -> App {
-        // The name was validated when the handle was made, and the mock's app is the default one.
-        match self.mock.app.in_namespace(&self.name) {
-            Ok(app) => app,
-            Err(e) => panic!("{e}"),
+        match &self.name {
+            None => self.namespaces.default_app().clone(),
+            // The name was validated when the handle was made.
+            Some(name) => match self.namespaces.in_namespace(name) {
+                Ok(app) => app,
+                Err(e) => panic!("{e}"),
+            },
         }
     }
 
@@ -202,7 +187,7 @@ impl MockNamespace<'_> {
         self.app().clock().freeze();
     }
 
-    /// Back to the scenario's initial state, this namespace only.
+    /// Back to the scenario's initial state: world, clock, seed and journal, this namespace only.
     pub fn reset(&self) {
         self.app().reset();
     }
@@ -212,7 +197,7 @@ impl MockNamespace<'_> {
         self.app().journal().entries()
     }
 
-    /// What `GET /__ns/NAME/__admin/state` shows.
+    /// What `GET /__admin/state` shows for this namespace.
     pub fn state(&self) -> Value {
         self.app().state()
     }

@@ -5,7 +5,7 @@
 //! routing). Each namespace is a whole [`App`] (world, clock, seed sequence, faults, journal,
 //! conformance observer, webhook log), made on first use from the loaded scenario. Every namespace is
 //! served by the same route tree: `routes/wrap.rs` picks the app. Requests without either go to the
-//! default app, which owns this registry.
+//! default namespace. [`Namespaces`] holds them all; an [`App`] is exactly one.
 //!
 //! The registry is an LRU map bounded by [`DEFAULT_LIMIT`] (or `--max-namespaces`): making one more
 //! namespace evicts the least recently used. Evicting is a delete; the next request under that name
@@ -22,10 +22,7 @@ use parking_lot::Mutex;
 use crate::app::App;
 use crate::error::{FieldViolation, WixError};
 
-/// The header that names a namespace.
-pub const HEADER: &str = "x-wix-mock-namespace";
-/// The path prefix that names a namespace: `/__ns/NAME/...`.
-pub const PREFIX: &str = "/__ns/";
+pub use crate::request::{NAMESPACE_HEADER as HEADER, NAMESPACE_PREFIX as PREFIX};
 /// How many namespaces live at once unless configured otherwise (`WIX_MOCK_MAX_NAMESPACES`).
 pub const DEFAULT_LIMIT: usize = 256;
 /// The longest namespace name.
@@ -55,13 +52,17 @@ pub fn validate(name: &str) -> Result<(), WixError> {
     }
 }
 
-/// The registry of named namespaces. Cloning is shallow.
+/// Every namespace of one server: the default one and the LRU registry of named ones. Cloning is
+/// shallow. This is the handle the routes, the server and library mode hold; an [`App`] is exactly
+/// one namespace.
 #[derive(Clone)]
 pub struct Namespaces {
     shared: Arc<Shared>,
 }
 
 struct Shared {
+    /// The namespace of requests that name none; named namespaces are made from its scenario.
+    default: App,
     limit: usize,
     state: Mutex<State>,
 }
@@ -90,14 +91,36 @@ pub struct Listed {
 }
 
 impl Namespaces {
-    /// An empty registry holding at most `limit` namespaces (at least one).
-    pub fn new(limit: usize) -> Namespaces {
+    /// The namespaces of a server whose default namespace is `default`; at most
+    /// `--max-namespaces` (from its overrides, [`DEFAULT_LIMIT`] when unset) named ones live at once.
+    pub fn new(default: App) -> Namespaces {
+        let limit = default.max_namespaces().unwrap_or(DEFAULT_LIMIT);
         Namespaces {
             shared: Arc::new(Shared {
+                default,
                 limit: limit.max(1),
                 state: Mutex::new(State::default()),
             }),
         }
+    }
+
+    /// The default namespace.
+    pub fn default_app(&self) -> &App {
+        &self.shared.default
+    }
+
+    /// The app of namespace `name` (made on first use, marked used), as a request carrying
+    /// `X-Wix-Mock-Namespace: name` would reach it. Fails for a bad name.
+    pub fn in_namespace(&self, name: &str) -> Result<App, WixError> {
+        validate(name)?;
+        Ok(self.app(name))
+    }
+
+    /// Replaces the default namespace's scenario (already validated) and resets it; every live
+    /// named namespace starts again from the new scenario, keeping its name and LRU place.
+    pub fn replace_scenario(&self, scenario: crate::scenario::Scenario, origin: impl Into<String>) {
+        self.shared.default.replace_scenario(scenario, origin);
+        self.rebuild_all();
     }
 
     /// How many namespaces live at once.
@@ -110,9 +133,10 @@ impl Namespaces {
         self.shared.state.lock().evicted
     }
 
-    /// The app of namespace `name` (validated by the caller), made from `parent` on first use; marks
-    /// it used.
-    pub(crate) fn app(&self, parent: &App, name: &str) -> App {
+    /// The app of namespace `name` (validated by the caller), made from the default namespace on
+    /// first use; marks it used.
+    pub(crate) fn app(&self, name: &str) -> App {
+        let parent = &self.shared.default;
         let mut state = self.shared.state.lock();
         state.tick += 1;
         let tick = state.tick;
@@ -194,9 +218,10 @@ impl Namespaces {
         gone.len()
     }
 
-    /// Remakes every live namespace from `parent`'s (new) scenario, keeping names and LRU order.
-    /// Called when the default app's scenario is replaced (`PUT /__admin/scenario`, the file watcher).
-    pub(crate) fn rebuild_all(&self, parent: &App) {
+    /// Remakes every live namespace from the default one's (new) scenario, keeping names and LRU
+    /// order.
+    fn rebuild_all(&self) {
+        let parent = &self.shared.default;
         let mut state = self.shared.state.lock();
         for (name, entry) in state.entries.iter_mut() {
             retire(&entry.app);

@@ -1,5 +1,5 @@
 //! The HTML pages a person sees: the installer's error page, the consent page, the member-login
-//! form and the close-window page. (The dashboard is separate: `routes/admin_ui.rs`.)
+//! form and the close-window page. (The dashboard is separate: `routes/admin/ui.rs`.)
 //!
 //! Self-contained (no external assets, no JavaScript needed to finish a flow) and escaped throughout:
 //! every value shown comes from a request or a scenario.

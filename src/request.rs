@@ -14,6 +14,11 @@ use serde_json::{Map, Value};
 
 use crate::error::WixError;
 
+/// The header that names a namespace.
+pub const NAMESPACE_HEADER: &str = "x-wix-mock-namespace";
+/// The path prefix that names a namespace: `/__ns/NAME/...`.
+pub const NAMESPACE_PREFIX: &str = "/__ns/";
+
 /// Largest request body accepted, in bytes; larger ones get `413` (documented in README.md).
 pub const BODY_LIMIT: u64 = 64 * 1024;
 

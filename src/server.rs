@@ -18,6 +18,7 @@ use tower_service::Service;
 
 use crate::app::{App, Overrides};
 use crate::cli::ServeArgs;
+use crate::namespaces::Namespaces;
 use crate::scenario::Scenario;
 use crate::{routes, state_file, tls, watch};
 
@@ -114,8 +115,9 @@ pub fn serve(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         }
+        let namespaces = Namespaces::new(app.clone());
         if let (Some(path), false) = (args.scenario.clone(), args.no_watch) {
-            tokio::spawn(watch::watch(app.clone(), path, watch::POLL));
+            tokio::spawn(watch::watch(namespaces.clone(), path, watch::POLL));
         }
         // `writeln!`, not `println!`: a parent that read the first line and closed the pipe must
         // not make the server panic.
@@ -166,12 +168,12 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         let https = https.map(|(listener, _, _, config)| {
             tokio::spawn(run_tls(
                 listener,
-                app.clone(),
+                namespaces.clone(),
                 config,
                 stopped(stop_rx.clone()),
             ))
         });
-        run(listener, app.clone(), stopped(stop_rx)).await;
+        run(listener, namespaces, stopped(stop_rx)).await;
         if let Some(task) = https {
             let _ = task.await;
         }
@@ -244,13 +246,14 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves; in-flight requests are finished first.
+/// Serves every namespace on `listener` until `shutdown` resolves; in-flight requests are finished
+/// first.
 pub async fn run(
     listener: TcpListener,
-    app: App,
+    namespaces: Namespaces,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    warp::serve(routes::routes(app))
+    warp::serve(routes::routes(namespaces))
         .incoming(listener)
         .graceful(shutdown)
         .run()
@@ -266,12 +269,12 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// sent), which is how the routes that build URLs from `Host` know to say `https://`.
 pub async fn run_tls(
     listener: TcpListener,
-    app: App,
+    namespaces: Namespaces,
     config: Arc<rustls::ServerConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    let routes = warp::service(routes::routes(app));
+    let routes = warp::service(routes::routes(namespaces));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {

@@ -8,14 +8,14 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use crate::app::App;
+use crate::namespaces::Namespaces;
 use crate::scenario::Scenario;
 
 /// How often the file is looked at.
 pub const POLL: Duration = Duration::from_millis(500);
 
-/// Watches `path` until the task is dropped, reloading `app` on every change.
-pub async fn watch(app: App, path: PathBuf, every: Duration) {
+/// Watches `path` until the task is dropped, reloading every namespace on every change.
+pub async fn watch(namespaces: Namespaces, path: PathBuf, every: Duration) {
     let mut last = modified(&path);
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -29,7 +29,7 @@ pub async fn watch(app: App, path: PathBuf, every: Duration) {
         match Scenario::from_file(&path) {
             Ok(scenario) => {
                 let name = scenario.name.clone();
-                app.replace_scenario(scenario, format!("file {}", path.display()));
+                namespaces.replace_scenario(scenario, format!("file {}", path.display()));
                 // `warn`, the default filter's level: a reload is rare and worth seeing.
                 tracing::warn!("reloaded scenario \"{name}\" from {}", path.display());
             }

@@ -95,7 +95,7 @@ fuzz_target!(|data: &[u8]| {
                 .enable_all()
                 .build()
                 .expect("a runtime"),
-            routes: wix_oauth_mock::routes::routes(app).boxed(),
+            routes: wix_oauth_mock::routes::routes(wix_oauth_mock::namespaces::Namespaces::new(app)).boxed(),
             tokens,
         }
     });

@@ -3,7 +3,7 @@
 //!
 //! [`routes`] is the only warp filter tree: it reads the request into an [`Incoming`] and hands it to
 //! `wrap.rs`, which resolves the namespace, checks the admin token, routes through the endpoint table
-//! ([`crate::endpoints`]) and calls [`dispatch`] between the faults, the journal and the observer.
+//! ([`crate::endpoints`]) and calls `dispatch` between the faults, the journal and the observer.
 //! Handlers follow the quickwit shape: an adaptor that reads what it needs from the [`Incoming`], an
 //! `async fn` that returns `Result<T, WixError>` and knows nothing of warp, then one reply function.
 
@@ -31,15 +31,16 @@ use warp::{Filter, Rejection};
 use crate::app::App;
 use crate::endpoints::Id;
 use crate::error::WixError;
+use crate::namespaces::Namespaces;
 pub use crate::request::{BODY_LIMIT, Incoming, Params, query_params, snake_case, strip_bearer};
 use reply::Rejected;
 pub use reply::{json_response, redirect, reply_json, reply_redirect};
 
 /// Every route of the mock, for every namespace: one filter reads the request once (method, path,
-/// query, headers and the size-limited body) and hands it to [`wrap::handle`], which picks the
+/// query, headers and the size-limited body) and hands it to `wrap::handle`, which picks the
 /// namespace, checks the admin token, routes through [`crate::endpoints::TABLE`] and runs the handler
 /// between the fault engine, the journal and the conformance observer. No request is dispatched twice.
-pub fn routes(app: App) -> BoxedFilter<(Response,)> {
+pub fn routes(namespaces: Namespaces) -> BoxedFilter<(Response,)> {
     warp::method()
         .and(warp::path::full())
         .and(raw_query())
@@ -51,8 +52,10 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
                   query: String,
                   headers: HeaderMap,
                   body: Result<Bytes, WixError>| {
-                let app = app.clone();
-                async move { wrap::handle(app, method, path.as_str(), query, headers, body).await }
+                let namespaces = namespaces.clone();
+                async move {
+                    wrap::handle(&namespaces, method, path.as_str(), query, headers, body).await
+                }
             },
         )
         .boxed()
@@ -60,7 +63,13 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
 
 /// Runs the handler of endpoint `id`. Exhaustive: a new row in the endpoint table does not compile
 /// until it has a handler here.
-async fn dispatch(id: Id, app: App, req: &Incoming, args: Vec<String>) -> Response {
+async fn dispatch(
+    id: Id,
+    all: &Namespaces,
+    app: App,
+    req: &Incoming,
+    args: Vec<String>,
+) -> Response {
     let arg = args.into_iter().next().unwrap_or_default();
     match id {
         Id::AppMarketInstall => installer::app_market(app, req).await,
@@ -90,7 +99,7 @@ async fn dispatch(id: Id, app: App, req: &Incoming, args: Vec<String>) -> Respon
         Id::AdminClockSet => admin::clock::set(app, req).await,
         Id::AdminReset => admin::reset(app).await,
         Id::AdminScenarioGet => admin::scenario::get(app).await,
-        Id::AdminScenarioPut => admin::scenario::put(app, req).await,
+        Id::AdminScenarioPut => admin::scenario::put(all, app, req).await,
         Id::AdminState => admin::state(app).await,
         Id::AdminRequestsList => admin::requests::list(app, req).await,
         Id::AdminRequestsClear => admin::requests::clear(app).await,
@@ -100,10 +109,10 @@ async fn dispatch(id: Id, app: App, req: &Incoming, args: Vec<String>) -> Respon
         Id::AdminFaultsList => admin::faults::list(app).await,
         Id::AdminFaultsClear => admin::faults::clear(app, req).await,
         Id::AdminFaultPresets => admin::faults::presets().await,
-        Id::AdminNamespacesList => admin::namespaces::list(app).await,
-        Id::AdminNamespacesClear => admin::namespaces::clear(app).await,
-        Id::AdminNamespaceReset => admin::namespaces::reset(app, arg).await,
-        Id::AdminNamespaceDelete => admin::namespaces::delete(app, arg).await,
+        Id::AdminNamespacesList => admin::namespaces::list(all, app).await,
+        Id::AdminNamespacesClear => admin::namespaces::clear(all, app).await,
+        Id::AdminNamespaceReset => admin::namespaces::reset(all, app, arg).await,
+        Id::AdminNamespaceDelete => admin::namespaces::delete(all, app, arg).await,
         Id::AdminTokens => admin::tokens::mint(app, req).await,
         Id::AdminUi => admin::ui::shell().await,
         Id::AdminUiScript => admin::ui::script().await,

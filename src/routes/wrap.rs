@@ -22,7 +22,7 @@ use crate::error::WixError;
 use crate::faults::{Applied, Plan};
 use crate::ids::rfc3339_millis;
 use crate::journal::Answered;
-use crate::namespaces;
+use crate::namespaces::{self, Namespaces};
 use crate::scenario::faults::DropMode;
 
 /// The header Wix puts its request id in.
@@ -30,7 +30,7 @@ const REQUEST_ID: &str = "x-wix-request-id";
 
 /// Answers one request read by the filter: picks the namespace's app, then [`serve`]s.
 pub async fn handle(
-    app: App,
+    all: &Namespaces,
     method: Method,
     full_path: &str,
     query: String,
@@ -42,16 +42,25 @@ pub async fn handle(
         .get(namespaces::HEADER)
         .map(|v| v.to_str().unwrap_or("\u{fffd}"));
     match namespaces::select(full_path, named) {
-        None => serve(app, method, full_path.to_string(), query, headers, body).await,
+        None => {
+            let app = all.default_app().clone();
+            serve(
+                all,
+                app,
+                method,
+                full_path.to_string(),
+                query,
+                headers,
+                body,
+            )
+            .await
+        }
         Some(Err(e)) => e.into_response(),
         Some(Ok((name, path))) => {
-            let Some(registry) = app.namespaces() else {
-                return WixError::RouteNotFound.into_response();
-            };
-            let app = registry.app(&app, &name);
+            let app = all.app(&name);
             // The one log line per request then names the namespace.
             let span = tracing::info_span!("namespace", name = name.as_str());
-            serve(app, method, path, query, headers, body)
+            serve(all, app, method, path, query, headers, body)
                 .instrument(span)
                 .await
         }
@@ -59,6 +68,7 @@ pub async fn handle(
 }
 
 async fn serve(
+    all: &Namespaces,
     app: App,
     method: Method,
     path: String,
@@ -68,9 +78,9 @@ async fn serve(
 ) -> Response {
     let started = std::time::Instant::now();
     let res = if path.starts_with("/__admin") {
-        admin(app, method, path, query, headers, body).await
+        admin(all, app, method, path, query, headers, body).await
     } else {
-        api(app, method, path, query, headers, body).await
+        api(all, app, method, path, query, headers, body).await
     };
     tracing::info!(
         method = method_name(&res.1),
@@ -99,6 +109,7 @@ fn routed(req: &Incoming) -> Result<(&'static Endpoint, Vec<String>), WixError> 
 
 /// The admin API: the guard, then the handler; nothing journaled, no faults.
 async fn admin(
+    all: &Namespaces,
     app: App,
     method: Method,
     path: String,
@@ -115,7 +126,7 @@ async fn admin(
     }
     let req = Incoming::new(method, path, query, headers, body);
     let res = match routed(&req) {
-        Ok((endpoint, args)) => dispatch(endpoint.id, app, &req, args).await,
+        Ok((endpoint, args)) => dispatch(endpoint.id, all, app, &req, args).await,
         Err(e) => e.into_response(),
     };
     (res, req.method, req.raw_path)
@@ -123,6 +134,7 @@ async fn admin(
 
 /// Everything else: faults before, the handler, faults after, the journal and the observer.
 async fn api(
+    all: &Namespaces,
     app: App,
     method: Method,
     path: String,
@@ -162,7 +174,7 @@ async fn api(
     };
     let res = match (early, routed) {
         (Some(e), _) | (None, Err(e)) => e.into_response(),
-        (None, Ok((endpoint, args))) => dispatch(endpoint.id, app.clone(), &req, args).await,
+        (None, Ok((endpoint, args))) => dispatch(endpoint.id, all, app.clone(), &req, args).await,
     };
     let (mut parts, res_body) = res.into_parts();
     // Handlers answer with whole in-memory bodies: this only takes the bytes back, it waits on nothing.

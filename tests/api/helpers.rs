@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
+use wix_oauth_mock::namespaces::Namespaces;
 use wix_oauth_mock::{App, Overrides, Scenario};
 
 /// The demo app of the built-in scenario.
@@ -48,6 +49,8 @@ pub const PKCE_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 #[derive(Clone)]
 pub struct TestApp {
     pub app: App,
+    /// Every namespace of the server (`app` is one of them).
+    namespaces: Namespaces,
     routes: BoxedFilter<(Response,)>,
     /// Sent as `X-Wix-Mock-Namespace` on every request when set (see [`TestApp::in_namespace`]).
     namespace: Option<String>,
@@ -119,9 +122,11 @@ pub struct Installed {
 impl TestApp {
     /// Drives an `App` made elsewhere (restored from a state file, shared with a socket server).
     pub fn from_app(app: App) -> TestApp {
-        let routes = wix_oauth_mock::routes::routes(app.clone());
+        let namespaces = Namespaces::new(app.clone());
+        let routes = wix_oauth_mock::routes::routes(namespaces.clone());
         TestApp {
             app,
+            namespaces,
             routes,
             namespace: None,
         }
@@ -309,7 +314,11 @@ impl TestApp {
     /// and `app` is that namespace's state.
     pub fn in_namespace(&self, name: &str) -> TestApp {
         TestApp {
-            app: self.app.in_namespace(name).expect("a valid namespace name"),
+            app: self
+                .namespaces
+                .in_namespace(name)
+                .expect("a valid namespace name"),
+            namespaces: self.namespaces.clone(),
             routes: self.routes.clone(),
             namespace: Some(name.to_string()),
         }
@@ -473,7 +482,7 @@ pub async fn spawn_server(text: &str) -> (String, App) {
     let addr = listener.local_addr().unwrap().to_string();
     tokio::spawn(wix_oauth_mock::server::run(
         listener,
-        app.clone(),
+        Namespaces::new(app.clone()),
         std::future::pending(),
     ));
     (addr, app)

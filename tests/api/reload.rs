@@ -84,7 +84,7 @@ async fn the_scenario_file_is_reloaded_when_it_changes_and_kept_when_the_change_
         Overrides::default(),
     );
     let watcher = tokio::spawn(wix_oauth_mock::watch::watch(
-        app.clone(),
+        wix_oauth_mock::namespaces::Namespaces::new(app.clone()),
         path.clone(),
         Duration::from_millis(10),
     ));

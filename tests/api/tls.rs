@@ -36,7 +36,7 @@ async fn spawn_https() -> HttpsMock {
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(server::run_tls(
         listener,
-        app.clone(),
+        wix_oauth_mock::namespaces::Namespaces::new(app.clone()),
         material.config,
         async move {
             let _ = stopped.await;

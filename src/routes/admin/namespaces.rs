@@ -9,13 +9,15 @@ use crate::error::WixError;
 use crate::namespaces::{Namespaces, validate};
 use crate::routes::reply_json;
 
-fn registry(app: &App) -> Result<&Namespaces, WixError> {
-    app.namespaces().ok_or_else(|| {
-        WixError::BadRequest(
+/// The registry, when asked from the default namespace (namespaces do not nest).
+fn registry<'a>(all: &'a Namespaces, app: &App) -> Result<&'a Namespaces, WixError> {
+    match app.namespace() {
+        None => Ok(all),
+        Some(_) => Err(WixError::BadRequest(
             "namespaces are managed from the default namespace (no header, no /__ns/ prefix)"
                 .into(),
-        )
-    })
+        )),
+    }
 }
 
 /// What the listing says of one namespace.
@@ -31,9 +33,9 @@ fn describe(name: &str, app: &App) -> Value {
 }
 
 /// GET /__admin/namespaces — the live namespaces, most recently used first, with the limit.
-pub async fn list(app: App) -> Response {
+pub async fn list(all: &Namespaces, app: App) -> Response {
     reply_json((|| {
-        let registry = registry(&app)?;
+        let registry = registry(all, &app)?;
         let listed: Vec<Value> = registry
             .list()
             .iter()
@@ -50,20 +52,19 @@ pub async fn list(app: App) -> Response {
 
 /// POST /__admin/namespaces/{name}/reset — back to its scenario's initial state (made if absent,
 /// so a suite can reset its namespace before first use).
-pub async fn reset(app: App, name: String) -> Response {
+pub async fn reset(all: &Namespaces, app: App, name: String) -> Response {
     reply_json((|| {
-        registry(&app)?;
-        let ns = app.in_namespace(&name)?;
+        let ns = registry(all, &app)?.in_namespace(&name)?;
         ns.reset();
         Ok(json!({"status": "reset", "namespace": name, "clock": ns.clock().status()}))
     })())
 }
 
 /// DELETE /__admin/namespaces/{name} — forgets it; the next request under the name starts afresh.
-pub async fn delete(app: App, name: String) -> Response {
+pub async fn delete(all: &Namespaces, app: App, name: String) -> Response {
     reply_json((|| {
         validate(&name)?;
-        if registry(&app)?.remove(&name) {
+        if registry(all, &app)?.remove(&name) {
             Ok(json!({"status": "deleted", "namespace": name}))
         } else {
             Err(WixError::NotFound {
@@ -75,6 +76,6 @@ pub async fn delete(app: App, name: String) -> Response {
 }
 
 /// DELETE /__admin/namespaces — forgets every namespace.
-pub async fn clear(app: App) -> Response {
-    reply_json(registry(&app).map(|r| json!({"status": "deleted", "count": r.clear()})))
+pub async fn clear(all: &Namespaces, app: App) -> Response {
+    reply_json(registry(all, &app).map(|r| json!({"status": "deleted", "count": r.clear()})))
 }

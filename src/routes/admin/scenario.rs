@@ -6,6 +6,7 @@ use warp::reply::Response;
 
 use crate::app::App;
 use crate::error::WixError;
+use crate::namespaces::Namespaces;
 use crate::request::Incoming;
 use crate::routes::{json_response, reply_json};
 use crate::scenario::Scenario;
@@ -20,14 +21,18 @@ pub async fn get(app: App) -> Response {
 
 /// PUT /__admin/scenario — the body (YAML or JSON) replaces the scenario and resets the state; a
 /// bad one is refused with `<request body>:line:col: message` lines and the old one stays.
-pub async fn put(app: App, req: &Incoming) -> Response {
+pub async fn put(all: &Namespaces, app: App, req: &Incoming) -> Response {
     reply_json((|| {
         let text = std::str::from_utf8(&req.body)
             .map_err(|_| WixError::BadRequest("the scenario is not UTF-8".into()))?;
         let scenario = Scenario::parse(text, "<request body>")
             .map_err(|e| WixError::BadRequest(e.to_string()))?;
         let name = scenario.name.clone();
-        app.replace_scenario(scenario, "request body");
+        // The default namespace's scenario is every named namespace's too; a named one changes alone.
+        match app.namespace() {
+            None => all.replace_scenario(scenario, "request body"),
+            Some(_) => app.replace_scenario(scenario, "request body"),
+        }
         Ok(json!({"status": "reloaded", "scenario": name, "clock": app.clock().status()}))
     })())
 }
