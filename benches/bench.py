@@ -113,6 +113,18 @@ def post(port, path, body, auth=None):
         return json.load(res)
 
 
+# The OAuth-apps query of the throughput table, and how many apps are seeded for it (two thirds of
+# them WEB_APP, so the filter keeps more than a page of 50).
+QUERY = {"query": {"filter": {"applicationType": "WEB_APP"}, "paging": {"limit": 50}}}
+QUERY_APPS = 120
+
+
+def seed_oauth_apps(port, token, count):
+    for i in range(count):
+        kind = "WEB_APP" if i % 3 else "MOBILE"
+        post(port, "/oauth-app/v1/oauth-apps", {"oAuthApp": {"name": f"bench app {i:03}", "applicationType": kind}}, token)
+
+
 def parse_duration_us(text):
     for unit, scale in (("us", 1), ("ms", 1000), ("s", 1_000_000), ("m", 60_000_000)):
         if text.endswith(unit) and text[: -len(unit)].replace(".", "", 1).isdigit():
@@ -160,6 +172,11 @@ def full(secs):
     token = post(mport, "/oauth/access", {
         "grant_type": "refresh_token", "client_id": APP_ID, "client_secret": APP_SECRET, "refresh_token": REFRESH,
     })["access_token"]
+    # The query row claims a full page: the built-in scenario holds one OAuth app, so seed enough
+    # WEB_APP ones for the filter to return 50 (issue 18), and check that it does.
+    seed_oauth_apps(mport, token, QUERY_APPS)
+    page = post(mport, "/oauth-app/v1/oauth-apps/query", QUERY, token)
+    assert len(page["oAuthApps"]) == 50, f"the query returned {len(page['oAuthApps'])} apps, not 50"
     cases = [
         ("POST /oauth2/token client_credentials", "/oauth2/token", {
             "grant_type": "client_credentials", "client_id": APP_ID, "client_secret": APP_SECRET,
@@ -168,8 +185,7 @@ def full(secs):
             "grant_type": "refresh_token", "client_id": APP_ID, "client_secret": APP_SECRET,
             "refresh_token": REFRESH}, None),
         ("POST /apps/v1/bi-event (protected)", "/apps/v1/bi-event", {"eventName": "APP_DASHBOARD_LOADED"}, token),
-        ("POST /oauth-app/v1/oauth-apps/query", "/oauth-app/v1/oauth-apps/query", {
-            "query": {"filter": {"applicationType": "WEB_APP"}, "paging": {"limit": 50}}}, token),
+        ("POST /oauth-app/v1/oauth-apps/query", "/oauth-app/v1/oauth-apps/query", QUERY, token),
     ]
     print(f"\nthroughput: wrk -t1, keep-alive, {secs} s per run; CPU = server user+sys per request")
     print("| case | conns | req/s | vs static | p50 | p99 | CPU µs/req | static CPU µs/req | errors |")

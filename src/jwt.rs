@@ -102,6 +102,9 @@ pub enum Invalid {
     Unknown,
     /// Signed by the mock, but its `exp` is past on the virtual clock.
     Expired,
+    /// Signed by the mock, but issued after the virtual clock's now: the clock was moved back before
+    /// its `iat` (issue 18). Like `nbf` in RFC 7519 §4.1.5, a token is not accepted before it exists.
+    NotYetValid,
 }
 
 impl Signer {
@@ -149,6 +152,9 @@ impl Signer {
         let (claim, claims) = self.decode(token).ok_or(Invalid::Unknown)?;
         if claims.exp <= now.timestamp() {
             return Err(Invalid::Expired);
+        }
+        if claims.iat > now.timestamp() {
+            return Err(Invalid::NotYetValid);
         }
         Ok((claim, claims))
     }

@@ -34,6 +34,7 @@
 //!   specs, the shipped library. [`schema`]: their JSON Schema. [`watch`]: reload on file change.
 //! - [`world`]: the simulated Wix (apps, sites, instances, codes, grants, identities, OAuth apps,
 //!   Wix's query language, webhook events). Pure: no warp, no locks, every function takes `now`.
+//!   [`redirect`] (leaf): redirect hygiene, the one check of every URL the mock redirects or posts to.
 //! - [`app`]: [`App`], one namespace's state and its named operations, which own their lock scope.
 //!   [`namespaces`]: [`namespaces::Namespaces`], the default namespace and the LRU of named ones.
 //! - [`faults`], [`journal`], [`conformance`]: the engines around every request, fed the same
@@ -61,6 +62,7 @@ pub mod keys;
 pub mod mock;
 pub mod namespaces;
 pub mod pages;
+pub mod redirect;
 pub mod request;
 pub mod routes;
 pub mod scenario;

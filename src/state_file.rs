@@ -40,6 +40,9 @@ pub const FORMAT: &str = "wix-oauth-mock/state";
 pub const VERSION: u32 = 1;
 /// How often (real time) a running server saves, when something changed.
 pub const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+/// The largest state file this build reads (64 MiB; a state of 100 000 installs is about 60 MB).
+/// Reading stops there, so `--state-file /dev/zero` or a runaway file cannot eat the memory.
+pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A problem with a state file; the message says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -122,8 +125,22 @@ fn sorted<V: Clone>(m: &HashMap<String, V>) -> BTreeMap<String, V> {
 }
 
 impl StateFile {
-    /// The state of `world` (with the seed, stream and clock position it lives with).
+    /// The state of `world` (with the seed, stream and clock position it lives with). Codes, install
+    /// tokens, consent pages, login sessions and member codes more than an hour past their expiry are
+    /// left out, as [`World::sweep`] would collect them: a server nobody calls still saves a clean
+    /// file (issue 18).
     pub fn capture(world: &World, scenario: &str, ids: &Ids, clock: ClockPosition) -> StateFile {
+        let horizon = clock.now() - chrono::Duration::hours(1);
+        fn live<V: Clone>(
+            m: &HashMap<String, V>,
+            expires: impl Fn(&V) -> chrono::DateTime<chrono::Utc>,
+            horizon: chrono::DateTime<chrono::Utc>,
+        ) -> BTreeMap<String, V> {
+            m.iter()
+                .filter(|(_, v)| expires(v) > horizon)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        }
         let mut visitors: Vec<String> = world
             .identities
             .logged_out_visitors
@@ -142,9 +159,9 @@ impl StateFile {
                 sites: world.sites.clone(),
                 instances: world.instances.clone(),
                 removed_instances: world.removed_instances.clone(),
-                install_tokens: sorted(&world.install_tokens),
-                consents: sorted(&world.consents),
-                codes: sorted(&world.codes),
+                install_tokens: live(&world.install_tokens, |t| t.expires_at, horizon),
+                consents: live(&world.consents, |c| c.expires_at, horizon),
+                codes: live(&world.codes, |c| c.expires_at, horizon),
                 refresh_tokens: sorted(&world.refresh_tokens),
                 oauth_apps: world
                     .oauth_apps
@@ -165,8 +182,12 @@ impl StateFile {
                     .collect(),
                 member_generations: sorted(&world.identities.member_generations),
                 logged_out_visitors: visitors,
-                redirect_sessions: sorted(&world.identities.redirect_sessions),
-                member_codes: sorted(&world.identities.member_codes),
+                redirect_sessions: live(
+                    &world.identities.redirect_sessions,
+                    |s| s.expires_at,
+                    horizon,
+                ),
+                member_codes: live(&world.identities.member_codes, |c| c.expires_at, horizon),
             },
         }
     }
@@ -204,7 +225,8 @@ impl StateFile {
         Ok(state)
     }
 
-    /// Whether this state can live with `scenario`: same scenario, every app it names declared.
+    /// Whether this state can live with `scenario`: same scenario, every app it names declared, a
+    /// clock position the clock can take.
     fn check(&self, scenario: &Scenario) -> Result<(), String> {
         if self.scenario != scenario.name {
             return Err(format!(
@@ -212,6 +234,7 @@ impl StateFile {
                 self.scenario, scenario.name
             ));
         }
+        check_clock(self.clock)?;
         let declared: HashSet<&str> = scenario.apps.iter().map(|a| a.id.value.as_str()).collect();
         let w = &self.world;
         let named = w
@@ -278,6 +301,7 @@ impl StateFile {
         world.identities.member_codes = w.member_codes.into_iter().collect();
         world.recent_tokens.clear();
         world.outbox.clear();
+        world.reindex();
     }
 
     /// The file's bytes: pretty JSON, so a person can read and diff it.
@@ -288,17 +312,57 @@ impl StateFile {
     }
 }
 
-/// Reads `path`: `Ok(None)` when it does not exist (first start), an error when it exists but cannot
-/// be used.
-pub fn load(path: &Path, scenario: &Scenario) -> Result<Option<StateFile>, StateError> {
-    match std::fs::read(path) {
-        Ok(bytes) => StateFile::parse(&bytes, path, scenario).map(Some),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(StateError::Read {
-            path: path.to_path_buf(),
-            source,
-        }),
+/// A clock position the virtual clock can take: a frozen instant in its range, or an offset no
+/// larger than the whole range (a larger one, such as `i64::MIN` ms, would overflow chrono).
+fn check_clock(clock: ClockPosition) -> Result<(), String> {
+    match clock {
+        ClockPosition::Frozen { at } if !crate::clock::in_range(at) => Err(format!(
+            "clock.at {at} is outside the clock's range ({} to {})",
+            crate::clock::earliest(),
+            crate::clock::latest()
+        )),
+        ClockPosition::Live { offset_ms } => {
+            let span = (crate::clock::latest() - crate::clock::earliest()).num_milliseconds();
+            if offset_ms.checked_abs().is_some_and(|a| a <= span) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "clock.offset_ms {offset_ms} is beyond the clock's range (±{span} ms)"
+                ))
+            }
+        }
+        ClockPosition::Frozen { .. } => Ok(()),
     }
+}
+
+/// Reads `path`: `Ok(None)` when it does not exist (first start), an error when it exists but cannot
+/// be used. At most [`MAX_BYTES`] are read: a larger file (or an endless one such as `/dev/zero`) is
+/// unusable.
+pub fn load(path: &Path, scenario: &Scenario) -> Result<Option<StateFile>, StateError> {
+    use std::io::Read;
+    let read_error = |source| StateError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(read_error(source)),
+    };
+    let mut bytes = Vec::new();
+    file.take(MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(StateError::Unusable {
+            path: path.to_path_buf(),
+            reason: format!(
+                "it is larger than {} MiB, the most this build reads",
+                MAX_BYTES / (1024 * 1024)
+            ),
+        });
+    }
+    StateFile::parse(&bytes, path, scenario).map(Some)
 }
 
 /// Writes `bytes` to `path` so that the path holds either the old content or all of the new: a
@@ -391,6 +455,20 @@ fn from_hex(s: &str) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_clock_position_tells_its_now_at_any_offset_without_panicking() {
+        let min = ClockPosition::Live {
+            offset_ms: i64::MIN,
+        };
+        let max = ClockPosition::Live {
+            offset_ms: i64::MAX,
+        };
+        assert_eq!(min.now(), crate::clock::earliest());
+        assert_eq!(max.now(), crate::clock::latest());
+        let at = "2026-01-01T00:00:00Z".parse().unwrap();
+        assert_eq!(ClockPosition::Frozen { at }.now(), at);
+    }
 
     #[test]
     fn hex_round_trips_and_rejects_junk() {

@@ -1,6 +1,12 @@
 //! Every endpoint's request decoding through the real routes (and the fault/journal layer): the first
-//! byte picks an endpoint, the next line is the Authorization header, the rest the body. Whatever
-//! arrives, the answer is never a 5xx and nothing panics.
+//! byte picks an endpoint (low 4 bits) and the credentials (next 2 bits), the next line is the
+//! Authorization header, the rest the body. Whatever arrives, the answer is never a 5xx and nothing
+//! panics.
+//!
+//! Credentials (issue 18): without a valid token, 7 of the 16 endpoints only ever answered 401, so
+//! their bodies were never decoded. Valid app, visitor and member tokens are minted once at start;
+//! bits 4–5 of the first byte choose the input's own header line (0) or one of them (1–3), so the
+//! fuzzer reaches every endpoint's body handling as well as its token checks.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -9,6 +15,7 @@ use libfuzzer_sys::fuzz_target;
 use warp::Filter as _;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
+use wix_oauth_mock::world::identity::Subject;
 use wix_oauth_mock::{App, Scenario};
 
 const ENDPOINTS: &[(&str, &str)] = &[
@@ -39,24 +46,64 @@ const ENDPOINTS: &[(&str, &str)] = &[
 struct Target {
     runtime: tokio::runtime::Runtime,
     routes: BoxedFilter<(Response,)>,
+    /// An app token, a Headless visitor token and a Headless member token, valid for ten years.
+    tokens: [String; 3],
+}
+
+/// The built-in scenario's demo instance, Headless client and first member.
+const INSTANCE_ID: &str = "54f783ac-8c25-4a73-9ebf-a1125f71c5e3";
+const CLIENT_ID: &str = "0a4ceeaf-bc1a-46aa-9a26-b8f700fc63f5";
+const MEMBER_ID: &str = "e63bf15d-beaa-4319-a09f-41be2512f0c3";
+const TEN_YEARS: u64 = 10 * 365 * 24 * 3600;
+
+fn mint(app: &App, subject: Subject) -> String {
+    app.with_world(|w, now, ids| w.mint_for(subject, TEN_YEARS, now, ids))
+        .expect("the built-in scenario has this identity")
+        .access_token
+        .as_str()
+        .to_string()
 }
 
 fuzz_target!(|data: &[u8]| {
     static TARGET: OnceLock<Target> = OnceLock::new();
     let t = TARGET.get_or_init(|| {
         let app = App::new(Scenario::builtin(), "<fuzz>", Default::default());
+        let tokens = [
+            mint(
+                &app,
+                Subject::App {
+                    instance_id: INSTANCE_ID.into(),
+                },
+            ),
+            mint(
+                &app,
+                Subject::Visitor {
+                    client_id: CLIENT_ID.into(),
+                    visitor_id: None,
+                },
+            ),
+            mint(
+                &app,
+                Subject::Member {
+                    client_id: CLIENT_ID.into(),
+                    member_id: MEMBER_ID.into(),
+                },
+            ),
+        ];
         Target {
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("a runtime"),
             routes: wix_oauth_mock::routes::routes(wix_oauth_mock::namespaces::Namespaces::new(app)).boxed(),
+            tokens,
         }
     });
     let Some((&pick, rest)) = data.split_first() else {
         return;
     };
-    let (method, path) = ENDPOINTS[pick as usize % ENDPOINTS.len()];
+    let (method, path) = ENDPOINTS[(pick & 0x0f) as usize % ENDPOINTS.len()];
+    let credentials = (pick >> 4) & 0b11;
     let (header, body) = match rest.iter().position(|&b| b == b'\n') {
         Some(i) => (&rest[..i], &rest[i + 1..]),
         None => (&rest[..0], rest),
@@ -72,8 +119,13 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     req = req.path(&uri).body(body.to_vec());
-    if let Ok(value) = warp::http::HeaderValue::from_bytes(header) {
-        req = req.header("authorization", value);
+    match credentials {
+        0 => {
+            if let Ok(value) = warp::http::HeaderValue::from_bytes(header) {
+                req = req.header("authorization", value);
+            }
+        }
+        n => req = req.header("authorization", t.tokens[n as usize - 1].as_str()),
     }
     let res = t.runtime.block_on(req.reply(&t.routes));
     assert!(

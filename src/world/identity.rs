@@ -34,7 +34,7 @@ pub const VISITOR_REFRESH_PREFIX: &str = "OAUTH2.VREFRESH.";
 pub const MEMBER_REFRESH_PREFIX: &str = "OAUTH2.MREFRESH.";
 /// Headless refresh tokens have no documented lifetime; like legacy ones they live "forever" (10
 /// years, since a JWT needs an `exp`) unless revoked (INFERRED, docs/fidelity.md I-14).
-const REFRESH_TOKEN_SECS: u64 = 10 * 365 * 24 * 3600;
+pub(crate) const REFRESH_TOKEN_SECS: u64 = 10 * 365 * 24 * 3600;
 
 /// Who a valid token speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -619,6 +619,11 @@ impl World {
         if claims.exp <= now.timestamp() {
             return Err(WixError::InvalidGrant("refresh token expired".into()));
         }
+        if claims.iat > now.timestamp() {
+            return Err(WixError::InvalidGrant(
+                "refresh token was issued after the current time (the clock was moved back)".into(),
+            ));
+        }
         if !self.oauth_apps.contains_key(&grant.client_id) {
             return Err(WixError::InvalidGrant(
                 "refresh token of a deleted OAuth app".into(),
@@ -651,7 +656,7 @@ impl World {
     pub fn token_info(&self, token: &str, now: DateTime<Utc>) -> TokenInfo {
         let inactive = TokenInfo::default();
         if let Some((claim, claims)) = self.signer.decode(token) {
-            if claims.exp <= now.timestamp() {
+            if claims.exp <= now.timestamp() || claims.iat > now.timestamp() {
                 return inactive;
             }
             let Ok(caller) = self.caller_for(claim) else {

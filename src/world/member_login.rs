@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
@@ -11,6 +11,7 @@ use super::identity::Identity;
 use super::{Caller, World, secs, with_query};
 use crate::error::{FieldViolation, WixError};
 use crate::ids::Ids;
+use crate::redirect;
 use crate::scenario::MemberLogin;
 
 /// Where the member-login redirect puts `code` and `state`.
@@ -193,12 +194,20 @@ impl World {
                 code: "OAUTH_APP_NOT_FOUND",
                 message: format!("OAuth app {client_id} not found"),
             })?;
-        // Wix redirects only to exact `allowedRedirectUris` (docs/fidelity.md F-26).
+        // Wix redirects only to exact `allowedRedirectUris` (docs/fidelity.md F-26), and the mock only
+        // to one that passes the redirect check (no `javascript:`, userinfo or backslash, issue 18).
         if !oauth_app.allowed_redirect_uris.contains(&redirect_uri) {
             return Err(WixError::Validation(vec![FieldViolation::new(
                 &field("redirectUri"),
                 "NOT_ALLOWED",
                 "redirectUri is not one of the OAuth app's allowedRedirectUris",
+            )]));
+        }
+        if let Err(e) = redirect::check_registered(&redirect_uri) {
+            return Err(WixError::Validation(vec![FieldViolation::new(
+                &field("redirectUri"),
+                "NOT_ALLOWED",
+                format!("redirectUri cannot be redirected to: {e}"),
             )]));
         }
         let site_id = oauth_app.site_id.clone();
@@ -234,19 +243,7 @@ impl World {
                 message: format!("OAuth app {client_id} not found"),
             })?;
         if let Some(url) = post_flow_url {
-            // Flows other than login need the URL's domain in allowedRedirectDomains (docs/fidelity.md F-27).
-            let host = url::Url::parse(url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string));
-            let allowed = oauth_app.allowed_redirect_uris.iter().any(|u| u == url)
-                || host.is_some_and(|h| oauth_app.allowed_redirect_domains.contains(&h));
-            if !allowed {
-                return Err(WixError::Validation(vec![FieldViolation::new(
-                    "callbacks.postFlowUrl",
-                    "NOT_ALLOWED",
-                    "postFlowUrl's domain is not one of the OAuth app's allowedRedirectDomains",
-                )]));
-            }
+            check_post_flow_url(url, oauth_app)?;
         }
         // "Invalidates the visitor or member token" (docs/fidelity.md F-27): every token of the member, or
         // of the visitor, whoever asked.
@@ -462,19 +459,35 @@ impl World {
 
     // ---- Housekeeping -------------------------------------------------------------------------------
 
-    /// Drops login sessions and member codes an hour after they expired, at most once a virtual minute.
+    /// Collects expired sessions and codes (and everything else [`World::sweep`] collects), at most
+    /// once a virtual minute.
     pub(super) fn maybe_gc_identities(&mut self, now: DateTime<Utc>) {
-        if self.identities.next_gc.is_some_and(|at| now < at) {
-            return;
-        }
-        self.identities.next_gc = Some(now + Duration::seconds(60));
-        let horizon = now - Duration::hours(1);
-        self.identities
-            .redirect_sessions
-            .retain(|_, s| s.expires_at > horizon);
-        self.identities
-            .member_codes
-            .retain(|_, c| c.expires_at > horizon);
+        self.maybe_gc(now);
+    }
+}
+
+/// Flows other than login need the URL's domain in allowedRedirectDomains (docs/fidelity.md F-27), or the
+/// exact URL among the allowedRedirectUris. The URL must first pass the redirect check: the logout
+/// page echoes it into `Location` as given, so `javascript:`, `ftp:`, userinfo, backslashes and
+/// control characters are refused before the host is even looked at (issue 18).
+fn check_post_flow_url(url: &str, oauth_app: &super::OAuthApp) -> Result<(), WixError> {
+    let refuse = |message: String| {
+        WixError::Validation(vec![FieldViolation::new(
+            "callbacks.postFlowUrl",
+            "NOT_ALLOWED",
+            message,
+        )])
+    };
+    let parsed = redirect::check(url)
+        .map_err(|e| refuse(format!("postFlowUrl cannot be redirected to: {e}")))?;
+    let allowed = oauth_app.allowed_redirect_uris.iter().any(|u| u == url)
+        || redirect::host_allowed(&parsed, &oauth_app.allowed_redirect_domains);
+    if allowed {
+        Ok(())
+    } else {
+        Err(refuse(
+            "postFlowUrl's domain is not one of the OAuth app's allowedRedirectDomains".into(),
+        ))
     }
 }
 

@@ -32,6 +32,10 @@ pub use webhooks::{RemovedInstance, WebhookEvent};
 /// self-contained JWTs, so the mock keeps no table of them; this ring is only for people looking.
 const RECENT_TOKENS: usize = 50;
 
+/// The longest a token of a Headless visitor can live: its refresh token (access tokens, even those
+/// the admin API mints, live at most as long). A logged-out visitor is remembered this long.
+pub const VISITOR_TOKENS_LIVE_SECS: u64 = identity::REFRESH_TOKEN_SECS;
+
 /// A registered Wix app.
 #[derive(Debug, Clone)]
 pub struct WixApp {
@@ -222,7 +226,15 @@ pub struct World {
     pub outbox: Vec<WebhookEvent>,
     /// The scenario's further events (`webhooks.events`).
     pub declared_events: Vec<EventSpec>,
-    next_gc: DateTime<Utc>,
+    /// (site id, app id) → id of the live instance of that app there, so an install finds it without
+    /// scanning every instance (issue 18: 40,000 installs made each install 5× slower). Lookups check
+    /// the entry against `instances`, which stays the truth; [`World::reindex`] rebuilds it.
+    instance_index: HashMap<(String, String), String>,
+    /// The same for `removed_instances`: a reinstall takes the removed instance's id back.
+    removed_index: HashMap<(String, String), String>,
+    /// When the sweep first saw each logged-out visitor; forgotten once no token of theirs can be
+    /// valid any more (see [`World::sweep`]).
+    visitors_out_since: HashMap<String, DateTime<Utc>>,
 }
 
 fn installer_error(msg: impl Into<String>) -> WixError {
@@ -267,7 +279,9 @@ impl World {
             removed_instances: BTreeMap::new(),
             outbox: Vec::new(),
             declared_events: scenario.webhooks.events.clone(),
-            next_gc: now,
+            instance_index: HashMap::new(),
+            removed_index: HashMap::new(),
+            visitors_out_since: HashMap::new(),
         };
         let first_site = scenario
             .sites
@@ -343,6 +357,7 @@ impl World {
                 }
             }
         }
+        world.reindex();
         // Start-up events, in file order: AppInstalled for declared installs when asked, then `start` events.
         let installed: Vec<Instance> = scenario
             .sites
@@ -381,17 +396,17 @@ impl World {
         let mut params = vec![("token", token.clone())];
         // Opening an app already installed on the chosen site: Wix's App URL also carries the signed
         // `instance` parameter (docs/fidelity.md F-41), as the site owner sees it.
-        let installed = site_id.and_then(|site| {
-            self.instances
-                .values()
-                .find(|i| i.site_id == site && i.app_id == app_id)
-        });
+        let installed = site_id.and_then(|site| self.instance_on(site, app_id));
         if let Some(instance) = installed
             && let Ok((signed, _)) =
                 self.signed_instance(&instance.instance_id, signed::Viewer::Owner, now, ids)
         {
             params.push(("instance", signed));
         }
+        // The App URL comes from the scenario; a browser is sent there, so it passes the redirect check.
+        crate::redirect::check(&app.app_url).map_err(|e| {
+            installer_error(format!("the app's App URL cannot be redirected to: {e}"))
+        })?;
         let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let url = with_query(&app.app_url, &pairs)
             .ok_or_else(|| installer_error("the app's App URL is not a valid URL"))?;
@@ -427,11 +442,20 @@ impl World {
             .redirect_url
             .filter(|s| !s.is_empty())
             .ok_or_else(|| installer_error("missing redirectUrl"))?;
-        // Exact match only: anything else gets the error page and is never redirected to.
-        if !app.redirect_urls.contains(&redirect_url) {
-            return Err(installer_error(
-                "redirectUrl is not registered for this app",
-            ));
+        // Exact match only: anything else gets the error page and is never redirected to. The
+        // registered URL must also pass the redirect check (a scenario could register `javascript:`).
+        match crate::redirect::matches_exactly(&redirect_url, &app.redirect_urls) {
+            Ok(_) => {}
+            Err(crate::redirect::Unsafe::NotRegistered) => {
+                return Err(installer_error(
+                    "redirectUrl is not registered for this app",
+                ));
+            }
+            Err(e) => {
+                return Err(installer_error(format!(
+                    "redirectUrl cannot be redirected to: {e}"
+                )));
+            }
         }
         let mut site_id = req.site_id.filter(|s| !s.is_empty());
         if let Some(token) = req.token.as_deref() {
@@ -507,6 +531,7 @@ impl World {
         now: DateTime<Utc>,
         ids: &Ids,
     ) -> Result<String, WixError> {
+        self.maybe_gc(now);
         let pending = self.consents.remove(consent_id).ok_or_else(|| {
             installer_error("this consent page is unknown or was already answered")
         })?;
@@ -547,17 +572,13 @@ impl World {
     ) -> String {
         let site_id = site_id.unwrap_or_else(|| self.new_site(ids));
         let existing = self
-            .instances
-            .values()
-            .find(|i| i.site_id == site_id && i.app_id == app_id)
+            .instance_on(&site_id, app_id)
             .map(|i| i.instance_id.clone());
         let instance_id = existing.unwrap_or_else(|| {
             // "instanceId … remains the same even if the app is uninstalled and reinstalled" (Wix docs,
             // About App Instances): a reinstall on the same site takes the removed instance's id back.
             let previous = self
-                .removed_instances
-                .values()
-                .find(|r| r.instance.site_id == site_id && r.instance.app_id == app_id)
+                .removed_on(&site_id, app_id)
                 .map(|r| r.instance.instance_id.clone());
             let id = match previous {
                 Some(id) => {
@@ -576,6 +597,8 @@ impl World {
                 bi_events: BTreeMap::new(),
             };
             self.instances.insert(id.clone(), instance.clone());
+            self.instance_index
+                .insert((site_id.clone(), app_id.to_string()), id.clone());
             self.emit_installed(&instance, now);
             id
         });
@@ -597,6 +620,52 @@ impl World {
         }
         params.push(("instanceId", instance_id.as_str()));
         with_query(redirect_url, &params).unwrap_or_else(|| redirect_url.to_string())
+    }
+
+    /// The live instance of `app_id` on `site_id`, through the index (checked against `instances`).
+    pub fn instance_on(&self, site_id: &str, app_id: &str) -> Option<&Instance> {
+        let id = self
+            .instance_index
+            .get(&(site_id.to_string(), app_id.to_string()))?;
+        self.instances
+            .get(id)
+            .filter(|i| i.site_id == site_id && i.app_id == app_id)
+    }
+
+    /// The removed instance of `app_id` on `site_id`, through the index.
+    fn removed_on(&self, site_id: &str, app_id: &str) -> Option<&RemovedInstance> {
+        let id = self
+            .removed_index
+            .get(&(site_id.to_string(), app_id.to_string()))?;
+        self.removed_instances
+            .get(id)
+            .filter(|r| r.instance.site_id == site_id && r.instance.app_id == app_id)
+    }
+
+    /// Records that `instance` was removed, for [`World::removed_on`].
+    pub(super) fn index_removed(&mut self, instance: &Instance) {
+        self.removed_index.insert(
+            (instance.site_id.clone(), instance.app_id.clone()),
+            instance.instance_id.clone(),
+        );
+    }
+
+    /// Rebuilds the (site, app) indexes from `instances` and `removed_instances`: after the state file
+    /// replaced them, or whenever they were changed other than through the world's operations.
+    pub fn reindex(&mut self) {
+        self.instance_index = self
+            .instances
+            .values()
+            .map(|i| ((i.site_id.clone(), i.app_id.clone()), i.instance_id.clone()))
+            .collect();
+        self.removed_index = self
+            .removed_instances
+            .values()
+            .map(|r| {
+                let i = &r.instance;
+                ((i.site_id.clone(), i.app_id.clone()), i.instance_id.clone())
+            })
+            .collect();
     }
 
     fn new_site(&mut self, ids: &Ids) -> String {
@@ -769,6 +838,12 @@ impl World {
                 code: "TOKEN_EXPIRED",
                 message: "access token expired".into(),
             },
+            Invalid::NotYetValid => WixError::Unauthenticated {
+                code: "INVALID_TOKEN",
+                message:
+                    "access token was issued after the current time (the clock was moved back)"
+                        .into(),
+            },
         })?;
         // Who the token speaks for, and whether that still holds (world/identity.rs).
         self.caller_for(claim)
@@ -798,17 +873,58 @@ impl World {
 
     // ---- Housekeeping ------------------------------------------------------------------------------
 
-    /// Drops codes, install tokens and consent pages an hour after they expired, at most once a
-    /// virtual minute. The hour of grace lets a late client hear "expired" rather than "unknown".
-    fn maybe_gc(&mut self, now: DateTime<Utc>) {
-        if now < self.next_gc {
+    /// Runs [`World::sweep`] at most once a virtual minute, so its cost is amortised over the
+    /// operations that call it. A clock moved back by more than a minute sweeps at once rather than
+    /// waiting for the old schedule to come round again.
+    pub(super) fn maybe_gc(&mut self, now: DateTime<Utc>) {
+        let period = Duration::seconds(60);
+        // One schedule for the whole world; it lives in `Identities`, where member login kept its own.
+        if let Some(at) = self.identities.next_gc
+            && now < at
+            && at - now <= period
+        {
             return;
         }
-        self.next_gc = now + Duration::seconds(60);
+        self.identities.next_gc = Some(now + period);
+        self.sweep(now);
+    }
+
+    /// Collects what can no longer be used (issue 18: state that only grew):
+    /// - codes (used or not), install tokens, consent pages, login redirect sessions and member codes
+    ///   an hour after they expired; the hour of grace lets a late client hear "expired", not "unknown";
+    /// - logged-out visitors once every token that visitor could hold has expired. Visitor tokens are
+    ///   self-contained, so the only bound is the longest lifetime a visitor token can have
+    ///   ([`VISITOR_TOKENS_LIVE_SECS`]), counted from when the sweep first saw the logout (never
+    ///   earlier than the logout itself, so no revoked token comes back).
+    ///
+    /// Linear in what is live; called through [`World::maybe_gc`]. Public so the server can also
+    /// sweep before it saves the state file or after it moves the clock.
+    pub fn sweep(&mut self, now: DateTime<Utc>) {
         let horizon = now - Duration::hours(1);
         self.codes.retain(|_, c| c.expires_at > horizon);
         self.install_tokens.retain(|_, t| t.expires_at > horizon);
         self.consents.retain(|_, c| c.expires_at > horizon);
+        self.identities
+            .redirect_sessions
+            .retain(|_, s| s.expires_at > horizon);
+        self.identities
+            .member_codes
+            .retain(|_, c| c.expires_at > horizon);
+        let out = &mut self.identities.logged_out_visitors;
+        for v in out.iter() {
+            if !self.visitors_out_since.contains_key(v) {
+                self.visitors_out_since.insert(v.clone(), now);
+            }
+        }
+        let forget_before = now - secs(VISITOR_TOKENS_LIVE_SECS);
+        self.visitors_out_since.retain(|v, since| {
+            if *since <= forget_before {
+                out.remove(v);
+                false
+            } else {
+                out.contains(v)
+            }
+        });
     }
 
     /// Everything live, for `GET /__admin/state`. Apps are listed without their secrets.
@@ -897,6 +1013,7 @@ pub fn with_query(base: &str, params: &[(&str, &str)]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::identity::Subject;
     use super::*;
 
     const APP: &str = "5e2c9a6f-8a61-4b4f-9a43-0f3d2b1c7a10";
@@ -997,6 +1114,104 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    const CLIENT: &str = "0a4ceeaf-bc1a-46aa-9a26-b8f700fc63f5";
+
+    fn login_session(w: &mut World, ids: &Ids, now: DateTime<Utc>) -> String {
+        let req = member_login::AuthRequest {
+            redirect_uri: Some("http://localhost:3000/callback".into()),
+            client_id: Some(CLIENT.into()),
+            code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+            ..Default::default()
+        };
+        w.create_login_session(&req, now, ids).unwrap()
+    }
+
+    #[test]
+    fn regression_18_sessions_and_codes_are_collected_an_hour_after_they_expire() {
+        // Arrange: a used code, a fresh code and 100 abandoned login sessions.
+        let (mut w, ids) = world();
+        let now = t("2026-01-01T00:00:00Z");
+        let (used, _) = install(&mut w, &ids, now);
+        w.exchange_code(APP, &used, None, now, &ids).unwrap();
+        install(&mut w, &ids, now);
+        for _ in 0..100 {
+            login_session(&mut w, &ids, now);
+        }
+        assert_eq!(w.codes.len(), 2);
+        assert_eq!(w.identities.redirect_sessions.len(), 100);
+        // Act: within the hour of grace nothing goes; after it, the next operation collects all.
+        let grace = now + Duration::seconds(600 + 3599);
+        login_session(&mut w, &ids, grace);
+        assert_eq!(w.codes.len(), 2);
+        // (At most once a virtual minute: the next sweep is a minute after the last.)
+        let later = now + Duration::seconds(600 + 3600 + 120);
+        let kept = login_session(&mut w, &ids, later);
+        // Assert
+        assert!(w.codes.is_empty());
+        // (the session opened during the grace hour is still live; the 100 old ones are gone)
+        assert_eq!(w.identities.redirect_sessions.len(), 2);
+        assert!(w.identities.redirect_sessions.contains_key(&kept));
+    }
+
+    #[test]
+    fn regression_18_a_logged_out_visitor_is_forgotten_only_when_no_token_of_theirs_can_work() {
+        // Arrange
+        let (mut w, ids) = world();
+        let now = t("2026-01-01T00:00:00Z");
+        let minted = w
+            .mint_for(
+                Subject::Visitor {
+                    client_id: CLIENT.into(),
+                    visitor_id: None,
+                },
+                14_400,
+                now,
+                &ids,
+            )
+            .unwrap();
+        let caller = w
+            .authorize(Some(minted.access_token.as_str()), now)
+            .unwrap();
+        w.logout(Some(&caller), CLIENT, None).unwrap();
+        assert_eq!(w.identities.logged_out_visitors.len(), 1);
+        // Act: sweeps long after the access token died, but while the refresh token could still live.
+        w.sweep(now);
+        w.sweep(now + Duration::days(3650) - Duration::seconds(1));
+        // Assert
+        assert_eq!(w.identities.logged_out_visitors.len(), 1);
+        let refresh = minted.refresh_token.unwrap();
+        assert!(
+            w.check_headless_refresh(refresh.as_str(), now + Duration::days(30))
+                .is_err()
+        );
+        // Once the longest-lived visitor token has expired, the visitor is forgotten.
+        w.sweep(now + secs(VISITOR_TOKENS_LIVE_SECS));
+        assert!(w.identities.logged_out_visitors.is_empty());
+        assert!(w.visitors_out_since.is_empty());
+    }
+
+    #[test]
+    fn the_site_and_app_index_survives_uninstall_reinstall_and_a_rebuild() {
+        // Arrange
+        let (mut w, ids) = world();
+        let now = t("2026-01-01T00:00:00Z");
+        let site = "6354435d-e875-4113-8645-ccc901f07efd";
+        let instance = "54f783ac-8c25-4a73-9ebf-a1125f71c5e3";
+        assert_eq!(w.instance_on(site, APP).unwrap().instance_id, instance);
+        // Act
+        w.uninstall(instance, now).unwrap();
+        assert!(w.instance_on(site, APP).is_none());
+        w.reindex();
+        let url = w.complete_install(APP, Some(site.into()), REDIRECT, None, now, &ids);
+        // Assert: the reinstall took the id back, and the index knows it.
+        assert!(url.contains(instance), "{url}");
+        assert_eq!(w.instance_on(site, APP).unwrap().instance_id, instance);
+        assert!(w.removed_instances.is_empty());
+        // A stale entry (an instance removed behind the world's back) finds nothing.
+        w.instances.remove(instance);
+        assert!(w.instance_on(site, APP).is_none());
     }
 
     #[test]

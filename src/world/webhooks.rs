@@ -152,8 +152,13 @@ impl World {
             instance,
             removed_at: rfc3339_millis(now),
         };
+        self.index_removed(&removed.instance);
         self.removed_instances
             .insert(instance_id.to_string(), removed.clone());
+        // Its refresh tokens die with it: collected now, so a reinstall (which takes the same
+        // instance id back) does not bring them back to life.
+        self.refresh_tokens
+            .retain(|_, g| g.instance_id != instance_id);
         Ok(removed)
     }
 
@@ -178,13 +183,11 @@ impl World {
     /// Sets or clears an app's webhook URL (for apps whose port is known only at run time).
     pub fn set_webhook_url(&mut self, app_id: &str, url: Option<String>) -> Result<(), WixError> {
         if let Some(u) = &url {
-            match url::Url::parse(u) {
-                Ok(p) if matches!(p.scheme(), "http" | "https") => {}
-                _ => {
-                    return Err(WixError::BadRequest(format!(
-                        "`{u}` is not an absolute http(s) URL"
-                    )));
-                }
+            // The mock posts signed events there: the same check as every redirect (issue 18).
+            if let Err(e) = crate::redirect::check(u) {
+                return Err(WixError::BadRequest(format!(
+                    "`{u}` is not an absolute http(s) URL: {e}"
+                )));
             }
         }
         let app = self

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-/// The scenario's Headless OAuth app (the target of PATCH and generate-secret).
+/// The scenario's Headless OAuth app (the target of PATCH).
 const OAUTH_APP: &str = CLIENT_ID;
 
 /// How an endpoint answers errors.
@@ -18,39 +18,51 @@ enum Answers {
     Page,
 }
 
-/// `(method, path, needs an app token, how it answers errors)`.
-const ENDPOINTS: &[(&str, &str, bool, Answers)] = &[
-    ("POST", "/oauth/access", false, Answers::Envelope),
-    ("POST", "/oauth2/token", false, Answers::Envelope),
-    ("POST", "/oauth2/token-info", false, Answers::Envelope),
-    ("POST", "/apps/v1/bi-event", true, Answers::Envelope),
+/// The credentials an endpoint needs before it reads its body: the matrix sends valid ones, so a
+/// bad body reaches body decoding instead of stopping at 401 (issue 18).
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Auth {
+    None,
+    /// An app access token carrying the app's scopes (SCOPE.OAUTH_APP.MANAGE among them).
+    App,
+    /// A Headless visitor token, as the SDK sends to create a redirect session.
+    Visitor,
+}
+
+/// `(method, path, credentials, how it answers errors)`. `POST …/generate-secret` is not here: it
+/// reads nothing from its body (the path names the app), so there is no body decoding to reach;
+/// `a_generate_secret_body_is_never_read` pins that instead.
+const ENDPOINTS: &[(&str, &str, Auth, Answers)] = &[
+    ("POST", "/oauth/access", Auth::None, Answers::Envelope),
+    ("POST", "/oauth2/token", Auth::None, Answers::Envelope),
+    ("POST", "/oauth2/token-info", Auth::None, Answers::Envelope),
+    ("POST", "/apps/v1/bi-event", Auth::App, Answers::Envelope),
     (
         "POST",
         "/redirect-session/v1/redirect-session",
-        false,
+        Auth::Visitor,
         Answers::Envelope,
     ),
-    ("POST", "/oauth-app/v1/oauth-apps", true, Answers::Envelope),
+    (
+        "POST",
+        "/oauth-app/v1/oauth-apps",
+        Auth::App,
+        Answers::Envelope,
+    ),
     (
         "POST",
         "/oauth-app/v1/oauth-apps/query",
-        true,
+        Auth::App,
         Answers::Envelope,
     ),
     (
         "PATCH",
         "/oauth-app/v1/oauth-apps/{app}",
-        true,
+        Auth::App,
         Answers::Envelope,
     ),
-    (
-        "POST",
-        "/oauth-app/v1/oauth-apps/{app}/generate-secret",
-        true,
-        Answers::Envelope,
-    ),
-    ("POST", "/installer/consent", false, Answers::Page),
-    ("POST", "/oauth2/authorize", false, Answers::Page),
+    ("POST", "/installer/consent", Auth::None, Answers::Page),
+    ("POST", "/oauth2/authorize", Auth::None, Answers::Page),
 ];
 
 /// A bad request body with its content type; `header` adds one (huge) header.
@@ -148,11 +160,32 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-/// What is wrong with an answer, if anything.
-fn judge(res: &Resp, answers: Answers) -> Option<String> {
+/// The status a bad input deserves: 413 for a body over the limit, 401 for a garbage token where
+/// the endpoint needs one, and 400 for every other bad body. A 401, 403, 404 or 428 anywhere else
+/// means the case stopped before body decoding, which is a failure of the matrix itself.
+fn deserved(case: &Case, auth: Auth) -> u16 {
+    match case.name {
+        "huge_body_10_mib" => 413,
+        "huge_authorization_header" if auth != Auth::None => 401,
+        _ => 400,
+    }
+}
+
+/// What is wrong with an answer, if anything: not the `want`ed status (any 4xx when `None`), or not
+/// in the endpoint's error format.
+fn judge(res: &Resp, answers: Answers, want: Option<u16>) -> Option<String> {
     let status = res.status.as_u16();
-    if !(400..500).contains(&status) {
-        return Some(format!("status {status}: {}", res.text()));
+    match want {
+        Some(want) if status != want => {
+            return Some(format!(
+                "status {status}, wanted {want}: {:.300}",
+                res.text()
+            ));
+        }
+        None if !(400..500).contains(&status) => {
+            return Some(format!("status {status}: {}", res.text()));
+        }
+        _ => {}
     }
     // The body limit is checked before any route: a JSON envelope even where a page would answer.
     let answers = if status == 413 {
@@ -179,13 +212,17 @@ fn judge(res: &Resp, answers: Answers) -> Option<String> {
 }
 
 #[tokio::test]
-async fn every_endpoint_answers_every_bad_input_with_a_4xx_and_changes_nothing() {
-    // Arrange
+async fn every_endpoint_answers_every_bad_input_with_the_status_it_deserves_and_changes_nothing() {
+    // Arrange: valid credentials for every endpoint that needs them.
     let app = spawn_app();
-    let token = app.app_token().await;
+    let app_token = app.app_token().await;
+    let visitor = app
+        .mint(&serde_json::json!({"identity": "visitor", "client_id": CLIENT_ID}))
+        .await
+        .0;
     let state = |s: Value| {
         let mut s = s;
-        // Pending installs and recent tokens include the app token minted above: compared anyway,
+        // Pending installs and recent tokens include the tokens minted above: compared anyway,
         // since no bad request may add to them.
         s.as_object_mut().map(|o| o.remove("clock"));
         s
@@ -193,7 +230,7 @@ async fn every_endpoint_answers_every_bad_input_with_a_4xx_and_changes_nothing()
     let before = state(app.state().await);
     let mut failures = Vec::new();
     // Act
-    for (method, path, needs_token, answers) in ENDPOINTS {
+    for (method, path, auth, answers) in ENDPOINTS {
         let path = path.replace("{app}", OAUTH_APP);
         for case in cases() {
             let mut req = warp::test::request()
@@ -201,15 +238,17 @@ async fn every_endpoint_answers_every_bad_input_with_a_4xx_and_changes_nothing()
                 .path(&path)
                 .header("content-type", case.content_type)
                 .body(case.body.clone());
-            if *needs_token {
-                req = req.header("authorization", &token);
+            match auth {
+                Auth::None => {}
+                Auth::App => req = req.header("authorization", &app_token),
+                Auth::Visitor => req = req.header("authorization", &visitor),
             }
             if let Some((name, value)) = &case.header {
                 req = req.header(*name, value.as_str());
             }
             let res = app.send(req).await;
             // Assert (collected)
-            if let Some(problem) = judge(&res, *answers) {
+            if let Some(problem) = judge(&res, *answers, Some(deserved(&case, *auth))) {
                 failures.push(format!("{method} {path} {}: {problem}", case.name));
             }
         }
@@ -222,6 +261,70 @@ async fn every_endpoint_answers_every_bad_input_with_a_4xx_and_changes_nothing()
         failures.join("\n")
     );
     assert_eq!(before, after, "a bad request changed the state");
+}
+
+#[tokio::test]
+async fn the_matrix_credentials_are_accepted_so_bad_bodies_reach_decoding() {
+    // Arrange: the same credentials with a good body must get past authentication (issue 18: the
+    // old matrix sent none to redirect-session, so every case there was 401 MISSING_TOKEN).
+    let app = spawn_app();
+    let app_token = app.app_token().await;
+    let visitor = app
+        .mint(&serde_json::json!({"identity": "visitor", "client_id": CLIENT_ID}))
+        .await
+        .0;
+    let good = [
+        (
+            "/apps/v1/bi-event",
+            &app_token,
+            serde_json::json!({"eventName": "APP_DASHBOARD_LOADED"}),
+        ),
+        (
+            "/redirect-session/v1/redirect-session",
+            &visitor,
+            serde_json::json!({"logout": {"clientId": CLIENT_ID}}),
+        ),
+        (
+            "/oauth-app/v1/oauth-apps/query",
+            &app_token,
+            serde_json::json!({"query": {}}),
+        ),
+    ];
+    for (path, token, body) in good {
+        // Act
+        let res = app.post_json_with_token(path, token, &body).await;
+        // Assert
+        assert_eq!(res.status, 200, "{path}: {}", res.text());
+    }
+}
+
+#[tokio::test]
+async fn a_generate_secret_body_is_never_read() {
+    // Arrange: an OAuth app whose secret can still be generated.
+    let app = spawn_app();
+    let token = app.app_token().await;
+    app.app.with_world(|w, _, _| {
+        w.oauth_apps
+            .get_mut(OAUTH_APP)
+            .unwrap()
+            .allow_secret_generation = true;
+    });
+    // Act: a body no endpoint could decode.
+    let res = app
+        .send(
+            warp::test::request()
+                .method("POST")
+                .path(&format!(
+                    "/oauth-app/v1/oauth-apps/{OAUTH_APP}/generate-secret"
+                ))
+                .header("content-type", "application/json")
+                .header("authorization", &token)
+                .body(&[b'{', 0xff, 0xfe][..]),
+        )
+        .await;
+    // Assert: the path names the app; the body is ignored, as the route documents.
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert!(res.json()["oAuthAppSecret"].is_string(), "{}", res.text());
 }
 
 #[tokio::test]
@@ -259,7 +362,7 @@ async fn bad_query_strings_get_a_4xx_on_every_get_endpoint() {
                         .header("authorization", &token),
                 )
                 .await;
-            if let Some(problem) = judge(&res, answers) {
+            if let Some(problem) = judge(&res, answers, None) {
                 failures.push(format!("GET {path}?{:.60}: {problem:.300}", q));
             }
         }

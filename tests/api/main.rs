@@ -62,3 +62,11 @@ mod readme;
 mod cli;
 // Relative links of the README, docs/ and the other READMEs name files in the repository.
 mod docs_links;
+// Issue 18: every URL the mock redirects or posts to passes one check (no script schemes, userinfo, backslashes).
+mod redirect_hygiene;
+// Issue 18: state files at the edges (clock offsets out of range, endless files).
+mod state_file_limits;
+// Issue 18: expired sessions, codes and dead grants are collected on the virtual clock.
+mod collected_state;
+// Issue 18: tokens used after the clock moved back before their iat.
+mod clock_moved_back;
