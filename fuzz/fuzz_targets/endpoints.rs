@@ -1,11 +1,12 @@
 //! Every endpoint's request decoding through the real routes (and the fault/journal layer): the first
-//! byte picks an endpoint (low 4 bits) and the credentials (next 2 bits), the next line is the
+//! byte picks an endpoint path of the endpoint table (low 5 bits) and the credentials (next 2 bits),
+//! the next line is the
 //! Authorization header, the rest the body. Whatever arrives, the answer is never a 5xx and nothing
 //! panics.
 //!
 //! Credentials (issue 18): without a valid token, 7 of the 16 endpoints only ever answered 401, so
 //! their bodies were never decoded. Valid app, visitor and member tokens are minted once at start;
-//! bits 4–5 of the first byte choose the input's own header line (0) or one of them (1–3), so the
+//! bits 5–6 of the first byte choose the input's own header line (0) or one of them (1–3), so the
 //! fuzzer reaches every endpoint's body handling as well as its token checks.
 #![no_main]
 
@@ -18,34 +19,13 @@ use warp::reply::Response;
 use wix_oauth_mock::world::identity::Subject;
 use wix_oauth_mock::{App, Scenario};
 
-const ENDPOINTS: &[(&str, &str)] = &[
-    ("POST", "/oauth/access"),
-    ("POST", "/oauth2/token"),
-    ("POST", "/oauth2/token-info"),
-    ("POST", "/apps/v1/bi-event"),
-    ("GET", "/apps/v1/instance"),
-    ("POST", "/redirect-session/v1/redirect-session"),
-    ("POST", "/oauth2/authorize"),
-    ("POST", "/installer/consent"),
-    ("POST", "/oauth-app/v1/oauth-apps"),
-    ("POST", "/oauth-app/v1/oauth-apps/query"),
-    (
-        "PATCH",
-        "/oauth-app/v1/oauth-apps/0a4ceeaf-bc1a-46aa-9a26-b8f700fc63f5",
-    ),
-    (
-        "POST",
-        "/oauth-app/v1/oauth-apps/0a4ceeaf-bc1a-46aa-9a26-b8f700fc63f5/generate-secret",
-    ),
-    ("GET", "/installer/install"),
-    ("GET", "/app-market/install"),
-    ("GET", "/oauth2/authorize"),
-    ("GET", "/oauth2/logout"),
-];
 
 struct Target {
     runtime: tokio::runtime::Runtime,
     routes: BoxedFilter<(Response,)>,
+    /// Every endpoint of Wix's surface, from the one endpoint table (`src/endpoints.rs`), with the
+    /// scenario's OAuth app in the `{id}` of a path.
+    endpoints: Vec<(&'static str, String)>,
     /// An app token, a Headless visitor token and a Headless member token, valid for ten years.
     tokens: [String; 3],
 }
@@ -95,15 +75,22 @@ fuzz_target!(|data: &[u8]| {
                 .enable_all()
                 .build()
                 .expect("a runtime"),
-            routes: wix_oauth_mock::routes::routes(wix_oauth_mock::namespaces::Namespaces::new(app)).boxed(),
+            routes: wix_oauth_mock::routes::routes(wix_oauth_mock::namespaces::Namespaces::new(app))
+                .boxed(),
+            endpoints: wix_oauth_mock::endpoints::TABLE
+                .iter()
+                .filter(|e| !e.is_admin())
+                .flat_map(|e| e.paths.iter().map(move |p| (e.method.as_str(), p.replace("{id}", CLIENT_ID))))
+                .collect(),
             tokens,
         }
     });
     let Some((&pick, rest)) = data.split_first() else {
         return;
     };
-    let (method, path) = ENDPOINTS[(pick & 0x0f) as usize % ENDPOINTS.len()];
-    let credentials = (pick >> 4) & 0b11;
+    let (method, path) = &t.endpoints[(pick & 0x1f) as usize % t.endpoints.len()];
+    let (method, path) = (*method, path.as_str());
+    let credentials = (pick >> 5) & 0b11;
     let (header, body) = match rest.iter().position(|&b| b == b'\n') {
         Some(i) => (&rest[..i], &rest[i + 1..]),
         None => (&rest[..0], rest),
