@@ -90,6 +90,10 @@ pub enum WixError {
     /// 405 for a known path with another method.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// 503 `applicationError`: the mock cannot answer now, e.g. `SHUTTING_DOWN` for a long poll cut
+    /// short by SIGTERM.
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
     /// 413 for a body over the documented limit.
     #[error("request body larger than {0} bytes")]
     PayloadTooLarge(u64),
@@ -131,6 +135,7 @@ impl WixError {
             Validation(_) | BadRequest(_) | InstallerPage(_) => StatusCode::BAD_REQUEST,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Injected { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
@@ -147,7 +152,8 @@ impl WixError {
             UnsupportedGrantType(_) => "unsupported_grant_type",
             Unauthenticated { code, .. }
             | NotFound { code, .. }
-            | FailedPrecondition { code, .. } => code,
+            | FailedPrecondition { code, .. }
+            | Unavailable { code, .. } => code,
             PermissionDenied(_) => "PERMISSION_DENIED",
             Validation(_) => "INVALID_ARGUMENT",
             BadRequest(_) => "BAD_REQUEST",

@@ -63,6 +63,8 @@ pub struct Namespaces {
 struct Shared {
     /// The namespace of requests that name none; named namespaces are made from its scenario.
     default: App,
+    /// Set once the server is stopping: long polls answer at once.
+    stopping: tokio::sync::watch::Sender<bool>,
     limit: usize,
     state: Mutex<State>,
 }
@@ -98,10 +100,22 @@ impl Namespaces {
         Namespaces {
             shared: Arc::new(Shared {
                 default,
+                stopping: tokio::sync::watch::Sender::new(false),
                 limit: limit.max(1),
                 state: Mutex::new(State::default()),
             }),
         }
+    }
+
+    /// Tells every long poll (`POST /__admin/requests/wait`) that the server is stopping.
+    pub fn shut_down(&self) {
+        self.shared.stopping.send_replace(true);
+    }
+
+    /// Resolves once [`Namespaces::shut_down`] was called (at once if it already was).
+    pub async fn stopping(&self) {
+        let mut rx = self.shared.stopping.subscribe();
+        let _ = rx.wait_for(|stopping| *stopping).await;
     }
 
     /// The default namespace.

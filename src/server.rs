@@ -150,8 +150,11 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         let _ = out.flush();
         // One signal stops every listener and the autosave.
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
+        let signalled = namespaces.clone();
         tokio::spawn(async move {
             shutdown_signal().await;
+            // Long polls answer now (503 SHUTTING_DOWN) instead of holding the shutdown up.
+            signalled.shut_down();
             let _ = stop_tx.send(());
         });
         let stopped = |mut rx: tokio::sync::watch::Receiver<()>| async move {
@@ -173,9 +176,21 @@ pub fn serve(args: ServeArgs) -> ExitCode {
                 stopped(stop_rx.clone()),
             ))
         });
-        run(listener, namespaces, stopped(stop_rx)).await;
+        // In-flight requests get a short grace after the signal; a client that keeps a connection
+        // half-sent or idle must not keep the process (and the state file's last save) waiting.
+        let grace = {
+            let rx = stop_rx.clone();
+            async move {
+                stopped(rx).await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            }
+        };
+        tokio::select! {
+            () = run(listener, namespaces, stopped(stop_rx)) => {}
+            () = grace => tracing::warn!("connections still open {SHUTDOWN_GRACE:?} after the signal: closing anyway"),
+        }
         if let Some(task) = https {
-            let _ = task.await;
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
         }
         if let Some(task) = autosave {
             let _ = task.await;
@@ -259,6 +274,10 @@ pub async fn run(
         .run()
         .await;
 }
+
+/// How long in-flight requests may take to finish after SIGTERM or SIGINT before the process
+/// saves its state and exits anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(800);
 
 /// How long a TLS handshake may take before the connection is dropped (a stuck client must not hold a
 /// task forever).

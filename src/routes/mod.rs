@@ -103,7 +103,7 @@ async fn dispatch(
         Id::AdminState => admin::state(app).await,
         Id::AdminRequestsList => admin::requests::list(app, req).await,
         Id::AdminRequestsClear => admin::requests::clear(app).await,
-        Id::AdminRequestsWait => admin::requests::wait(app, req).await,
+        Id::AdminRequestsWait => admin::requests::wait(all, app, req).await,
         Id::AdminConformance => admin::conformance::get(app, req).await,
         Id::AdminFaultsArm => admin::faults::arm(app, req).await,
         Id::AdminFaultsList => admin::faults::list(app).await,

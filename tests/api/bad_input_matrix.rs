@@ -405,5 +405,8 @@ fn every_endpoint_that_reads_a_body_is_in_the_matrix() {
         .collect();
 
     // Assert
-    assert!(missing.is_empty(), "endpoints with a body missing from the matrix: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "endpoints with a body missing from the matrix: {missing:?}"
+    );
 }

@@ -85,3 +85,73 @@ async fn the_binary_serves_the_default_scenario_on_a_free_port() {
     );
     child.kill().await.unwrap();
 }
+
+/// Regression for issue 18 (shutdown waits for clients): SIGTERM with a pending long poll and a
+/// half-sent request still exits at once, the long poll is told why, and the state file is saved.
+#[tokio::test]
+async fn sigterm_ends_long_polls_and_half_sent_requests_saves_the_state_and_exits_within_a_second()
+{
+    // Arrange
+    let dir = std::env::temp_dir().join(format!("wix-mock-sigterm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("state.json");
+    let _ = std::fs::remove_file(&state);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wix-oauth-mock"))
+        .args(["--port", "0", "--state-file"])
+        .arg(&state)
+        .env_remove("WIX_MOCK_PORT")
+        .env_remove("WIX_MOCK_SCENARIO")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let body = r#"{"path":"/never","timeout_ms":60000}"#;
+    let poll_addr = addr.clone();
+    let request = format!(
+        "POST /__admin/requests/wait HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let poll = tokio::spawn(async move { http(&poll_addr, request).await });
+    let mut half_sent = TcpStream::connect(&addr).await.unwrap();
+    half_sent
+        .write_all(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // Act
+    let pid = child.id().unwrap().to_string();
+    let sent = std::time::Instant::now();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
+        .await
+        .expect("the process exits")
+        .unwrap();
+    let took = sent.elapsed();
+    let answer = poll.await.unwrap();
+
+    // Assert
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_millis(1500), "exit took {took:?}");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("SHUTTING_DOWN"), "{answer}");
+    assert!(state.exists(), "the state file was saved");
+    drop(half_sent);
+}

@@ -11,6 +11,7 @@ use crate::app::App;
 use crate::error::WixError;
 use crate::faults::path_matches;
 use crate::journal::Entry;
+use crate::namespaces::Namespaces;
 use crate::request::{Incoming, query_params};
 use crate::routes::{json_response, reply_json};
 
@@ -160,7 +161,7 @@ fn five_seconds() -> u64 {
 /// POST /__admin/requests/wait — `{path?, method?, status?, since?, fault?, count?, timeout_ms?}`;
 /// 200 with the matching requests once there are `count` of them, 408 with what there is at the
 /// timeout (a non-2xx, so `curl --fail` in a script notices).
-pub async fn wait(app: App, req: &Incoming) -> Response {
+pub async fn wait(all: &Namespaces, app: App, req: &Incoming) -> Response {
     let body = &req.body;
     let text = if body.iter().all(u8::is_ascii_whitespace) {
         &b"{}"[..]
@@ -199,11 +200,22 @@ pub async fn wait(app: App, req: &Incoming) -> Response {
                 &json!({"matched": true, "count": entries.len(), "requests": entries}),
             );
         }
-        if tokio::time::timeout_at(deadline, arrival).await.is_err() {
-            return json_response(
-                StatusCode::REQUEST_TIMEOUT,
-                &json!({"matched": false, "count": entries.len(), "requests": entries}),
-            );
+        tokio::select! {
+            arrived = tokio::time::timeout_at(deadline, arrival) => {
+                if arrived.is_err() {
+                    return json_response(
+                        StatusCode::REQUEST_TIMEOUT,
+                        &json!({"matched": false, "count": entries.len(), "requests": entries}),
+                    );
+                }
+            }
+            () = all.stopping() => {
+                return WixError::Unavailable {
+                    code: "SHUTTING_DOWN",
+                    message: "the mock is shutting down".into(),
+                }
+                .into_response();
+            }
         }
     }
 }
