@@ -121,11 +121,20 @@ impl Ids {
     }
 
     /// The `x-wix-request-id` of the `n`th answer: a GUID derived from the seed and `n`, so it is
-    /// the same run after run and draws nothing from the stream (docs/fidelity.md I-05).
+    /// the same run after run and draws nothing from the stream (docs/fidelity.md I-05). A request
+    /// id is no secret, so a SplitMix64 mix does (a hash per answer showed in the profile).
     pub fn request_id(&self, n: u64) -> String {
-        let b = self.derived(&format!("request/{n}"));
+        fn mix(mut z: u64) -> u64 {
+            z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+        let hi = mix(self.seed() ^ mix(n));
+        let lo = mix(hi ^ n.rotate_left(32));
         let mut g = [0u8; 16];
-        g.copy_from_slice(&b[..16]);
+        g[..8].copy_from_slice(&hi.to_be_bytes());
+        g[8..].copy_from_slice(&lo.to_be_bytes());
         g[6] = (g[6] & 0x0f) | 0x40;
         g[8] = (g[8] & 0x3f) | 0x80;
         // On every API answer: written straight into one string, no allocation per byte.

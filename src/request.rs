@@ -134,6 +134,21 @@ pub fn snake_case(name: &str) -> String {
     out
 }
 
+/// Whether `snake_case(name) == snake`, without building the folded name.
+fn folds_to(name: &str, snake: &str) -> bool {
+    let mut want = snake.bytes();
+    for c in name.bytes() {
+        if c.is_ascii_uppercase() {
+            if want.next() != Some(b'_') || want.next() != Some(c.to_ascii_lowercase()) {
+                return false;
+            }
+        } else if want.next() != Some(c) {
+            return false;
+        }
+    }
+    want.next().is_none()
+}
+
 /// `Bearer <token>` → `<token>` (any case); a raw token is returned as it is.
 pub fn strip_bearer(value: &str) -> &str {
     let v = value.trim();
@@ -236,11 +251,19 @@ impl Incoming {
 
     /// A body field (snake_case name) or else a query parameter, as text.
     pub fn text(&self, name: &str) -> Option<String> {
-        let snake = snake_case(name);
-        let value = self.params.0.get(&snake).map(value_text).or_else(|| {
+        // Callers name fields in snake_case already; fold only when they do not (no allocation on
+        // the hot path, where faults and the observer ask for several fields per request).
+        let folded;
+        let snake = if name.bytes().any(|c| c.is_ascii_uppercase()) {
+            folded = snake_case(name);
+            folded.as_str()
+        } else {
+            name
+        };
+        let value = self.params.0.get(snake).map(value_text).or_else(|| {
             self.query
                 .iter()
-                .find(|(k, _)| snake_case(k) == snake)
+                .find(|(k, _)| folds_to(k, snake))
                 .map(|(_, v)| v.clone())
         });
         value.filter(|v| !v.is_empty())
@@ -313,6 +336,21 @@ mod tests {
         assert!(error.is_some());
         let (params, _) = Params::read(&[0xff]);
         assert!(params.fields().is_empty());
+    }
+
+    #[test]
+    fn folding_compares_like_snake_case() {
+        for (name, snake) in [
+            ("grantType", "grant_type"),
+            ("grant_type", "grant_type"),
+            ("a", "a"),
+        ] {
+            assert!(folds_to(name, snake), "{name}");
+            assert_eq!(snake_case(name), snake);
+        }
+        assert!(!folds_to("grantType", "grant_typ"));
+        assert!(!folds_to("grantTypes", "grant_type"));
+        assert!(!folds_to("grant_type", "grantType"));
     }
 
     #[test]
