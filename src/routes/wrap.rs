@@ -77,23 +77,25 @@ async fn serve(
     body: Result<Bytes, WixError>,
 ) -> Response {
     let started = std::time::Instant::now();
-    let res = if path.starts_with("/__admin") {
-        admin(all, app, method, path, query, headers, body).await
+    let admin_path = path.starts_with("/__admin");
+    let (body, unreadable) = match body {
+        Ok(body) => (body, None),
+        Err(e) => (Bytes::new(), Some(e)),
+    };
+    let mut req = Incoming::new(method, path, query, headers, body);
+    let res = if admin_path {
+        admin(all, app, &req, unreadable).await
     } else {
-        api(all, app, method, path, query, headers, body).await
+        api(all, app, &mut req, unreadable).await
     };
     tracing::info!(
-        method = method_name(&res.1),
-        path = res.2.as_str(),
-        status = res.0.status().as_u16(),
+        method = req.method.as_str(),
+        path = req.raw_path.as_str(),
+        status = res.status().as_u16(),
         latency_us = started.elapsed().as_micros() as u64,
         "request"
     );
-    res.0
-}
-
-fn method_name(m: &Method) -> &str {
-    m.as_str()
+    res
 }
 
 /// The endpoint a request routes to, with its path arguments, or the 404 or 405 it gets.
@@ -111,45 +113,31 @@ fn routed(req: &Incoming) -> Result<(&'static Endpoint, Vec<String>), WixError> 
 async fn admin(
     all: &Namespaces,
     app: App,
-    method: Method,
-    path: String,
-    query: String,
-    headers: HeaderMap,
-    body: Result<Bytes, WixError>,
-) -> (Response, Method, String) {
-    let body = match body {
-        Ok(body) => body,
-        Err(e) => return (e.into_response(), method, path),
-    };
-    if let Err(e) = admin_guard(&app, &path, &headers) {
-        return (e.into_response(), method, path);
+    req: &Incoming,
+    unreadable: Option<WixError>,
+) -> Response {
+    if let Some(e) = unreadable {
+        return e.into_response();
     }
-    let req = Incoming::new(method, path, query, headers, body);
-    let res = match routed(&req) {
-        Ok((endpoint, args)) => dispatch(endpoint.id, all, app, &req, args).await,
+    if let Err(e) = admin_guard(&app, &req.raw_path, &req.headers) {
+        return e.into_response();
+    }
+    match routed(req) {
+        Ok((endpoint, args)) => dispatch(endpoint.id, all, app, req, args).await,
         Err(e) => e.into_response(),
-    };
-    (res, req.method, req.raw_path)
+    }
 }
 
 /// Everything else: faults before, the handler, faults after, the journal and the observer.
 async fn api(
     all: &Namespaces,
     app: App,
-    method: Method,
-    path: String,
-    query: String,
-    headers: HeaderMap,
-    body: Result<Bytes, WixError>,
-) -> (Response, Method, String) {
+    req: &mut Incoming,
+    unreadable: Option<WixError>,
+) -> Response {
     let now = app.now();
     let scenario = app.scenario();
-    let (body, unreadable) = match body {
-        Ok(body) => (body, None),
-        Err(e) => (Bytes::new(), Some(e)),
-    };
-    let mut req = Incoming::new(method, path, query, headers, body);
-    let routed = routed(&req);
+    let routed = routed(req);
     if let Ok((endpoint, _)) = &routed {
         req.endpoint = endpoint.fault_name;
     }
@@ -157,10 +145,10 @@ async fn api(
     // ids it derives (a token decode and a world lock) only serve fault and `expect:` matchers.
     let quiet = app.faults().is_quiet();
     if !quiet || !scenario.expect.is_empty() {
-        app.derive_ids(&mut req);
+        app.derive_ids(req);
     }
     let plan = match &unreadable {
-        None if !quiet => app.faults().plan(&req, now, app.ids()),
+        None if !quiet => app.faults().plan(req, now, app.ids()),
         _ => Plan::default(),
     };
     if plan.delay_ms > 0 {
@@ -170,11 +158,11 @@ async fn api(
     let early = match unreadable {
         Some(e) => Some(e),
         None if quiet => None,
-        None => app.fault_before(&req, &plan).or_else(|| plan.error.clone()),
+        None => app.fault_before(req, &plan).or_else(|| plan.error.clone()),
     };
     let res = match (early, routed) {
         (Some(e), _) | (None, Err(e)) => e.into_response(),
-        (None, Ok((endpoint, args))) => dispatch(endpoint.id, all, app.clone(), &req, args).await,
+        (None, Ok((endpoint, args))) => dispatch(endpoint.id, all, app.clone(), req, args).await,
     };
     let (mut parts, res_body) = res.into_parts();
     // Handlers answer with whole in-memory bodies: this only takes the bytes back, it waits on nothing.
@@ -189,7 +177,7 @@ async fn api(
         let before = bytes.len();
         let applied =
             app.faults()
-                .after(&req, &plan, &mut parts.headers, &mut bytes, now, app.ids());
+                .after(req, &plan, &mut parts.headers, &mut bytes, now, app.ids());
         if bytes.len() != before {
             // The body was rewritten: let hyper count it again.
             parts.headers.remove(header::CONTENT_LENGTH);
@@ -219,7 +207,7 @@ async fn api(
     app.conformance().observe(
         Observed {
             entry: &entry,
-            req: &req,
+            req,
             status: parts.status.as_u16(),
             headers: &parts.headers,
             body: &bytes,
@@ -229,11 +217,10 @@ async fn api(
         },
         &scenario,
     );
-    let res = match plan.drop {
+    match plan.drop {
         None => Response::from_parts(parts, bytes.into()),
         Some(mode) => dropped(parts, bytes, mode),
-    };
-    (res, req.method, req.raw_path)
+    }
 }
 
 /// The answer as a `drop` effect sends it: nothing at all, or the head and half the body. Either
