@@ -29,6 +29,8 @@ const SECRET_PARAMS: &[&str] = &[
     "token",
     "session_token",
     "sessionToken",
+    "api_key",
+    "apiKey",
 ];
 
 /// What redacted values are replaced with.
@@ -194,7 +196,16 @@ impl Journal {
 
 /// Whether a parameter's value must never be shown.
 pub fn is_secret(name: &str) -> bool {
-    SECRET_PARAMS.contains(&name)
+    // Compared without case, `_` or `-`: `CLIENT_SECRET`, `client-secret`, `clientSecret` and the
+    // folded `_c_l_i_e_n_t__s_e_c_r_e_t` are all the client secret (issue 18).
+    let plain = |s: &str| -> String {
+        s.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let name = plain(name);
+    SECRET_PARAMS.iter().any(|s| plain(s) == name)
 }
 
 /// `value` with every secret-named field inside it redacted, at any depth.
@@ -229,6 +240,22 @@ fn redact_query(raw: &str) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_names_are_recognised_in_any_case_and_spelling() {
+        for name in [
+            "CLIENT_SECRET",
+            "client-secret",
+            "clientSecret",
+            "_c_l_i_e_n_t__s_e_c_r_e_t",
+            "api_key",
+            "API-KEY",
+            "access_token",
+        ] {
+            assert!(is_secret(name), "{name}");
+        }
+        assert!(!is_secret("client_id"));
+    }
 
     #[test]
     fn secrets_in_the_query_are_redacted() {

@@ -78,10 +78,26 @@ fn page(title: &str, body: &str) -> Response {
     );
     let mut res = warp::reply::html(html).into_response();
     // The real installer pages must not be cached, and pages with one-time values should not be either.
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Nothing but the page's own inline style (and close-window's one-line script) runs, and no
+    // other site may frame the consent or login page to click it for the user (issue 18). No
+    // form-action: browsers apply it to the redirect after a form too, which goes to the app.
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PAGE_CSP),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     res
 }
+
+/// The pages' Content-Security-Policy.
+const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; \
+img-src data:; base-uri 'none'; frame-ancestors 'none'";
 
 /// Wix's installer error page: "ERROR: BAD REQUEST 400 ... This action can't be completed."
 /// (docs/fidelity.md F-45, I-06). The reason is shown too, which Wix does not do, because a mock should say why.

@@ -137,6 +137,14 @@ const OPEN_ADMIN_PATHS: &[&str] = &["/__admin/health", "/__admin/ready", "/__adm
 /// With an admin token configured, `/__admin/*` needs it, as `Authorization: Bearer <token>` or
 /// `X-Wix-Mock-Admin-Token: <token>`. `path` is the path after any namespace prefix.
 fn admin_guard(app: &App, path: &str, headers: &HeaderMap) -> Result<(), WixError> {
+    if !OPEN_ADMIN_PATHS.contains(&path)
+        && !admin::ui::UI_PATHS.contains(&path)
+        && cross_site(headers)
+    {
+        return Err(WixError::PermissionDenied(
+            "the admin API refuses requests a browser sends from another site".into(),
+        ));
+    }
     let Some(expected) = app.admin_token() else {
         return Ok(());
     };
@@ -156,6 +164,41 @@ fn admin_guard(app: &App, path: &str, headers: &HeaderMap) -> Result<(), WixErro
             message: "the admin API needs the admin token (Authorization: Bearer <token>)".into(),
         }),
     }
+}
+
+/// Whether a browser sent this request from another site: `Sec-Fetch-Site: cross-site`, or an
+/// `Origin` that is neither the request's own host nor a loopback host (a dev app's own pages on
+/// `localhost:3000` may drive the mock). Without a token on a developer's laptop, this is what keeps
+/// a web page from moving the clock or reading the scenario's secrets (issue 18). Clients that are
+/// not browsers send neither header.
+fn cross_site(headers: &HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if header("sec-fetch-site").is_some_and(|s| s.eq_ignore_ascii_case("cross-site")) {
+        return true;
+    }
+    let Some(origin) = header("origin") else {
+        return false;
+    };
+    let Ok(url) = url::Url::parse(origin) else {
+        // `null` (a sandboxed frame, a file) and anything unparsable.
+        return true;
+    };
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    let own = header("host").is_some_and(|host| {
+        let port = url
+            .port_or_known_default()
+            .map(|p| format!(":{p}"))
+            .unwrap_or_default();
+        let with_port = format!("{}{port}", url.host_str().unwrap_or(""));
+        host.eq_ignore_ascii_case(&with_port)
+            || host.eq_ignore_ascii_case(url.host_str().unwrap_or(""))
+    });
+    !(loopback || own)
 }
 
 /// The body, or the error that reading it gave (too large, unreadable), so the pipeline still

@@ -38,9 +38,17 @@ pub async fn handle(
     body: Result<Bytes, WixError>,
 ) -> Response {
     // A header value that is not visible ASCII cannot be a valid name: say so instead of ignoring it.
-    let named = headers
-        .get(namespaces::HEADER)
-        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    let mut given = headers.get_all(namespaces::HEADER).iter();
+    let named = given.next().map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    if given.next().is_some() {
+        // Two names: which one a proxy or client meant is unknowable, so neither wins (issue 18).
+        return WixError::Validation(vec![crate::error::FieldViolation::new(
+            "namespace",
+            "REPEATED",
+            format!("the {} header is given more than once", namespaces::HEADER),
+        )])
+        .into_response();
+    }
     match namespaces::select(full_path, named) {
         None => {
             let app = all.default_app().clone();

@@ -70,3 +70,5 @@ mod state_file_limits;
 mod collected_state;
 // Issue 18: tokens used after the clock moved back before their iat.
 mod clock_moved_back;
+// Issue 18: cross-site admin requests, repeated namespace headers, framing, secret spellings.
+mod hardening;
