@@ -39,11 +39,16 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         None => (Scenario::builtin(), "built-in".to_string()),
     };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    // One worker per core unless `--workers` (or tokio's own TOKIO_WORKER_THREADS) says otherwise:
-    // requests hold the world lock only for their map updates, not for parsing, signing or
-    // serialising (issue 13), so a second worker serves a second core (benches/RESULTS.md).
-    if let Some(n) = args.workers {
-        builder.worker_threads(n);
+    // Half the cores (at least one) unless `--workers` or tokio's TOKIO_WORKER_THREADS say
+    // otherwise: the client under test almost always runs on the same machine, and on 2 cores with
+    // the load generator beside it a second worker cost 20-50 % more CPU per request for at most
+    // 2 % more throughput (benches/RESULTS.md, issue 13). On a bigger machine the spare cores serve.
+    let workers = args.workers.unwrap_or_else(|| {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        (cores / 2).max(1)
+    });
+    if args.workers.is_some() || std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        builder.worker_threads(workers);
     }
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,

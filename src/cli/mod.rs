@@ -133,7 +133,8 @@ pub struct ServeArgs {
     #[arg(long, env = "WIX_MOCK_MAX_NAMESPACES", default_value_t = crate::namespaces::DEFAULT_LIMIT,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub max_namespaces: usize,
-    /// Runtime worker threads; one per core when unset (`TOKIO_WORKER_THREADS` is read too).
+    /// Runtime worker threads; half the cores (at least one) when unset (`TOKIO_WORKER_THREADS` is
+    /// read too).
     #[arg(long, env = "WIX_MOCK_WORKERS",
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256))]
     pub workers: Option<usize>,
