@@ -544,3 +544,30 @@ async fn the_sample_signed_instance_verifies_and_the_mocks_has_its_shape() {
     );
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+#[test]
+fn every_endpoint_of_wixs_surface_has_a_documented_fixture() {
+    // Arrange: what the fixtures under wix-docs/ say they exercise ("METHOD /path").
+    use wix_oauth_mock::endpoints::{self, Routed};
+    let covered: BTreeSet<String> = fixture_files("wix-docs")
+        .iter()
+        .filter_map(|p| load(p)["endpoint"].as_str().map(str::to_string))
+        .filter_map(|e| {
+            let (method, path) = e.split_once(' ')?;
+            match endpoints::route(method, &path.replace("{id}", "x")) {
+                Routed::Found(endpoint, _) => Some(format!("{:?}", endpoint.id)),
+                _ => None,
+            }
+        })
+        .collect();
+
+    // Act
+    let missing: Vec<&str> = endpoints::TABLE
+        .iter()
+        .filter(|e| !e.is_admin() && !covered.contains(&format!("{:?}", e.id)))
+        .map(|e| e.paths[0])
+        .collect();
+
+    // Assert: a new endpoint needs its documented example before it ships.
+    assert!(missing.is_empty(), "endpoints without a fixture: {missing:?}");
+}
