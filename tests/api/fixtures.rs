@@ -569,5 +569,8 @@ fn every_endpoint_of_wixs_surface_has_a_documented_fixture() {
         .collect();
 
     // Assert: a new endpoint needs its documented example before it ships.
-    assert!(missing.is_empty(), "endpoints without a fixture: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "endpoints without a fixture: {missing:?}"
+    );
 }
