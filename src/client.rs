@@ -13,13 +13,26 @@ use hyper_util::rt::TokioExecutor;
 
 /// `GET url` → `(status, body)`, giving up after `timeout` (connecting and reading together).
 pub async fn get(url: &str, timeout: Duration) -> Result<(u16, Bytes), String> {
+    get_with_token(url, None, timeout).await
+}
+
+/// [`get`], sending `Authorization: Bearer <admin_token>` when given (a mock run with
+/// `--admin-token` guards its admin API).
+pub async fn get_with_token(
+    url: &str,
+    admin_token: Option<&str>,
+    timeout: Duration,
+) -> Result<(u16, Bytes), String> {
     let uri: hyper::Uri = url.parse().map_err(|e| format!("bad URL `{url}`: {e}"))?;
     if uri.scheme_str() != Some("http") {
         return Err(format!("only http:// URLs are supported, not `{url}`"));
     }
     let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let request = hyper::Request::get(uri)
-        .header(hyper::header::ACCEPT, "application/json")
+    let mut request = hyper::Request::get(uri).header(hyper::header::ACCEPT, "application/json");
+    if let Some(token) = admin_token {
+        request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let request = request
         .body(Empty::new())
         .map_err(|e| format!("bad URL `{url}`: {e}"))?;
     let exchange = async {

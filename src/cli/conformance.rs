@@ -8,14 +8,15 @@ use super::EXIT_UNREACHABLE;
 /// A report is small and local; a mock that takes longer is stuck.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Fetches `GET /__admin/conformance` and prints it; 0 passed, 1 failed, 3 could not ask.
-pub fn run(url: &str, json: bool) -> ExitCode {
+/// Fetches `GET /__admin/conformance` (with the admin token when given) and prints it; 0 passed,
+/// 1 failed, 3 could not ask.
+pub fn run(url: &str, json: bool, admin_token: Option<&str>) -> ExitCode {
     let target = format!("{}/__admin/conformance", url.trim_end_matches('/'));
     let answer = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
-        Ok(rt) => rt.block_on(crate::client::get(&target, TIMEOUT)),
+        Ok(rt) => rt.block_on(crate::client::get_with_token(&target, admin_token, TIMEOUT)),
         Err(e) => Err(format!("cannot start the runtime: {e}")),
     };
     let report: serde_json::Value = match answer {

@@ -84,6 +84,9 @@ pub enum Command {
         /// Print the JSON report instead of text.
         #[arg(long)]
         json: bool,
+        /// The admin token of a mock run with `--admin-token`.
+        #[arg(long, env = "WIX_MOCK_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
     },
     /// Print the JSON Schema of scenario files (for editors).
     Schema,
@@ -253,7 +256,11 @@ pub fn run(cli: &Cli) -> ExitCode {
     match &cli.command {
         Some(Command::Check { files }) => check::run(files),
         Some(Command::Health(args)) => health::run(args),
-        Some(Command::Conformance { url, json }) => conformance::run(url, *json),
+        Some(Command::Conformance {
+            url,
+            json,
+            admin_token,
+        }) => conformance::run(url, *json, admin_token.as_deref()),
         Some(Command::Schema) => {
             let schema = crate::schema::scenario_schema();
             // `schema | head` closes the pipe early; that is not an error worth a panic.

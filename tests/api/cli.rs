@@ -328,3 +328,38 @@ fn every_shipped_scenario_names_the_schema_for_editors() {
     }
     assert!(checked >= 10);
 }
+
+/// Regression for issue 18: `conformance` could not ask a mock run with `--admin-token`.
+#[tokio::test]
+async fn conformance_passes_the_admin_token_to_a_guarded_mock() {
+    // Arrange
+    let mut serve = mock();
+    serve.args(["--port", "0", "--no-watch", "--admin-token", "sesame"]);
+    let (mut child, lines) = start(serve, 1).await;
+    let url = format!("http://127.0.0.1:{}", port_of(&lines[0]));
+
+    // Act
+    let refused = mock()
+        .args(["conformance", "--url", &url])
+        .output()
+        .await
+        .unwrap();
+    let with_flag = mock()
+        .args(["conformance", "--url", &url, "--admin-token", "sesame"])
+        .output()
+        .await
+        .unwrap();
+    let with_env = mock()
+        .args(["conformance", "--url", &url])
+        .env("WIX_MOCK_ADMIN_TOKEN", "sesame")
+        .output()
+        .await
+        .unwrap();
+    child.kill().await.unwrap();
+
+    // Assert: a fresh mock's report passes once the token is sent.
+    assert_eq!(refused.status.code(), Some(3), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("401"), "{}", stderr(&refused));
+    assert_eq!(with_flag.status.code(), Some(0), "{}", stderr(&with_flag));
+    assert_eq!(with_env.status.code(), Some(0), "{}", stderr(&with_env));
+}
