@@ -54,8 +54,9 @@ pub async fn get_with_token(
         .map_err(|_| format!("{url} did not answer within {} s", timeout.as_secs_f32()))?
 }
 
-/// The error with its causes: hyper-util's own message is only "client error (Connect)".
-fn describe(e: &dyn std::error::Error) -> String {
+/// The error with its causes: hyper-util's own message is only "client error (Connect)". Webhook
+/// delivery reports its attempts' errors with it too.
+pub(crate) fn describe(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

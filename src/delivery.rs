@@ -490,7 +490,7 @@ impl Webhooks {
                 .client
                 .request(req)
                 .await
-                .map_err(|e| describe_client_error(&e))?;
+                .map_err(|e| crate::client::describe(&e))?;
             let status = res.status().as_u16();
             // Read the answer to the end so the connection can be reused.
             let _ = res.into_body().collect().await;
@@ -558,18 +558,6 @@ fn take_fault(faults: &mut Vec<DeliveryFault>, event_type: &str) -> Option<Deliv
         faults[i].times -= 1;
     }
     Some(fault)
-}
-
-/// A client error with its cause (hyper-util's own message is only "client error (Connect)").
-fn describe_client_error(e: &hyper_util::client::legacy::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

@@ -16,11 +16,19 @@ async fn http(addr: &str, request: String) -> String {
     out
 }
 
-#[tokio::test]
-async fn the_binary_serves_the_default_scenario_on_a_free_port() {
-    // Arrange
+/// Starts the real binary with `args` (none of a developer's `WIX_MOCK_*` port or scenario) and
+/// waits for its `listening on` line; the child, that line, the remaining stdout lines and the
+/// address.
+async fn start_binary(
+    args: &[&std::ffi::OsStr],
+) -> (
+    tokio::process::Child,
+    String,
+    tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    String,
+) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wix-oauth-mock"))
-        .args(["--port", "0"])
+        .args(args)
         .env_remove("WIX_MOCK_PORT")
         .env_remove("WIX_MOCK_SCENARIO")
         .stdout(Stdio::piped())
@@ -33,13 +41,10 @@ async fn the_binary_serves_the_default_scenario_on_a_free_port() {
         .unwrap()
         .unwrap()
         .unwrap();
-    // Act
     assert!(
         line.starts_with("wix-oauth-mock listening on http://127.0.0.1:"),
         "{line}"
     );
-    assert!(line.contains("scenario \"default\" (built-in)"), "{line}");
-    let dashboard = lines.next_line().await.unwrap().unwrap();
     let addr = line
         .split("http://")
         .nth(1)
@@ -48,6 +53,16 @@ async fn the_binary_serves_the_default_scenario_on_a_free_port() {
         .next()
         .unwrap()
         .to_string();
+    (child, line, lines, addr)
+}
+
+#[tokio::test]
+async fn the_binary_serves_the_default_scenario_on_a_free_port() {
+    // Arrange
+    let (mut child, line, mut lines, addr) = start_binary(&["--port".as_ref(), "0".as_ref()]).await;
+    // Act
+    assert!(line.contains("scenario \"default\" (built-in)"), "{line}");
+    let dashboard = lines.next_line().await.unwrap().unwrap();
     assert!(!addr.ends_with(":0"));
     assert_eq!(dashboard, format!("dashboard: http://{addr}/__admin/ui"));
     let health = http(
@@ -96,29 +111,13 @@ async fn sigterm_ends_long_polls_and_half_sent_requests_saves_the_state_and_exit
     std::fs::create_dir_all(&dir).unwrap();
     let state = dir.join("state.json");
     let _ = std::fs::remove_file(&state);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wix-oauth-mock"))
-        .args(["--port", "0", "--state-file"])
-        .arg(&state)
-        .env_remove("WIX_MOCK_PORT")
-        .env_remove("WIX_MOCK_SCENARIO")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let (mut child, _line, _lines, addr) = start_binary(&[
+        "--port".as_ref(),
+        "0".as_ref(),
+        "--state-file".as_ref(),
+        state.as_os_str(),
+    ])
+    .await;
     let body = r#"{"path":"/never","timeout_ms":60000}"#;
     let poll_addr = addr.clone();
     let request = format!(
