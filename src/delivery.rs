@@ -174,7 +174,12 @@ impl Webhooks {
                 clock,
                 ids,
                 keys: KeyCache::default(),
-                client: Client::builder(TokioExecutor::new()).build_http(),
+                // One connection per attempt, closed after it: a pooled keep-alive connection (or
+                // the spare one the pool races open) kept a receiver's `server.close()` waiting
+                // for as long as the mock ran, hanging the test runs of the apps it serves.
+                client: Client::builder(TokioExecutor::new())
+                    .pool_max_idle_per_host(0)
+                    .build_http(),
                 config: RwLock::new(config),
                 state: Mutex::new(State {
                     faults: scenario.webhooks.faults.clone(),
