@@ -32,7 +32,9 @@ use crate::app::App;
 use crate::endpoints::Id;
 use crate::error::WixError;
 use crate::namespaces::Namespaces;
-pub use crate::request::{BODY_LIMIT, Incoming, Params, query_params, snake_case, strip_bearer};
+pub use crate::request::{
+    BODY_LIMIT, BODY_READ_TIMEOUT, Incoming, Params, query_params, snake_case, strip_bearer,
+};
 use reply::Rejected;
 pub use reply::{json_response, redirect, reply_json, reply_redirect};
 
@@ -234,7 +236,14 @@ pub fn body_bytes() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clon
         })
         .untuple_one()
         .and(warp::body::stream())
-        .and_then(|stream| async move { collect_limited(stream).await })
+        .and_then(|stream| async move {
+            match tokio::time::timeout(BODY_READ_TIMEOUT, collect_limited(stream)).await {
+                Ok(body) => body,
+                Err(_) => Err(warp::reject::custom(Rejected(WixError::RequestTimeout(
+                    BODY_READ_TIMEOUT.as_secs(),
+                )))),
+            }
+        })
 }
 
 async fn collect_limited<S, B>(stream: S) -> Result<Bytes, Rejection>

@@ -72,3 +72,5 @@ mod collected_state;
 mod clock_moved_back;
 // Issue 18: cross-site admin requests, repeated namespace headers, framing, secret spellings.
 mod hardening;
+// Issue 18: header and body timeouts, the connection limit.
+mod connections;
