@@ -1,5 +1,5 @@
 // Types of wix-oauth-mock's JavaScript client. Field names are the admin API's own (snake_case where
-// the mock's admin API uses it); see the mock's README, "Admin API".
+// the mock's admin API uses it); see docs/admin-api.md in the mock's repository.
 
 import type { ChildProcess } from 'node:child_process';
 
