@@ -2,10 +2,10 @@
 //! aliases and the name faults and expectations use for it (`match.endpoint`).
 //!
 //! Routing ([`route`]), the fault names of scenario files, the JSON Schema, the bad-input matrix, the
-//! endpoint fuzz target and the README's endpoint table are derived from this table or checked against
-//! it by a test, so they cannot drift. Adding an endpoint means: a row here, its handler in
-//! `routes/` (the compiler asks for it: the dispatch `match` is exhaustive), the domain operation on
-//! `App`, and tests.
+//! endpoint fuzz target and the endpoint tables of docs/endpoints.md and docs/admin-api.md are derived
+//! from this table or checked against it by a test, so they cannot drift. Adding an endpoint means: a
+//! row here, its handler in `routes/` (the compiler asks for it: the dispatch `match` is exhaustive),
+//! the domain operation on `App`, and tests.
 //!
 //! A leaf: it imports nothing of the crate.
 
@@ -115,7 +115,7 @@ pub struct Endpoint {
     /// The name a fault or expectation uses for it (`match.endpoint`); several endpoints can share
     /// one. Admin endpoints have none: faults never reach the admin API.
     pub fault_name: Option<&'static str>,
-    /// One line for people (the README's endpoint table).
+    /// One line for people (the endpoint tables of docs/).
     pub summary: &'static str,
 }
 
@@ -610,8 +610,8 @@ pub fn get(id: Id) -> &'static Endpoint {
     TABLE.iter().find(|e| e.id == id).unwrap_or(&TABLE[0])
 }
 
-/// The README's table of the Wix surface (`admin == false`) or of the admin API, generated from the
-/// table (a test checks that README.md holds exactly this).
+/// The table of the Wix surface (`admin == false`) or of the admin API, generated from the
+/// table (a test checks that docs/endpoints.md and docs/admin-api.md hold exactly this).
 pub fn markdown(admin: bool) -> String {
     let mut out = if admin {
         String::from("| method | path | what it does |\n|---|---|---|\n")

@@ -19,7 +19,7 @@ pub const NAMESPACE_HEADER: &str = "x-wix-mock-namespace";
 /// The path prefix that names a namespace: `/__ns/NAME/...`.
 pub const NAMESPACE_PREFIX: &str = "/__ns/";
 
-/// Largest request body accepted, in bytes; larger ones get `413` (documented in README.md).
+/// Largest request body accepted, in bytes; larger ones get `413` (documented in docs/endpoints.md).
 pub const BODY_LIMIT: u64 = 64 * 1024;
 
 /// How long a request body may take to arrive once the headers are in (a client that stalls
