@@ -56,12 +56,14 @@ mod bad_input_matrix;
 mod fidelity;
 // fixtures/: every documented example and captured SDK request, driven and compared by shape.
 mod fixtures;
-// README.md's endpoint tables against src/endpoints.rs.
+// The endpoint tables of docs/endpoints.md and docs/admin-api.md against src/endpoints.rs.
 mod readme;
 // The command line: environment booleans, exit codes, logs, start-up lines, --version, --help.
 mod cli;
 // Relative links of the README, docs/ and the other READMEs name files in the repository.
 mod docs_links;
+// Every runnable shell example of README.md and docs/*.md, run as printed against a fresh mock.
+mod doc_examples;
 // Issue 18: every URL the mock redirects or posts to passes one check (no script schemes, userinfo, backslashes).
 mod redirect_hygiene;
 // Issue 18: state files at the edges (clock offsets out of range, endless files).
