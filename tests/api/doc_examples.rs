@@ -1,4 +1,5 @@
-//! Every runnable shell example of README.md and docs/*.md runs as printed (issue 17). The convention
+//! Every runnable shell example of README.md, scenarios/README.md and docs/*.md runs as printed
+//! (issue 17). The convention
 //! is in docs/README.md § "Runnable examples": a ```` ```sh ```` block runs, ```` ```sh norun REASON ````
 //! does not, `#> ` lines after a command are the output it must print (`…` matches anything), and a
 //! ```` ```text output ```` block right after a runnable block is what that block's end must print.
@@ -56,7 +57,7 @@ fn blocks(markdown: &str) -> Vec<Block> {
 
 /// The documents people read, relative to the repository root.
 fn documents(root: &Path) -> Vec<PathBuf> {
-    let mut files = vec![root.join("README.md")];
+    let mut files = vec![root.join("README.md"), root.join("scenarios/README.md")];
     let mut docs: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
         .unwrap()
         .map(|e| e.unwrap().path())
