@@ -507,7 +507,7 @@ pub static TABLE: &[Endpoint] = &[
         Post,
         &["/__admin/webhooks/emit"],
         None,
-        r#"`{"instanceId", "eventType", "data"?, "identity"?}`: sends any event to the instance's app; `202`"#,
+        r#"`{"instance_id", "event_type", "data"?, "identity"?}`: sends any event to the instance's app; `202`"#,
     ),
     ep(
         Id::AdminWebhookFaultsArm,

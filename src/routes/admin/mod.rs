@@ -19,12 +19,45 @@ pub mod tokens;
 pub mod ui;
 pub mod webhooks;
 
-use serde_json::json;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
 use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::json_response;
 use crate::app::App;
+use crate::error::WixError;
+use crate::request::snake_case;
+
+/// An admin request's JSON body as `T`, `{}` when empty. The admin API documents snake_case field
+/// names (`advance_secs`, `event_type`, `timeout_ms`) and accepts their lowerCamel spelling too
+/// (`advanceSecs`, `eventType`), as a JavaScript client writes them; only the top-level names are
+/// folded, never what is inside (an event's `data` goes out as it came). Naming one field both ways
+/// is a 400, as is unreadable JSON; `what` says which request it was.
+pub(super) fn parse_body<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, WixError> {
+    let bad = |e: &dyn std::fmt::Display| WixError::BadRequest(format!("invalid {what}: {e}"));
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return serde_json::from_value(Value::Object(Map::new())).map_err(|e| bad(&e));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| bad(&e))?;
+    let value = match value {
+        Value::Object(fields) => {
+            let mut folded = Map::with_capacity(fields.len());
+            for (name, v) in fields {
+                let snake = snake_case(&name);
+                if folded.contains_key(&snake) {
+                    return Err(bad(&format_args!(
+                        "`{snake}` is given twice (as `{name}` too)"
+                    )));
+                }
+                folded.insert(snake, v);
+            }
+            Value::Object(folded)
+        }
+        other => other,
+    };
+    serde_json::from_value(value).map_err(|e| bad(&e))
+}
 
 /// GET /__admin/health — the server answers.
 pub async fn health(_app: App) -> Response {
