@@ -68,6 +68,7 @@ pub enum Id {
     AdminWebhooksRelease,
     AdminInstanceUninstall,
     AdminSignedInstance,
+    AdminTlsCa,
 }
 
 /// The HTTP methods the mock serves.
@@ -550,6 +551,13 @@ pub static TABLE: &[Endpoint] = &[
         &["/__admin/instances/{instanceId}/signed-instance"],
         None,
         r#"`[?uid=…\|?visitor=true]`: the encoded `instance` parameter and its payload"#,
+    ),
+    ep(
+        Id::AdminTlsCa,
+        Get,
+        &["/__admin/tls/ca.pem"],
+        None,
+        r#"the CA certificate (PEM) a client must trust for the HTTPS port (`--tls`); `404 TLS_CA_NOT_AVAILABLE` without `--tls` or with `--tls-cert`"#,
     ),
 ];
 

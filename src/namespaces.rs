@@ -67,6 +67,8 @@ struct Shared {
     stopping: tokio::sync::watch::Sender<bool>,
     limit: usize,
     state: Mutex<State>,
+    /// The CA certificate (PEM) clients must trust for the HTTPS port, once `--tls` made one.
+    tls_ca: std::sync::OnceLock<String>,
 }
 
 #[derive(Default)]
@@ -103,6 +105,7 @@ impl Namespaces {
                 stopping: tokio::sync::watch::Sender::new(false),
                 limit: limit.max(1),
                 state: Mutex::new(State::default()),
+                tls_ca: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -116,6 +119,17 @@ impl Namespaces {
     pub async fn stopping(&self) {
         let mut rx = self.shared.stopping.subscribe();
         let _ = rx.wait_for(|stopping| *stopping).await;
+    }
+
+    /// Records the CA certificate (PEM) of the HTTPS port, for `GET /__admin/tls/ca.pem`. Set once
+    /// at start-up; a second call changes nothing.
+    pub fn set_tls_ca(&self, pem: String) {
+        let _ = self.shared.tls_ca.set(pem);
+    }
+
+    /// The CA certificate of the HTTPS port, when `--tls` issued the server certificate from one.
+    pub fn tls_ca(&self) -> Option<&str> {
+        self.shared.tls_ca.get().map(String::as_str)
     }
 
     /// The default namespace.

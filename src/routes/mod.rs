@@ -130,6 +130,7 @@ async fn dispatch(
         Id::AdminWebhooksRelease => admin::webhooks::release(app, req).await,
         Id::AdminInstanceUninstall => admin::instances::uninstall(app, arg).await,
         Id::AdminSignedInstance => admin::instances::signed_instance(app, req, arg).await,
+        Id::AdminTlsCa => admin::tls_ca(all),
     }
 }
 

@@ -21,6 +21,7 @@ pub mod webhooks;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
+use warp::Reply;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
@@ -93,4 +94,26 @@ pub async fn reset(app: App) -> Response {
 /// GET /__admin/state — apps, sites, instances with setup status, live codes and tokens.
 pub async fn state(app: App) -> Response {
     json_response(StatusCode::OK, &app.state())
+}
+
+/// GET /__admin/tls/ca.pem — the CA certificate a client must trust for the HTTPS port, as the file
+/// `--tls-ca-out` also holds (handy when the mock runs in a container). 404 when the server has no
+/// HTTPS port or serves a certificate it was given (`--tls-cert`: its CA is the user's own).
+pub fn tls_ca(all: &crate::namespaces::Namespaces) -> Response {
+    match all.tls_ca() {
+        Some(pem) => warp::http::Response::builder()
+            .header("content-type", "application/x-pem-file")
+            .header(
+                "content-disposition",
+                "inline; filename=\"wix-mock-ca.pem\"",
+            )
+            .body(pem.to_string().into())
+            .unwrap_or_default(),
+        None => WixError::NotFound {
+            code: "TLS_CA_NOT_AVAILABLE",
+            message: "no CA certificate: the server was started without --tls, or with --tls-cert"
+                .into(),
+        }
+        .into_response(),
+    }
 }
