@@ -35,6 +35,7 @@ pub enum Id {
     AdminHealth,
     AdminReady,
     AdminVersion,
+    AdminOpenApi,
     AdminClockGet,
     AdminClockSet,
     AdminReset,
@@ -326,6 +327,13 @@ pub static TABLE: &[Endpoint] = &[
         &["/__admin/version"],
         None,
         r#"`{"name","version"}`"#,
+    ),
+    ep(
+        Id::AdminOpenApi,
+        Get,
+        &["/__admin/openapi.json"],
+        None,
+        r#"this admin API described in OpenAPI 3.1 (for client generators and editors)"#,
     ),
     ep(
         Id::AdminClockGet,

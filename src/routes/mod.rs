@@ -131,6 +131,7 @@ async fn dispatch(
         Id::AdminInstanceUninstall => admin::instances::uninstall(app, arg).await,
         Id::AdminSignedInstance => admin::instances::signed_instance(app, req, arg).await,
         Id::AdminTlsCa => admin::tls_ca(all),
+        Id::AdminOpenApi => json_response(warp::http::StatusCode::OK, &crate::openapi::admin_api()),
     }
 }
 
