@@ -121,6 +121,14 @@ pub fn serve(args: ServeArgs) -> ExitCode {
             }
         }
         let namespaces = Namespaces::new(app.clone());
+        namespaces.allow_hosts(
+            args.allowed_hosts
+                .iter()
+                .chain(&args.tls_hosts)
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+                .collect(),
+        );
         if let Some(pem) = https.as_ref().and_then(|h| h.4.clone()) {
             namespaces.set_tls_ca(pem);
         }
