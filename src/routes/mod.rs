@@ -206,7 +206,7 @@ fn foreign_host(headers: &HeaderMap, allowed: &[String]) -> Option<String> {
         || name.ends_with(".localhost")
         || !name.contains('.')
         || crate::tls::DEFAULT_HOSTS.contains(&name.as_str())
-        || allowed.iter().any(|a| *a == name);
+        || allowed.contains(&name);
     (!ok).then_some(name)
 }
 
