@@ -35,6 +35,7 @@ pub enum Id {
     AdminHealth,
     AdminReady,
     AdminVersion,
+    AdminOpenApi,
     AdminClockGet,
     AdminClockSet,
     AdminReset,
@@ -68,6 +69,7 @@ pub enum Id {
     AdminWebhooksRelease,
     AdminInstanceUninstall,
     AdminSignedInstance,
+    AdminTlsCa,
 }
 
 /// The HTTP methods the mock serves.
@@ -327,6 +329,13 @@ pub static TABLE: &[Endpoint] = &[
         r#"`{"name","version"}`"#,
     ),
     ep(
+        Id::AdminOpenApi,
+        Get,
+        &["/__admin/openapi.json"],
+        None,
+        r#"this admin API described in OpenAPI 3.1 (for client generators and editors)"#,
+    ),
+    ep(
         Id::AdminClockGet,
         Get,
         &["/__admin/clock"],
@@ -507,7 +516,7 @@ pub static TABLE: &[Endpoint] = &[
         Post,
         &["/__admin/webhooks/emit"],
         None,
-        r#"`{"instanceId", "eventType", "data"?, "identity"?}`: sends any event to the instance's app; `202`"#,
+        r#"`{"instance_id", "event_type", "data"?, "identity"?}`: sends any event to the instance's app; `202`"#,
     ),
     ep(
         Id::AdminWebhookFaultsArm,
@@ -550,6 +559,13 @@ pub static TABLE: &[Endpoint] = &[
         &["/__admin/instances/{instanceId}/signed-instance"],
         None,
         r#"`[?uid=…\|?visitor=true]`: the encoded `instance` parameter and its payload"#,
+    ),
+    ep(
+        Id::AdminTlsCa,
+        Get,
+        &["/__admin/tls/ca.pem"],
+        None,
+        r#"the CA certificate (PEM) a client must trust for the HTTPS port (`--tls`); `404 TLS_CA_NOT_AVAILABLE` without `--tls` or with `--tls-cert`"#,
     ),
 ];
 

@@ -121,6 +121,17 @@ pub fn serve(args: ServeArgs) -> ExitCode {
             }
         }
         let namespaces = Namespaces::new(app.clone());
+        namespaces.allow_hosts(
+            args.allowed_hosts
+                .iter()
+                .chain(&args.tls_hosts)
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+                .collect(),
+        );
+        if let Some(pem) = https.as_ref().and_then(|h| h.4.clone()) {
+            namespaces.set_tls_ca(pem);
+        }
         if let (Some(path), false) = (args.scenario.clone(), args.no_watch) {
             tokio::spawn(watch::watch(namespaces.clone(), path, watch::POLL));
         }
@@ -138,7 +149,7 @@ pub fn serve(args: ServeArgs) -> ExitCode {
             "dashboard: {}/__admin/ui{token_hint}",
             crate::cli::browsable(local)
         );
-        if let Some((_, tls_local, note, _)) = &https {
+        if let Some((_, tls_local, note, _, _)) = &https {
             let _ = writeln!(
                 out,
                 "wix-oauth-mock listening on https://{tls_local} {note}"
@@ -177,7 +188,7 @@ pub fn serve(args: ServeArgs) -> ExitCode {
             max_connections: args.max_connections,
             ..Limits::default()
         };
-        let https = https.map(|(listener, _, _, config)| {
+        let https = https.map(|(listener, _, _, config, _)| {
             tokio::spawn(serve_on(
                 listener,
                 namespaces.clone(),
@@ -217,7 +228,13 @@ pub fn serve(args: ServeArgs) -> ExitCode {
 
 /// What [`start_tls`] prepared: the listener, its address, what to say about it, and the rustls
 /// configuration.
-type Https = (TcpListener, SocketAddr, String, Arc<rustls::ServerConfig>);
+type Https = (
+    TcpListener,
+    SocketAddr,
+    String,
+    Arc<rustls::ServerConfig>,
+    Option<String>,
+);
 
 /// Prepares the certificates, writes the CA for clients to trust and binds the HTTPS port.
 async fn start_tls(
@@ -247,7 +264,7 @@ async fn start_tls(
         }
         None => "with the given certificate".to_string(),
     };
-    Ok((listener, local, note, material.config))
+    Ok((listener, local, note, material.config, material.ca_pem))
 }
 
 /// Asks glibc for a single malloc arena. It otherwise makes one per thread that allocates, which

@@ -76,3 +76,5 @@ mod clock_moved_back;
 mod hardening;
 // Issue 18: header and body timeouts, the connection limit.
 mod connections;
+// Issue 17: the admin API's OpenAPI description agrees with the code and the npm client.
+mod openapi;
