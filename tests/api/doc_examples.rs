@@ -419,3 +419,25 @@ fn an_output_pattern_matches_the_end_of_what_was_printed() {
     assert!(!ends_with_pattern("{\"a\":2}", "{\"a\":1}"));
     assert!(ends_with_pattern("abcabd", "ab…d"));
 }
+
+#[test]
+fn a_shell_block_runs_unless_marked_norun_with_a_reason() {
+    // Arrange
+    let doc = "```sh\necho hi\n#> hi\n```\n\n```sh norun docker\ndocker run x\n```\n\n```yaml\na: 1\n```\n";
+
+    // Act
+    let plan = plan("doc.md", doc).unwrap();
+
+    // Assert
+    assert_eq!(plan.blocks, 1);
+    assert_eq!(plan.checks, vec![(3, " hi".to_string())]);
+    assert!(plan.script.contains("echo hi") && !plan.script.contains("docker run"));
+}
+
+#[test]
+fn other_shell_dialects_and_norun_without_a_reason_are_refused() {
+    assert!(plan("doc.md", "```bash\nls\n```\n").is_err());
+    assert!(plan("doc.md", "```console\n$ ls\n```\n").is_err());
+    assert!(plan("doc.md", "```sh norun\nls\n```\n").is_err());
+    assert!(plan("doc.md", "```text output\nx\n```\n").is_err());
+}
