@@ -1,4 +1,4 @@
-// The fetch preload that every other file relies on (and that the README shows
+// The fetch preload that every other file relies on (and that docs/testing.md shows
 // users) is tested here on its own: a child node process loads it with
 // WIX_MOCK_URL pointing at a local echo server. No mock server is needed.
 import { test, before, after } from 'node:test';
