@@ -19,6 +19,7 @@ use crate::scenario::{ConsentMode, EventSpec, EventTrigger, Scenario, Ttl};
 pub mod grants;
 pub mod identity;
 pub mod member_login;
+pub mod members;
 pub mod oauth_apps;
 pub mod query;
 pub mod signed;
@@ -275,7 +276,7 @@ impl World {
             refresh_tokens: HashMap::new(),
             recent_tokens: VecDeque::new(),
             oauth_apps: BTreeMap::new(),
-            identities: Identities::from_scenario(scenario),
+            identities: Identities::from_scenario(scenario, ids),
             removed_instances: BTreeMap::new(),
             outbox: Vec::new(),
             declared_events: scenario.webhooks.events.clone(),
