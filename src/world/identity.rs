@@ -95,7 +95,7 @@ pub struct User {
 }
 
 /// A site member.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Member {
     pub id: String,
     pub site_id: String,
