@@ -96,7 +96,7 @@ pub enum WixError {
     #[error("{message}")]
     FailedPrecondition { code: &'static str, message: String },
     /// An `applicationError` with its own status and code: the members API's numeric codes the SDK
-    /// branches on (`-19976` wrong password, ...) and the named ones it does not (docs/fidelity.md I-41).
+    /// branches on (`-19976` wrong password, ...) and the named ones it does not (docs/fidelity.md I-61).
     #[error("{message}")]
     Application {
         status: u16,

@@ -35,7 +35,7 @@ pub const INVALID_PASSWORD: &str = "-19976";
 /// `RESET_PASSWORD`: too many wrong passwords; the member must reset it.
 pub const RESET_PASSWORD: &str = "-19973";
 
-// ---- Lifetimes (INFERRED, docs/fidelity.md I-40) --------------------------------------------------
+// ---- Lifetimes (INFERRED, docs/fidelity.md I-60) --------------------------------------------------
 
 /// A session token lives 5 minutes: the SDK redeems it at once (direct login, `authorized_client`).
 pub const SESSION_TOKEN_SECS: u64 = 300;
@@ -43,9 +43,9 @@ pub const SESSION_TOKEN_SECS: u64 = 300;
 pub const STATE_TOKEN_SECS: u64 = 900;
 /// A recovery (or activation) link lives an hour.
 pub const RECOVERY_SECS: u64 = 3600;
-/// The longest password `register` and `recover` take (Wix's forms stop at 100, INFERRED).
+/// The longest password `register` and `recover` take (INFERRED, docs/fidelity.md I-62).
 pub const MAX_PASSWORD_CHARS: usize = 100;
-/// The shortest (Wix's forms ask for at least 4, INFERRED).
+/// The shortest (INFERRED, I-62).
 pub const MIN_PASSWORD_CHARS: usize = 4;
 /// The outbox keeps this many messages, dropping the oldest.
 pub const OUTBOX_LIMIT: usize = 1000;
@@ -238,7 +238,7 @@ pub fn identity_json(m: &Member) -> Value {
         MemberStatus::Approved => ("ACTIVE", vec![]),
     };
     let created = m.created_at.map(rfc3339_millis);
-    json!({
+    let mut identity = json!({
         "id": m.id,
         "revision": m.revision.to_string(),
         "createdDate": created,
@@ -257,7 +257,17 @@ pub fn identity_json(m: &Member) -> Value {
         "email": {"address": m.email, "isVerified": m.email_verified},
         "status": {"name": name, "reasons": reasons},
         "factors": if m.password.is_some() { json!([{"factorType": "PASSWORD"}]) } else { json!([]) },
-    })
+    });
+    // Absent rather than null, as proto3 JSON leaves unset fields out.
+    strip_nulls(&mut identity);
+    identity
+}
+
+fn strip_nulls(v: &mut Value) {
+    if let Value::Object(map) = v {
+        map.retain(|_, v| !v.is_null());
+        map.values_mut().for_each(strip_nulls);
+    }
 }
 
 /// What `register` was sent.
@@ -273,7 +283,7 @@ pub struct Registration {
 
 /// An `applicationError` of the members API (400 unless said otherwise).
 fn app_error(code: &'static str, message: impl Into<String>) -> WixError {
-    // Statuses are INFERRED (docs/fidelity.md I-41): the SDK reads only the code.
+    // Statuses are INFERRED (docs/fidelity.md I-61): the SDK reads only the code.
     let status = match code {
         EMAIL_EXISTS => 409,
         _ => 400,
@@ -297,7 +307,7 @@ fn email_violation(field: &str, message: &str) -> WixError {
 }
 
 /// Checks an e-mail the way Wix's forms do (one `@`, something before it, a dot after it, no
-/// spaces, at most 254 characters; INFERRED).
+/// spaces, at most 254 characters; INFERRED, docs/fidelity.md I-63).
 pub fn check_email(field: &str, email: &str) -> Result<String, WixError> {
     let email = email.trim();
     let ok = email.len() <= 254
@@ -686,7 +696,7 @@ impl World {
     }
 
     /// `POST /_api/iam/recovery/v1/send-email`: a recovery link to the outbox. An unknown e-mail
-    /// is answered the same way, so the call does not tell who is a member (INFERRED).
+    /// is answered the same way, so the call does not tell who is a member (INFERRED, docs/fidelity.md I-64).
     pub fn send_recovery_email(
         &mut self,
         token: Option<&str>,

@@ -94,7 +94,7 @@ async fn saving_the_same_state_twice_gives_the_same_bytes() {
     assert_eq!(a.to_bytes(), b.to_bytes());
     let text = String::from_utf8(a.to_bytes()).unwrap();
     assert!(text.contains("\"format\": \"wix-oauth-mock/state\""));
-    assert!(text.contains("\"version\": 1"));
+    assert!(text.contains("\"version\": 2"));
     // The scenario's OAuth app secret is stored as a digest, never as itself.
     assert!(!text.contains(CLIENT_SECRET));
     assert!(text.contains("secret_sha256"));
@@ -128,8 +128,8 @@ async fn unusable_files_are_refused_with_the_reason_and_left_untouched() {
         ),
         (
             "future version",
-            good_text.replace("\"version\": 1", "\"version\": 2"),
-            "format version 2",
+            good_text.replace("\"version\": 2", "\"version\": 3"),
+            "format version 3",
         ),
         (
             "other scenario",
