@@ -724,7 +724,15 @@ impl App {
         verify_email: bool,
     ) -> Result<(String, crate::world::identity::Member), WixError> {
         self.with_world(|w, now, ids| {
-            w.sign_on(visitor_token, api_key, email, profile, verify_email, now, ids)
+            w.sign_on(
+                visitor_token,
+                api_key,
+                email,
+                profile,
+                verify_email,
+                now,
+                ids,
+            )
         })
     }
 
@@ -760,9 +768,7 @@ impl App {
         client_id: Option<&str>,
         post_logout_redirect: Option<&str>,
     ) -> Result<(), WixError> {
-        self.with_world(|w, now, _| {
-            w.logout_member(token, client_id, post_logout_redirect, now)
-        })
+        self.with_world(|w, now, _| w.logout_member(token, client_id, post_logout_redirect, now))
     }
 
     /// `GET /__admin/outbox`: what Wix would have e-mailed, newest first.

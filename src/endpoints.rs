@@ -266,21 +266,30 @@ pub static TABLE: &[Endpoint] = &[
     ep(
         Id::MemberLogin,
         Post,
-        &["/_api/iam/authentication/v2/login", "/iam/authentication/v2/login"],
+        &[
+            "/_api/iam/authentication/v2/login",
+            "/iam/authentication/v2/login",
+        ],
         Some("login"),
         r#"`{loginId: {email}, password, captchaTokens?}`: the same states; wrong passwords are counted (`-19976`, then `-19973` reset required)"#,
     ),
     ep(
         Id::MemberSignOn,
         Post,
-        &["/_api/iam/authentication/v2/sign-on", "/iam/authentication/v2/sign-on"],
+        &[
+            "/_api/iam/authentication/v2/sign-on",
+            "/iam/authentication/v2/sign-on",
+        ],
         Some("sign_on"),
         r#"`{loginId: {email}, profile?}` with `Authorization: <visitor token>,<API key>`: `{sessionToken, identity}` for the member (created when new), for `authorized_client` with `session_token`"#,
     ),
     ep(
         Id::MemberLogout,
         Get,
-        &["/_api/iam/authentication/v1/logout", "/iam/authentication/v1/logout"],
+        &[
+            "/_api/iam/authentication/v1/logout",
+            "/iam/authentication/v1/logout",
+        ],
         Some("member_logout"),
         r#"`?clientId&postLogoutRedirectUri` with a member token: every token of the member stops working; answers `{}`"#,
     ),
@@ -297,21 +306,30 @@ pub static TABLE: &[Endpoint] = &[
     ep(
         Id::VerificationVerify,
         Post,
-        &["/_api/iam/verification/v1/auth/verify", "/iam/verification/v1/auth/verify"],
+        &[
+            "/_api/iam/verification/v1/auth/verify",
+            "/iam/verification/v1/auth/verify",
+        ],
         Some("verify"),
         r#"`{code, stateToken}`: the code from the outbox; answers the next state (`SUCCESS` + `sessionToken`, or `REQUIRE_OWNER_APPROVAL`)"#,
     ),
     ep(
         Id::VerificationResend,
         Post,
-        &["/_api/iam/verification/v1/auth/resend", "/iam/verification/v1/auth/resend"],
+        &[
+            "/_api/iam/verification/v1/auth/resend",
+            "/iam/verification/v1/auth/resend",
+        ],
         Some("verify"),
         r#"`{stateToken}`: a new code to the outbox; answers `{}`"#,
     ),
     ep(
         Id::RecoverySendEmail,
         Post,
-        &["/_api/iam/recovery/v1/send-email", "/iam/recovery/v1/send-email"],
+        &[
+            "/_api/iam/recovery/v1/send-email",
+            "/iam/recovery/v1/send-email",
+        ],
         Some("recovery"),
         r#"`{email, redirect?: {url, clientId}}`: a recovery link to the outbox (none for an unknown e-mail, same answer); answers `{}`"#,
     ),

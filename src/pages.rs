@@ -276,7 +276,12 @@ if(target&&target!==window){{target.postMessage(data,{origin});}}}})();</script>
 /// posts the new password back to the same path (`recover`).
 pub fn reset_password(token: &str, email: &str, error: Option<&str>) -> Response {
     let error = error
-        .map(|e| format!("<p id=\"error\" class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .map(|e| {
+            format!(
+                "<p id=\"error\" class=\"error\" role=\"alert\">{}</p>",
+                escape(e)
+            )
+        })
         .unwrap_or_default();
     page(
         "Reset password",

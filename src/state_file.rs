@@ -297,14 +297,20 @@ impl StateFile {
         }
         let sites: HashSet<&str> = scenario.sites.iter().map(|s| s.id.value.as_str()).collect();
         for (id, m) in &w.members {
-            if !sites.contains(m.member.site_id.as_str()) && !w.sites.contains_key(&m.member.site_id)
+            if !sites.contains(m.member.site_id.as_str())
+                && !w.sites.contains_key(&m.member.site_id)
             {
-                return Err(format!("member {id} is on site {}, which is unknown", m.member.site_id));
+                return Err(format!(
+                    "member {id} is on site {}, which is unknown",
+                    m.member.site_id
+                ));
             }
             if let Some(p) = &m.password_pbkdf2
                 && crate::world::members::PasswordHash::decode(p).is_none()
             {
-                return Err(format!("member {id}'s password_pbkdf2 is not one this build reads"));
+                return Err(format!(
+                    "member {id}'s password_pbkdf2 is not one this build reads"
+                ));
             }
         }
         for (id, a) in &w.oauth_apps {

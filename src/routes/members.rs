@@ -72,10 +72,7 @@ impl Credentials {
         let captcha = self.captcha();
         let profile = self.profile.unwrap_or_default();
         Registration {
-            email: self
-                .login_id
-                .and_then(|l| l.email)
-                .unwrap_or_default(),
+            email: self.login_id.and_then(|l| l.email).unwrap_or_default(),
             password: self.password.unwrap_or_default(),
             nickname: profile.nickname,
             first_name: profile.first_name,
@@ -294,7 +291,8 @@ pub async fn sign_on(app: App, req: &Incoming) -> Response {
         let creds: Credentials = body(req)?;
         let email = required(creds.email(), "loginId.email", "EMAIL")?.to_string();
         let verify = creds.verify_email.unwrap_or(false);
-        let (session, member) = app.sign_on(&visitor, &key, &email, creds.registration(), verify)?;
+        let (session, member) =
+            app.sign_on(&visitor, &key, &email, creds.registration(), verify)?;
         Ok(json!({"sessionToken": session, "identity": identity_json(&member)}))
     })())
 }
@@ -363,10 +361,7 @@ pub async fn reset_form(app: App, req: &Incoming) -> Response {
             Ok((_, None)) => Ok(pages::password_changed()),
             Err(WixError::Validation(v)) => {
                 let email = app.recovery_link(token).map_err(page_error)?;
-                let why = v
-                    .first()
-                    .map(|f| f.description.clone())
-                    .unwrap_or_default();
+                let why = v.first().map(|f| f.description.clone()).unwrap_or_default();
                 Ok(pages::reset_password(token, &email, Some(&why)))
             }
             Err(e) => Err(page_error(e)),

@@ -543,13 +543,7 @@ impl World {
             registered: true,
         };
         self.identities.members.insert(id.clone(), member);
-        Ok(self.next_state(
-            &id,
-            &caller.app_id,
-            policy.verify_email_on_signup,
-            now,
-            ids,
-        ))
+        Ok(self.next_state(&id, &caller.app_id, policy.verify_email_on_signup, now, ids))
     }
 
     /// `POST /_api/iam/authentication/v2/login`.
@@ -591,10 +585,7 @@ impl World {
             ));
         }
         // A member without a password (a scenario member declared without one) takes any.
-        let ok = member
-            .password
-            .as_ref()
-            .is_none_or(|h| h.verify(password));
+        let ok = member.password.as_ref().is_none_or(|h| h.verify(password));
         let stored = self
             .identities
             .members
@@ -769,13 +760,14 @@ impl World {
     }
 
     fn check_redirect(&self, client_id: &str, url: &str, field: &str) -> Result<(), WixError> {
-        let refuse = |m: String| {
-            WixError::Validation(vec![FieldViolation::new(field, "NOT_ALLOWED", m)])
-        };
+        let refuse =
+            |m: String| WixError::Validation(vec![FieldViolation::new(field, "NOT_ALLOWED", m)]);
         let parsed = crate::redirect::check(url)
             .map_err(|e| refuse(format!("cannot be redirected to: {e}")))?;
         let Some(app) = self.oauth_apps.get(client_id) else {
-            return Err(refuse("only a Headless OAuth app's visitor may give one".into()));
+            return Err(refuse(
+                "only a Headless OAuth app's visitor may give one".into(),
+            ));
         };
         if app.allowed_redirect_uris.iter().any(|u| u == url)
             || crate::redirect::host_allowed(&parsed, &app.allowed_redirect_domains)
@@ -917,9 +909,7 @@ impl World {
                     nickname: profile
                         .nickname
                         .filter(|n| !n.trim().is_empty())
-                        .unwrap_or_else(|| {
-                            email.split('@').next().unwrap_or_default().to_string()
-                        }),
+                        .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_string()),
                     email,
                     password: None,
                     first_name: profile.first_name,
@@ -1106,7 +1096,9 @@ mod tests {
         for good in ["a@b.co", " m@demo-site.example.com "] {
             assert!(check_email("e", good).is_ok(), "{good}");
         }
-        for bad in ["", "a", "@b.co", "a@b", "a@.co", "a@b.", "a b@c.de", "a@b@c.de"] {
+        for bad in [
+            "", "a", "@b.co", "a@b", "a@.co", "a@b.", "a b@c.de", "a@b@c.de",
+        ] {
             assert!(check_email("e", bad).is_err(), "{bad}");
         }
         assert!(check_email("e", &format!("{}@b.co", "a".repeat(260))).is_err());

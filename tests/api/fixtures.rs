@@ -136,9 +136,11 @@ impl Live<'_> {
                 html[start..].split('"').next().unwrap().to_string()
             }
             "member_token" => {
-                app.mint(&json!({"identity": "member", "client_id": CLIENT_ID, "member_id": MEMBER_ID}))
-                    .await
-                    .0
+                app.mint(
+                    &json!({"identity": "member", "client_id": CLIENT_ID, "member_id": MEMBER_ID}),
+                )
+                .await
+                .0
             }
             // A registration waiting for its code (the fixture's mock verifies e-mails on sign-up).
             "state_token" | "verification_code" => {
@@ -152,7 +154,10 @@ impl Live<'_> {
                     )
                     .await;
                 let state = res.json()["stateToken"].as_str().unwrap().to_string();
-                let mail = app.get(&format!("/__admin/outbox?email={email}")).await.json();
+                let mail = app
+                    .get(&format!("/__admin/outbox?email={email}"))
+                    .await
+                    .json();
                 let code = mail["messages"][0]["code"].as_str().unwrap().to_string();
                 self.cache.insert("state_token".into(), state);
                 self.cache.insert("verification_code".into(), code);
@@ -387,9 +392,10 @@ fn spawn_for(bindings: &Value) -> TestApp {
     let needs_consent_page = bindings
         .as_object()
         .is_some_and(|m| m.values().any(|v| v == "consent_id"));
-    let needs_verification = bindings
-        .as_object()
-        .is_some_and(|m| m.values().any(|v| v == "state_token" || v == "verification_code"));
+    let needs_verification = bindings.as_object().is_some_and(|m| {
+        m.values()
+            .any(|v| v == "state_token" || v == "verification_code")
+    });
     if needs_consent_page {
         spawn_app_with(&default_yaml().replacen("consent: auto", "consent: page", 1))
     } else if needs_verification {

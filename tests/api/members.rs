@@ -101,7 +101,13 @@ async fn register_with_an_e_mail_already_taken_answers_the_code_the_sdk_maps_to_
  {
     let app = spawn_app();
     let token = visitor(&app).await;
-    let res = register(&app, &token, MEMBER_EMAIL.to_uppercase().as_str(), "whatever-1").await;
+    let res = register(
+        &app,
+        &token,
+        MEMBER_EMAIL.to_uppercase().as_str(),
+        "whatever-1",
+    )
+    .await;
     assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text());
     assert_eq!(app_code(&res), "-19995");
 }
@@ -188,7 +194,12 @@ async fn register_with_verification_e_mails_a_code_and_verify_with_it_logs_the_m
     assert_eq!(app_code(&bad), "INVALID_VERIFICATION_CODE");
     assert_eq!(good.status, StatusCode::OK, "{}", good.text());
     assert_eq!(good.json()["state"], "SUCCESS");
-    assert!(good.json()["sessionToken"].as_str().unwrap().starts_with("JWS."));
+    assert!(
+        good.json()["sessionToken"]
+            .as_str()
+            .unwrap()
+            .starts_with("JWS.")
+    );
     assert_eq!(good.json()["identity"]["email"]["isVerified"], true);
     assert_eq!(app_code(&replay), "INVALID_STATE_TOKEN");
     // Logged in once verified: no new code.
@@ -244,7 +255,9 @@ async fn login_counts_wrong_passwords_and_requires_a_reset_after_the_sites_maxim
     // Act
     let mut codes = Vec::new();
     for _ in 0..3 {
-        codes.push(app_code(&login(&app, &token, MEMBER_EMAIL, "wrong-password").await));
+        codes.push(app_code(
+            &login(&app, &token, MEMBER_EMAIL, "wrong-password").await,
+        ));
     }
     let right_after = login(&app, &token, MEMBER_EMAIL, MEMBER_PASSWORD).await;
 
@@ -257,10 +270,16 @@ async fn login_counts_wrong_passwords_and_requires_a_reset_after_the_sites_maxim
 async fn a_right_password_clears_the_wrong_password_count() {
     let app = spawn_app_with(&with_policy("      max_wrong_passwords: 2\n"));
     let token = visitor(&app).await;
-    assert_eq!(app_code(&login(&app, &token, MEMBER_EMAIL, "nope-nope").await), "-19976");
+    assert_eq!(
+        app_code(&login(&app, &token, MEMBER_EMAIL, "nope-nope").await),
+        "-19976"
+    );
     let ok = login(&app, &token, MEMBER_EMAIL, MEMBER_PASSWORD).await;
     assert_eq!(ok.json()["state"], "SUCCESS", "{}", ok.text());
-    assert_eq!(app_code(&login(&app, &token, MEMBER_EMAIL, "nope-nope").await), "-19976");
+    assert_eq!(
+        app_code(&login(&app, &token, MEMBER_EMAIL, "nope-nope").await),
+        "-19976"
+    );
 }
 
 #[tokio::test]
@@ -297,7 +316,10 @@ async fn a_site_with_captcha_wants_the_token_it_declares() {
         }
         b
     };
-    assert_eq!(app_code(&call(&app, &url, &token, &body(None)).await), "-19971");
+    assert_eq!(
+        app_code(&call(&app, &url, &token, &body(None)).await),
+        "-19971"
+    );
     assert_eq!(
         app_code(&call(&app, &url, &token, &body(Some("bot"))).await),
         "-19970"
@@ -316,7 +338,12 @@ async fn a_site_that_verifies_on_login_asks_an_unverified_member_for_a_code() {
     let app = spawn_app_with(&yaml);
     let token = visitor(&app).await;
     let res = login(&app, &token, MEMBER_EMAIL, MEMBER_PASSWORD).await;
-    assert_eq!(res.json()["state"], "REQUIRE_EMAIL_VERIFICATION", "{}", res.text());
+    assert_eq!(
+        res.json()["state"],
+        "REQUIRE_EMAIL_VERIFICATION",
+        "{}",
+        res.text()
+    );
     assert_eq!(outbox(&app, MEMBER_EMAIL).await.len(), 1);
 }
 
@@ -343,7 +370,9 @@ async fn direct_login_posts_the_code_to_the_registered_origin_and_the_code_gives
     // Arrange
     let app = spawn_app();
     let token = visitor(&app).await;
-    let session = login(&app, &token, MEMBER_EMAIL, MEMBER_PASSWORD).await.json()["sessionToken"]
+    let session = login(&app, &token, MEMBER_EMAIL, MEMBER_PASSWORD)
+        .await
+        .json()["sessionToken"]
         .as_str()
         .unwrap()
         .to_string();
@@ -363,8 +392,10 @@ async fn direct_login_posts_the_code_to_the_registered_origin_and_the_code_gives
     let start = html.find(marker).expect("the code in the page") + marker.len();
     let code = html[start..].split('"').next().unwrap().to_string();
     let tokens = app
-        .oauth2_token(&json!({"clientId": CLIENT_ID, "grantType": "authorization_code",
-            "redirectUri": CLIENT_REDIRECT, "code": code, "codeVerifier": PKCE_VERIFIER}))
+        .oauth2_token(
+            &json!({"clientId": CLIENT_ID, "grantType": "authorization_code",
+            "redirectUri": CLIENT_REDIRECT, "code": code, "codeVerifier": PKCE_VERIFIER}),
+        )
         .await;
     let replay = direct_login_session(&app, &token, &session).await;
 
@@ -395,7 +426,9 @@ async fn direct_login_posts_the_code_to_the_registered_origin_and_the_code_gives
 async fn a_session_token_expires_after_five_virtual_minutes() {
     let app = spawn_app();
     let token = visitor(&app).await;
-    let session = login(&app, &token, MEMBER_EMAIL, MEMBER_PASSWORD).await.json()["sessionToken"]
+    let session = login(&app, &token, MEMBER_EMAIL, MEMBER_PASSWORD)
+        .await
+        .json()["sessionToken"]
         .as_str()
         .unwrap()
         .to_string();
@@ -421,7 +454,11 @@ async fn web_message_without_a_session_token_posts_login_required() {
     let page = app
         .get(&format!("{}?{}", u.path(), u.query().unwrap()))
         .await;
-    assert!(page.text().contains("\"error\":\"login_required\""), "{}", page.text());
+    assert!(
+        page.text().contains("\"error\":\"login_required\""),
+        "{}",
+        page.text()
+    );
 }
 
 #[tokio::test]
@@ -489,7 +526,9 @@ async fn recovery_e_mails_a_link_whose_page_sets_a_new_password_once() {
         "-19976"
     );
     assert_eq!(
-        login(&app, &token, MEMBER_EMAIL, "brand-new-pass").await.json()["state"],
+        login(&app, &token, MEMBER_EMAIL, "brand-new-pass")
+            .await
+            .json()["state"],
         "SUCCESS"
     );
 }
@@ -507,12 +546,16 @@ async fn recovery_for_an_unknown_e_mail_answers_the_same_and_sends_nothing() {
     .await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.json(), json!({}));
-    assert!(outbox(&app, "nobody@demo-site.example.com").await.is_empty());
+    assert!(
+        outbox(&app, "nobody@demo-site.example.com")
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn sign_on_with_an_api_key_then_authorized_client_with_the_session_token_gives_member_tokens()
- {
+{
     // Arrange
     let app = spawn_app();
     let token = visitor(&app).await;
@@ -528,7 +571,10 @@ async fn sign_on_with_an_api_key_then_authorized_client_with_the_session_token_g
                 .json(&json!({"loginId": {"email": "external@demo-site.example.com"}})),
         )
         .await;
-    let member_id = signed.json()["identity"]["id"].as_str().unwrap().to_string();
+    let member_id = signed.json()["identity"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let session = signed.json()["sessionToken"].as_str().unwrap().to_string();
     let grant = |session: String| {
         let app = &app;
@@ -599,7 +645,9 @@ async fn logout_ends_every_token_of_the_member_and_change_password_needs_one() {
     assert_eq!(info.json()["active"], false);
     assert_eq!(by_visitor.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        login(&app, &visitor_token, MEMBER_EMAIL, "changed-pass").await.json()["state"],
+        login(&app, &visitor_token, MEMBER_EMAIL, "changed-pass")
+            .await
+            .json()["state"],
         "SUCCESS"
     );
 }
@@ -608,8 +656,20 @@ async fn logout_ends_every_token_of_the_member_and_change_password_needs_one() {
 async fn passwords_never_reach_the_journal_the_state_or_the_scenario_members() {
     let app = spawn_app();
     let token = visitor(&app).await;
-    register(&app, &token, "secret@demo-site.example.com", "very-secret-pass").await;
-    login(&app, &token, "secret@demo-site.example.com", "very-secret-pass").await;
+    register(
+        &app,
+        &token,
+        "secret@demo-site.example.com",
+        "very-secret-pass",
+    )
+    .await;
+    login(
+        &app,
+        &token,
+        "secret@demo-site.example.com",
+        "very-secret-pass",
+    )
+    .await;
     let journal = app.get("/__admin/requests").await.text();
     let state = app.state().await.to_string();
     assert!(!journal.contains("very-secret-pass"), "{journal}");
