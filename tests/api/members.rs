@@ -709,3 +709,99 @@ async fn the_outbox_waits_for_a_message_and_lists_newest_first() {
     let bad = app.get("/__admin/outbox?wait=soon").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
+
+fn kinds(report: &Value) -> Vec<String> {
+    report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_conformance_report_flags_a_reused_session_token() {
+    let app = spawn_app();
+    let token = visitor(&app).await;
+    let session = login(&app, &token, MEMBER_EMAIL, MEMBER_PASSWORD)
+        .await
+        .json()["sessionToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    direct_login_session(&app, &token, &session).await;
+    assert!(kinds(&app.conformance().await).is_empty());
+    direct_login_session(&app, &token, &session).await;
+    let report = app.conformance().await;
+    assert_eq!(kinds(&report), ["session_token_reused"], "{report}");
+    assert_eq!(report["passed"], false);
+    assert!(
+        !report.to_string().contains(&session),
+        "the token itself is never shown"
+    );
+}
+
+#[tokio::test]
+async fn the_conformance_report_flags_login_again_instead_of_verifying() {
+    let app = spawn_app_with(&with_policy("      verify_email_on_signup: true\n"));
+    let token = visitor(&app).await;
+    register(&app, &token, "loop@demo-site.example.com", "loop-pass-1").await;
+    login(&app, &token, "loop@demo-site.example.com", "loop-pass-1").await;
+    assert_eq!(kinds(&app.conformance().await), ["login_instead_of_verify"]);
+}
+
+#[tokio::test]
+async fn verifying_the_code_is_what_the_report_expects() {
+    let app = spawn_app_with(&with_policy("      verify_email_on_signup: true\n"));
+    let token = visitor(&app).await;
+    let email = "good@demo-site.example.com";
+    let res = register(&app, &token, email, "good-pass-1").await;
+    let code = outbox(&app, email).await[0]["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    call(
+        &app,
+        "/_api/iam/verification/v1/auth/verify",
+        &token,
+        &json!({"code": code, "stateToken": res.json()["stateToken"]}),
+    )
+    .await;
+    login(&app, &token, email, "good-pass-1").await;
+    assert!(kinds(&app.conformance().await).is_empty());
+}
+
+#[tokio::test]
+async fn the_conformance_report_warns_about_a_tight_wrong_password_loop() {
+    let app = spawn_app_with(&with_policy("      max_wrong_passwords: 50\n"));
+    let token = visitor(&app).await;
+    for _ in 0..4 {
+        login(&app, &token, MEMBER_EMAIL, "wrong-wrong").await;
+    }
+    assert!(
+        kinds(&app.conformance().await).is_empty(),
+        "four typos are a person"
+    );
+    login(&app, &token, MEMBER_EMAIL, "wrong-wrong").await;
+    let report = app.conformance().await;
+    assert_eq!(kinds(&report), ["wrong_password_loop"]);
+    assert_eq!(report["passed"], true, "a warning: {report}");
+}
+
+#[tokio::test]
+async fn the_conformance_report_flags_a_visitor_token_of_another_oauth_app() {
+    // Arrange: a second OAuth app on the same site.
+    let yaml = format!(
+        "{}  - id: 3c0f6a2e-1b7d-4e8a-9f0c-2d4e6f8a0b1c\n    name: Other Client\n    allowed_redirect_uris: [http://localhost:4000/cb]\n",
+        default_yaml()
+    );
+    let app = spawn_app_with(&yaml);
+    let other = app
+        .mint(&json!({"identity": "visitor", "client_id": "3c0f6a2e-1b7d-4e8a-9f0c-2d4e6f8a0b1c"}))
+        .await
+        .0;
+    // Act
+    direct_login_session(&app, &other, "").await;
+    // Assert
+    assert_eq!(kinds(&app.conformance().await), ["foreign_visitor_token"]);
+}
