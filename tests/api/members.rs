@@ -805,3 +805,20 @@ async fn the_conformance_report_flags_a_visitor_token_of_another_oauth_app() {
     // Assert
     assert_eq!(kinds(&app.conformance().await), ["foreign_visitor_token"]);
 }
+
+#[tokio::test]
+async fn a_fault_named_by_endpoint_reaches_login_and_nothing_is_counted() {
+    // Arrange
+    let app = spawn_app_with(&with_policy("      max_wrong_passwords: 2\n"));
+    let token = visitor(&app).await;
+    app.arm("match: {endpoint: login}\nwhen: {first: 1}\neffects: [{error: {preset: unavailable}}]")
+        .await;
+    // Act
+    let faulted = login(&app, &token, MEMBER_EMAIL, "wrong-wrong").await;
+    let next = login(&app, &token, MEMBER_EMAIL, "wrong-wrong").await;
+    let register_ok = register(&app, &token, "f@demo-site.example.com", "fault-pass").await;
+    // Assert: the faulted request never reached the world, so one wrong password is counted.
+    assert_eq!(faulted.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(app_code(&next), "-19976");
+    assert_eq!(register_ok.status, StatusCode::OK);
+}
