@@ -239,9 +239,10 @@ pub fn member_login(view: &crate::world::member_login::LoginView) -> Response {
 
 /// The `responseMode: web_message` answer of `/oauth2/authorize` (direct login): a page, loaded in
 /// the SDK's hidden iframe, that posts `data` (`{code, state}` or `{error, error_description,
-/// state}`) to its parent (or opener) for `origin` only, the registered redirect URI's origin, as
-/// the SDK's `addPostMessageListener` waits for. Only that origin may frame it.
-pub fn web_message(origin: &str, data: &[(String, String)]) -> Response {
+/// state}`) to its parent (or opener) as the SDK's `addPostMessageListener` waits for, with each of
+/// `origins` (the registered redirect URIs' origins) as the target, never `*`: the browser delivers
+/// it only to a window of that origin. Only those origins may frame the page.
+pub fn web_message(origins: &[String], data: &[(String, String)]) -> Response {
     let map: serde_json::Map<String, serde_json::Value> = data
         .iter()
         .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
@@ -251,16 +252,22 @@ pub fn web_message(origin: &str, data: &[(String, String)]) -> Response {
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Logging in</title></head><body>\
 <p id=\"status\">Handing the result to the application…</p><script>\
-(function(){{var data={data};var target=window.opener||window.parent;\
-if(target&&target!==window){{target.postMessage(data,{origin});}}}})();</script></body></html>\n",
+(function(){{var data={data};var origins={origins};var target=window.opener||window.parent;\
+if(target&&target!==window){{origins.forEach(function(o){{target.postMessage(data,o);}});}}}})();</script></body></html>\n",
         data = js(&serde_json::Value::Object(map)),
-        origin = js(&serde_json::Value::String(origin.to_string())),
+        origins = js(&serde_json::json!(origins)),
     );
     let mut res = warp::reply::html(html).into_response();
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Origins are `scheme://host[:port]` from checked URLs: no space or quote can reach the header.
+    let ancestors = if origins.is_empty() {
+        "'none'".to_string()
+    } else {
+        origins.join(" ")
+    };
     let csp = format!(
-        "default-src 'none'; script-src 'unsafe-inline'; base-uri 'none'; frame-ancestors {origin}"
+        "default-src 'none'; script-src 'unsafe-inline'; base-uri 'none'; frame-ancestors {ancestors}"
     );
     if let Ok(v) = HeaderValue::from_str(&csp) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);

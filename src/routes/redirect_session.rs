@@ -173,7 +173,7 @@ fn login_reply(step: Result<LoginStep, WixError>) -> Response {
     match step {
         Ok(LoginStep::Redirect(location)) => redirect(&location),
         Ok(LoginStep::Form(view)) => pages::member_login(&view),
-        Ok(LoginStep::WebMessage { origin, data }) => pages::web_message(&origin, &data),
+        Ok(LoginStep::WebMessage { origins, data }) => pages::web_message(&origins, &data),
         Err(e) => e.into_response(),
     }
 }

@@ -37,6 +37,10 @@ pub struct RedirectSession {
     /// without asking anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_id: Option<String>,
+    /// A `web_message` session without a redirect URI posts to these origins (its OAuth app's
+    /// registered redirect URIs' origins).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_origins: Vec<String>,
 }
 
 /// A member-login authorization code: single use, bound to its PKCE challenge and redirect URI.
@@ -91,9 +95,10 @@ pub enum LoginStep {
     Redirect(String),
     /// Show the login form (again, with an error when one is set).
     Form(LoginView),
-    /// Post `data` to the opener or parent window, to `origin` only (`responseMode: web_message`).
+    /// Post `data` to the opener or parent window, for these origins only (`responseMode:
+    /// web_message`).
     WebMessage {
-        origin: String,
+        origins: Vec<String>,
         data: Vec<(String, String)>,
     },
 }
@@ -147,7 +152,14 @@ impl World {
             }
         };
         let client_id = required("clientId", &req.client_id);
-        let redirect_uri = required("redirectUri", &req.redirect_uri);
+        // Direct login (`web_message`) sends no redirectUri: the SDK's getMemberTokensForDirectLogin
+        // builds its session from PKCE values alone (docs/fidelity.md F-63).
+        let web_message = req.response_mode.as_deref() == Some("web_message");
+        let redirect_uri = if web_message && req.redirect_uri.as_deref().is_none_or(str::is_empty) {
+            Some(String::new())
+        } else {
+            required("redirectUri", &req.redirect_uri)
+        };
         let challenge = required("codeChallenge", &req.code_challenge);
         if req
             .code_challenge_method
@@ -204,14 +216,16 @@ impl World {
             })?;
         // Wix redirects only to exact `allowedRedirectUris` (docs/fidelity.md F-26), and the mock only
         // to one that passes the redirect check (no `javascript:`, userinfo or backslash, issue 18).
-        if !oauth_app.allowed_redirect_uris.contains(&redirect_uri) {
+        if !redirect_uri.is_empty() && !oauth_app.allowed_redirect_uris.contains(&redirect_uri) {
             return Err(WixError::Validation(vec![FieldViolation::new(
                 &field("redirectUri"),
                 "NOT_ALLOWED",
                 "redirectUri is not one of the OAuth app's allowedRedirectUris",
             )]));
         }
-        if let Err(e) = redirect::check_registered(&redirect_uri) {
+        if let Some(Err(e)) =
+            (!redirect_uri.is_empty()).then(|| redirect::check_registered(&redirect_uri))
+        {
             return Err(WixError::Validation(vec![FieldViolation::new(
                 &field("redirectUri"),
                 "NOT_ALLOWED",
@@ -219,6 +233,31 @@ impl World {
             )]));
         }
         let site_id = oauth_app.site_id.clone();
+        // Where a web_message answer may be posted: the redirect URI's origin, or without one every
+        // origin of the OAuth app's registered redirect URIs (a browser delivers a message only to
+        // the window whose origin matches, so no other window ever receives the code).
+        let post_origins: Vec<String> = if redirect_uri.is_empty() {
+            let mut origins: Vec<String> = oauth_app
+                .allowed_redirect_uris
+                .iter()
+                .filter(|u| redirect::check_registered(u).is_ok())
+                .filter_map(|u| url::Url::parse(u).ok())
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .map(|u| u.origin().ascii_serialization())
+                .filter(|o| {
+                    redirect::origin_allowed(
+                        o,
+                        &oauth_app.allowed_redirect_uris,
+                        &oauth_app.allowed_redirect_domains,
+                    )
+                })
+                .collect();
+            origins.sort();
+            origins.dedup();
+            origins
+        } else {
+            Vec::new()
+        };
         // Direct login: the sessionToken of `login` (or `register`, `verify`...) names the member.
         // Redeemed last, once nothing else can fail, so a refused session leaves it usable.
         let member_id = match req.session_token.as_deref().filter(|t| !t.is_empty()) {
@@ -246,6 +285,7 @@ impl World {
                 response_mode,
                 expires_at: now + secs(self.ttl.consent_secs),
                 member_id,
+                post_origins,
             },
         );
         Ok(id)
@@ -542,9 +582,10 @@ fn check_post_flow_url(url: &str, oauth_app: &super::OAuthApp) -> Result<(), Wix
 /// URI is a registered one).
 fn respond(session: &RedirectSession, params: &[(&str, &str)]) -> LoginStep {
     if session.response_mode == ResponseMode::WebMessage {
-        let origin = url::Url::parse(&session.redirect_uri)
-            .map(|u| u.origin().ascii_serialization())
-            .unwrap_or_default();
+        let origins = match url::Url::parse(&session.redirect_uri) {
+            Ok(u) => vec![u.origin().ascii_serialization()],
+            Err(_) => session.post_origins.clone(),
+        };
         let mut data: Vec<(String, String)> = params
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -552,7 +593,7 @@ fn respond(session: &RedirectSession, params: &[(&str, &str)]) -> LoginStep {
         if let Some(state) = session.state.as_deref() {
             data.push(("state".into(), state.into()));
         }
-        return LoginStep::WebMessage { origin, data };
+        return LoginStep::WebMessage { origins, data };
     }
     LoginStep::Redirect(callback(session, params))
 }

@@ -403,7 +403,7 @@ async fn direct_login_posts_the_code_to_the_registered_origin_and_the_code_gives
     assert_eq!(created.status, StatusCode::OK, "{}", created.text());
     assert_eq!(page.status, StatusCode::OK);
     assert!(
-        html.contains("postMessage(data,\"http://localhost:3000\")"),
+        html.contains("var origins=[\"http://localhost:3000\"]"),
         "{html}"
     );
     assert!(html.contains("\"state\":\"direct-1\""));
@@ -811,8 +811,10 @@ async fn a_fault_named_by_endpoint_reaches_login_and_nothing_is_counted() {
     // Arrange
     let app = spawn_app_with(&with_policy("      max_wrong_passwords: 2\n"));
     let token = visitor(&app).await;
-    app.arm("match: {endpoint: login}\nwhen: {first: 1}\neffects: [{error: {preset: unavailable}}]")
-        .await;
+    app.arm(
+        "match: {endpoint: login}\nwhen: {first: 1}\neffects: [{error: {preset: unavailable}}]",
+    )
+    .await;
     // Act
     let faulted = login(&app, &token, MEMBER_EMAIL, "wrong-wrong").await;
     let next = login(&app, &token, MEMBER_EMAIL, "wrong-wrong").await;
@@ -821,4 +823,61 @@ async fn a_fault_named_by_endpoint_reaches_login_and_nothing_is_counted() {
     assert_eq!(faulted.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(app_code(&next), "-19976");
     assert_eq!(register_ok.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn direct_login_as_the_sdk_sends_it_without_a_redirect_uri_posts_to_the_registered_origins() {
+    // Arrange: getMemberTokensForDirectLogin sends PKCE values, no redirectUri.
+    let app = spawn_app();
+    let token = visitor(&app).await;
+    let session = login(&app, &token, MEMBER_EMAIL, MEMBER_PASSWORD)
+        .await
+        .json()["sessionToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Act
+    let created = app
+        .send(
+            warp::test::request()
+                .method("POST")
+                .path("/_api/redirects-api/v1/redirect-session")
+                .header("authorization", &token)
+                .json(&json!({"auth": {"authRequest": {
+                    "clientId": CLIENT_ID, "codeChallenge": PKCE_CHALLENGE,
+                    "codeChallengeMethod": "S256", "responseMode": "web_message",
+                    "responseType": "code", "scope": "offline_access", "state": "s-1",
+                    "sessionToken": session,
+                }, "prompt": "none"}})),
+        )
+        .await;
+    let u = url::Url::parse(
+        created.json()["redirectSession"]["fullUrl"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let page = app
+        .get(&format!("{}?{}", u.path(), u.query().unwrap()))
+        .await;
+    let html = page.text();
+    let start = html.find("\"code\":\"").unwrap() + 8;
+    let code = html[start..].split('"').next().unwrap().to_string();
+    let tokens = app
+        .oauth2_token(
+            &json!({"clientId": CLIENT_ID, "grantType": "authorization_code",
+            "code": code, "codeVerifier": PKCE_VERIFIER}),
+        )
+        .await;
+    // Assert: both registered origins, and nothing else; the code exchanges without redirectUri.
+    assert!(
+        html.contains("var origins=[\"http://127.0.0.1:9\",\"http://localhost:3000\"]"),
+        "{html}"
+    );
+    assert!(
+        page.header("content-security-policy")
+            .unwrap()
+            .ends_with("frame-ancestors http://127.0.0.1:9 http://localhost:3000")
+    );
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text());
 }
