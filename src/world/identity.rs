@@ -102,7 +102,7 @@ pub struct Member {
     pub email: String,
     /// Salted and hashed; never serialised, never shown (the state file writes its encoding).
     #[serde(skip)]
-    pub password: Option<super::members::PasswordHash>,
+    pub password: Option<super::credentials::PasswordHash>,
     pub nickname: String,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -217,13 +217,13 @@ pub struct Identities {
     /// Each site's member policy (sign-up, verification, captcha, wrong passwords).
     pub policies: HashMap<String, crate::scenario::MemberPolicy>,
     /// Session tokens of `register`, `login`, `verify`, `recover` and `sign-on`: single use.
-    pub session_tokens: HashMap<String, super::members::SessionGrant>,
+    pub session_tokens: HashMap<String, super::credentials::SessionGrant>,
     /// `stateToken` → the e-mailed code it waits for.
-    pub verifications: HashMap<String, super::members::PendingVerification>,
+    pub verifications: HashMap<String, super::credentials::PendingVerification>,
     /// Recovery and activation links' tokens.
-    pub recoveries: HashMap<String, super::members::Recovery>,
+    pub recoveries: HashMap<String, super::credentials::Recovery>,
     /// E-mails the mock did not send, oldest first (`GET /__admin/outbox`).
-    pub mail: Vec<super::members::Mail>,
+    pub mail: Vec<super::credentials::Mail>,
     pub(super) next_gc: Option<DateTime<Utc>>,
 }
 
@@ -265,7 +265,7 @@ impl Identities {
                         password: m
                             .password
                             .as_deref()
-                            .map(|p| super::members::PasswordHash::new(p, &salt[..16])),
+                            .map(|p| super::credentials::PasswordHash::new(p, &salt[..16])),
                         nickname: m.nickname.clone(),
                         first_name: m.first_name.clone(),
                         last_name: m.last_name.clone(),

@@ -510,7 +510,7 @@ impl World {
                         email,
                         password: Some(password)
                             .filter(|p| !p.is_empty())
-                            .map(|p| super::members::PasswordHash::new(&p, &ids.bytes(16))),
+                            .map(|p| super::credentials::PasswordHash::new(&p, &ids.bytes(16))),
                         nickname,
                         first_name: None,
                         last_name: None,

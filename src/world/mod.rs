@@ -16,6 +16,7 @@ use crate::ids::{Ids, rfc3339_millis};
 use crate::jwt::{InstanceClaim, Invalid, Signer};
 use crate::scenario::{ConsentMode, EventSpec, EventTrigger, Scenario, Ttl};
 
+pub mod credentials;
 pub mod grants;
 pub mod identity;
 pub mod member_login;
