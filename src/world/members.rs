@@ -193,7 +193,7 @@ pub fn check_email(field: &str, email: &str) -> Result<String, WixError> {
 
 fn check_password(field: &str, password: &str) -> Result<(), WixError> {
     let n = password.chars().count();
-    if n < MIN_PASSWORD_CHARS || n > MAX_PASSWORD_CHARS {
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n) {
         // `data` is always there: the SDK's register reads `v.data.type` of every violation.
         return Err(WixError::Validation(vec![FieldViolation::with_data(
             field,
