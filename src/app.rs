@@ -39,6 +39,9 @@ pub struct Overrides {
     /// How many namespaces live at once before the least recently used is evicted
     /// (256, `namespaces::DEFAULT_LIMIT`, when unset).
     pub max_namespaces: Option<usize>,
+    /// The journal bytes of the server, shared by every namespace (`journal::Budget::default()`
+    /// per app when unset).
+    pub journal_budget: Option<Arc<crate::journal::Budget>>,
 }
 
 /// Compares two secrets in constant time (for equal lengths; the length itself is not secret).
@@ -115,6 +118,7 @@ impl App {
             frozen,
             admin_token,
             max_namespaces: _,
+            journal_budget,
         } = self.inner.overrides.clone();
         let overrides = Overrides {
             // 53 bits, so the seed `/__admin/state` shows survives a JavaScript client's JSON parser.
@@ -123,6 +127,8 @@ impl App {
             frozen,
             admin_token,
             max_namespaces: None,
+            // One budget for the whole server: every namespace counts against the same total.
+            journal_budget,
         };
         let loaded = self.inner.scenario.read();
         App::build(
@@ -169,6 +175,10 @@ impl App {
             }
             None => webhooks.enqueue(start_events, |app_id| world.webhook_url(app_id)),
         }
+        let journal = Journal::with_budget(
+            crate::journal::DEFAULT_CAPACITY,
+            overrides.journal_budget.clone().unwrap_or_default(),
+        );
         App {
             inner: Arc::new(Inner {
                 scenario: RwLock::new(Loaded { scenario, origin }),
@@ -176,7 +186,7 @@ impl App {
                 world: RwLock::new(world),
                 clock,
                 ids,
-                journal: Journal::new(crate::journal::DEFAULT_CAPACITY),
+                journal,
                 faults,
                 conformance: Conformance::default(),
                 webhooks,

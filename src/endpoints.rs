@@ -47,6 +47,7 @@ pub enum Id {
     AdminHealth,
     AdminReady,
     AdminVersion,
+    AdminOpenApi,
     AdminClockGet,
     AdminClockSet,
     AdminReset,
@@ -81,6 +82,7 @@ pub enum Id {
     AdminWebhooksRelease,
     AdminInstanceUninstall,
     AdminSignedInstance,
+    AdminTlsCa,
 }
 
 /// The HTTP methods the mock serves.
@@ -452,6 +454,13 @@ pub static TABLE: &[Endpoint] = &[
         r#"`{"name","version"}`"#,
     ),
     ep(
+        Id::AdminOpenApi,
+        Get,
+        &["/__admin/openapi.json"],
+        None,
+        r#"this admin API described in OpenAPI 3.1 (for client generators and editors)"#,
+    ),
+    ep(
         Id::AdminClockGet,
         Get,
         &["/__admin/clock"],
@@ -639,7 +648,7 @@ pub static TABLE: &[Endpoint] = &[
         Post,
         &["/__admin/webhooks/emit"],
         None,
-        r#"`{"instanceId", "eventType", "data"?, "identity"?}`: sends any event to the instance's app; `202`"#,
+        r#"`{"instance_id", "event_type", "data"?, "identity"?}`: sends any event to the instance's app; `202`"#,
     ),
     ep(
         Id::AdminWebhookFaultsArm,
@@ -682,6 +691,13 @@ pub static TABLE: &[Endpoint] = &[
         &["/__admin/instances/{instanceId}/signed-instance"],
         None,
         r#"`[?uid=…\|?visitor=true]`: the encoded `instance` parameter and its payload"#,
+    ),
+    ep(
+        Id::AdminTlsCa,
+        Get,
+        &["/__admin/tls/ca.pem"],
+        None,
+        r#"the CA certificate (PEM) a client must trust for the HTTPS port (`--tls`); `404 TLS_CA_NOT_AVAILABLE` without `--tls` or with `--tls-cert`"#,
     ),
 ];
 

@@ -62,6 +62,7 @@ pub mod jwt;
 pub mod keys;
 pub mod mock;
 pub mod namespaces;
+pub mod openapi;
 pub mod pages;
 pub mod redirect;
 pub mod request;

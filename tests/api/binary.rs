@@ -154,3 +154,119 @@ async fn sigterm_ends_long_polls_and_half_sent_requests_saves_the_state_and_exit
     assert!(state.exists(), "the state file was saved");
     drop(half_sent);
 }
+
+#[tokio::test]
+async fn with_tls_the_admin_api_serves_the_ca_the_binary_wrote_to_its_file() {
+    // Arrange
+    let dir = tempfile_dir("tls-ca");
+    let ca_out = dir.join("ca.pem");
+    let (mut child, _, _, addr) = start_binary(&[
+        "--port".as_ref(),
+        "0".as_ref(),
+        "--tls".as_ref(),
+        "--tls-port".as_ref(),
+        "0".as_ref(),
+        "--tls-ca-out".as_ref(),
+        ca_out.as_os_str(),
+    ])
+    .await;
+    let (mut plain, _, _, plain_addr) = start_binary(&["--port".as_ref(), "0".as_ref()]).await;
+
+    // Act
+    let get = |addr: String| async move {
+        http(
+            &addr,
+            format!(
+                "GET /__admin/tls/ca.pem HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+            ),
+        )
+        .await
+    };
+    let served = get(addr).await;
+    let without_tls = get(plain_addr).await;
+
+    // Assert
+    let written = std::fs::read_to_string(&ca_out).unwrap();
+    assert!(served.starts_with("HTTP/1.1 200"), "{served}");
+    assert!(
+        served.contains("content-type: application/x-pem-file"),
+        "{served}"
+    );
+    assert!(written.starts_with("-----BEGIN CERTIFICATE-----"));
+    assert!(served.ends_with(&written), "{served}");
+    assert!(without_tls.starts_with("HTTP/1.1 404"), "{without_tls}");
+    assert!(
+        without_tls.contains("TLS_CA_NOT_AVAILABLE"),
+        "{without_tls}"
+    );
+    child.kill().await.unwrap();
+    plain.kill().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A fresh directory under the system's temporary directory.
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("wix-mock-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn client_garbage_and_drop_faults_are_not_logged_as_errors_of_the_mock() {
+    // Arrange: the binary at its default log level, stderr captured.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wix-oauth-mock"))
+        .args(["--port", "0"])
+        .env_remove("WIX_MOCK_PORT")
+        .env_remove("WIX_MOCK_SCENARIO")
+        .env_remove("WIX_MOCK_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next_line().await.unwrap().unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let fault = r#"{"name":"cut","match":{"endpoint":"token"},"effects":[{"drop":"truncated"}]}"#;
+    let armed = http(
+        &addr,
+        format!("POST /__admin/faults HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{fault}", fault.len()),
+    )
+    .await;
+    assert!(armed.starts_with("HTTP/1.1 201"), "{armed}");
+
+    // Act: garbage instead of HTTP, a request cut by the fault, a client that hangs up mid-body.
+    let _ = http(&addr, "\u{1}\u{2} NOT HTTP AT ALL\r\n\r\n".into()).await;
+    let _ = http(
+        &addr,
+        format!("POST /oauth2/token HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"),
+    )
+    .await;
+    {
+        let mut s = TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"POST /oauth2/token HTTP/1.1\r\ncontent-length: 100\r\n\r\n{")
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    child.start_kill().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .await
+        .unwrap();
+
+    // Assert
+    assert!(!stderr.contains("ERROR"), "{stderr}");
+}

@@ -46,8 +46,8 @@ async fn the_admin_api_refuses_a_page_of_another_site_but_not_local_tools() {
     let dashboard = move_clock(
         &app,
         &[
-            ("origin", "http://mock.test:8787"),
-            ("host", "mock.test:8787"),
+            ("origin", "http://wix-mock:8787"),
+            ("host", "wix-mock:8787"),
         ],
     )
     .await;
@@ -129,4 +129,147 @@ async fn secrets_under_any_spelling_are_redacted_in_the_journal() {
         );
     }
     assert!(journal.contains("visible"));
+}
+
+async fn scenario_for_host(app: &TestApp, host: &str) -> Resp {
+    app.send(
+        warp::test::request()
+            .method("GET")
+            .path("/__admin/scenario")
+            .header("host", host),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_admin_api_refuses_a_host_name_a_rebinding_page_could_point_here() {
+    // Arrange
+    let app = spawn_app();
+
+    // Act
+    let rebound = scenario_for_host(&app, "attacker.example:8787").await;
+    let trailing_dot = scenario_for_host(&app, "attacker.example.").await;
+    let health = app
+        .send(
+            warp::test::request()
+                .path("/__admin/health")
+                .header("host", "attacker.example"),
+        )
+        .await;
+    let wix_api = app
+        .send(
+            warp::test::request()
+                .path("/apps/v1/instance")
+                .header("host", "attacker.example"),
+        )
+        .await;
+
+    // Assert: no secrets for the rebound name, probes and Wix's API unaffected.
+    assert_eq!(rebound.status, StatusCode::FORBIDDEN);
+    assert!(!rebound.text().contains("secret"), "{}", rebound.text());
+    assert!(
+        rebound.text().contains("--allowed-host attacker.example"),
+        "{}",
+        rebound.text()
+    );
+    assert_eq!(trailing_dot.status, StatusCode::FORBIDDEN);
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(
+        wix_api.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        wix_api.text()
+    );
+}
+
+#[tokio::test]
+async fn the_admin_api_answers_loopback_names_addresses_service_names_and_wix_hosts() {
+    // Arrange
+    let app = spawn_app();
+
+    for host in [
+        "localhost:8787",
+        "LOCALHOST",
+        "app.localhost:8787",
+        "127.0.0.1:8787",
+        "[::1]:8787",
+        "192.0.2.10:8787",
+        "wix-mock:8787",
+        "www.wixapis.com",
+        "edge.wixapis.com:8443",
+    ] {
+        // Act
+        let res = scenario_for_host(&app, host).await;
+
+        // Assert
+        assert_eq!(res.status, StatusCode::OK, "{host}: {}", res.text());
+    }
+}
+
+#[tokio::test]
+async fn an_allowed_host_opens_the_admin_api_to_that_name_only() {
+    // Arrange
+    let app = spawn_app();
+    app.namespaces.allow_hosts(vec!["Mock.Dev.Example".into()]);
+
+    // Act
+    let allowed = scenario_for_host(&app, "mock.dev.example:8787").await;
+    let other = scenario_for_host(&app, "other.dev.example:8787").await;
+
+    // Assert
+    assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.text());
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_json_parameter_given_twice_is_refused_like_a_repeated_form_parameter() {
+    // Arrange
+    let app = spawn_app();
+    let body = format!(
+        r#"{{"grant_type":"client_credentials","grant_type":"refresh_token","client_id":"{APP_ID}","client_secret":"{APP_SECRET}","instance_id":"{INSTANCE_ID}"}}"#
+    );
+
+    // Act
+    let json = app
+        .send(
+            warp::test::request()
+                .method("POST")
+                .path("/oauth2/token")
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await;
+    let form = app
+        .post_form(
+            "/oauth2/token",
+            "grant_type=client_credentials&grant_type=refresh_token",
+        )
+        .await;
+
+    // Assert
+    for res in [&json, &form] {
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text());
+        assert_eq!(res.json()["error"], "invalid_request");
+        assert!(res.text().contains("`grant_type` is given more than once"));
+    }
+}
+
+#[tokio::test]
+async fn an_all_caps_parameter_is_journaled_as_sent_not_mangled() {
+    // Arrange
+    let app = spawn_app();
+
+    // Act
+    app.post_form(
+        "/oauth2/token",
+        "grant_type=client_credentials&CLIENT_ID=x&clientId=y",
+    )
+    .await;
+    let journal = app.get("/__admin/requests").await.json();
+
+    // Assert
+    let body = &journal["requests"][0]["body"];
+    assert_eq!(body["CLIENT_ID"], "x", "{body}");
+    assert_eq!(body["client_id"], "y", "{body}");
+    assert!(body.get("_c_l_i_e_n_t__i_d").is_none(), "{body}");
 }
