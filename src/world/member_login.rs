@@ -416,11 +416,16 @@ impl World {
                 ));
             }
             Login::Auto { member } if self.identities.member_login == MemberLogin::Auto => {
+                // A BLOCKED member never logs in (issue 14), not even by auto-login.
                 let found = match member.as_deref() {
                     Some(who) => site_members()
                         .find(|m| m.id == who || m.email.eq_ignore_ascii_case(who))
+                        .filter(|m| m.status != crate::scenario::MemberStatus::Blocked)
                         .map(|m| m.id.clone()),
-                    None => site_members().min_by_key(|m| m.order).map(|m| m.id.clone()),
+                    None => site_members()
+                        .filter(|m| m.status != crate::scenario::MemberStatus::Blocked)
+                        .min_by_key(|m| m.order)
+                        .map(|m| m.id.clone()),
                 };
                 match found {
                     Some(id) => id,

@@ -881,3 +881,115 @@ async fn direct_login_as_the_sdk_sends_it_without_a_redirect_uri_posts_to_the_re
     );
     assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text());
 }
+
+#[tokio::test]
+async fn resend_mails_a_new_code_and_only_the_newest_one_verifies() {
+    let app = spawn_app_with(&with_policy("      verify_email_on_signup: true\n"));
+    let token = visitor(&app).await;
+    let email = "resend@demo-site.example.com";
+    let state = register(&app, &token, email, "resend-pass").await.json()["stateToken"].clone();
+    let resent = call(
+        &app,
+        "/_api/iam/verification/v1/auth/resend",
+        &token,
+        &json!({"stateToken": state}),
+    )
+    .await;
+    let mail = outbox(&app, email).await;
+    let (newest, oldest) = (mail[0]["code"].clone(), mail[1]["code"].clone());
+    let verify = |code: Value| {
+        let (app, token, state) = (app.clone(), token.clone(), state.clone());
+        async move {
+            call(
+                &app,
+                "/_api/iam/verification/v1/auth/verify",
+                &token,
+                &json!({"code": code, "stateToken": state}),
+            )
+            .await
+        }
+    };
+    assert_eq!(resent.status, StatusCode::OK, "{}", resent.text());
+    assert_eq!(mail.len(), 2);
+    if newest != oldest {
+        assert_eq!(app_code(&verify(oldest).await), "INVALID_VERIFICATION_CODE");
+    }
+    assert_eq!(verify(newest).await.json()["state"], "SUCCESS");
+}
+
+#[tokio::test]
+async fn an_activation_link_sets_the_password_of_a_member_without_one() {
+    let app = spawn_app();
+    let token = visitor(&app).await;
+    let second = "7d2e4c90-5d6f-4e70-a182-9c0d1e2f3041";
+    let res = call(
+        &app,
+        "/_api/iam/recovery/v1/activation-email",
+        &token,
+        &json!({"identityId": second}),
+    )
+    .await;
+    let unknown = call(
+        &app,
+        "/_api/iam/recovery/v1/activation-email",
+        &token,
+        &json!({"identityId": "00000000-0000-4000-8000-000000000000"}),
+    )
+    .await;
+    let mail = outbox(&app, "second@demo-site.example.com").await;
+    let link = url::Url::parse(mail[0]["link"].as_str().unwrap()).unwrap();
+    let recovery: String = link
+        .query_pairs()
+        .find(|(k, _)| k == "recoveryToken")
+        .unwrap()
+        .1
+        .into();
+    let set = app
+        .post_json(
+            "/_api/iam/recovery/v1/recover",
+            &json!({"recoveryToken": recovery, "password": "activated-1"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(mail[0]["kind"], "ACTIVATION");
+    assert_eq!(set.json()["state"], "SUCCESS", "{}", set.text());
+    let wrong = login(&app, &token, "second@demo-site.example.com", "anything-1").await;
+    assert_eq!(
+        app_code(&wrong),
+        "-19976",
+        "a password now: not any password"
+    );
+}
+
+#[tokio::test]
+async fn auto_login_never_logs_a_blocked_member_in() {
+    let app = spawn_app_with(&with_policy(""));
+    let token = visitor(&app).await;
+    let created = app
+        .send(
+            warp::test::request()
+                .method("POST")
+                .path("/_api/redirects-api/v1/redirect-session")
+                .header("authorization", &token)
+                .json(&json!({"auth": {"authRequest": {
+                    "redirectUri": CLIENT_REDIRECT, "clientId": CLIENT_ID,
+                    "codeChallenge": PKCE_CHALLENGE, "codeChallengeMethod": "S256",
+                    "responseMode": "query", "responseType": "code", "state": "b"}}})),
+        )
+        .await;
+    let u = url::Url::parse(
+        created.json()["redirectSession"]["fullUrl"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let page = app
+        .get(&format!(
+            "{}?{}&member={BLOCKED_EMAIL}",
+            u.path(),
+            u.query().unwrap()
+        ))
+        .await;
+    assert_eq!(page.location_query()["error"], "access_denied");
+}
