@@ -448,3 +448,37 @@ test('the direct-login page posts to the registered origin only', async () => {
   assert.deepEqual(await listening, []);
   await context.close();
 });
+
+test('a recovery link from the outbox opens the reset page, which works without JavaScript, once', async () => {
+  // Arrange: the e-mail Wix would send, from the outbox.
+  await admin('POST', '/__admin/reset');
+  const visitor = await admin('POST', '/__admin/tokens', { identity: 'visitor', client_id: CLIENT_ID });
+  const sent = await fetch(`${base}/_api/iam/recovery/v1/send-email`, {
+    method: 'POST',
+    headers: { authorization: visitor.access_token, 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'member@demo-site.example.com', redirect: { url: CLIENT_REDIRECT, clientId: CLIENT_ID } }),
+  });
+  assert.equal(sent.status, 200);
+  const { messages } = await admin('GET', '/__admin/outbox?email=member%40demo-site.example.com');
+  const { context, arrived } = await appContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  // Act: a person opens the link, types a new password and presses Enter.
+  await page.goto(messages[0].link);
+  await page.getByRole('heading', { level: 1, name: 'Choose a new password' }).waitFor();
+  await page.screenshot({ path: path.join(ARTIFACTS, 'reset-password.png'), fullPage: true });
+  const callback = arrived(CLIENT_REDIRECT);
+  await page.getByLabel('New password').fill('chosen-in-chromium');
+  await page.getByLabel('New password').press('Enter');
+  // Assert: on to the app; the new password logs in; the link is spent.
+  assert.equal(await callback, CLIENT_REDIRECT);
+  const login = await (await fetch(`${base}/_api/iam/authentication/v2/login`, {
+    method: 'POST',
+    headers: { authorization: visitor.access_token, 'content-type': 'application/json' },
+    body: JSON.stringify({ loginId: { email: 'member@demo-site.example.com' }, password: 'chosen-in-chromium' }),
+  })).json();
+  assert.equal(login.state, 'SUCCESS');
+  const again = await context.newPage();
+  const res = await again.goto(messages[0].link);
+  assert.equal(res.status(), 400);
+  await context.close();
+});
