@@ -284,6 +284,7 @@ impl World {
         now: DateTime<Utc>,
         ids: &Ids,
     ) -> String {
+        self.sweep_member_tokens(now);
         let state_token = ids.token("STATE.", 40);
         let code = format!("{:06}", ids.below(1_000_000));
         self.identities.verifications.insert(
@@ -805,6 +806,19 @@ impl World {
         client_id: &str,
         now: DateTime<Utc>,
     ) -> Result<String, WixError> {
+        let member_id = self.check_session_token(token, site_id, client_id, now)?;
+        self.identities.session_tokens.remove(token);
+        Ok(member_id)
+    }
+
+    /// The member a live session token logs in, without spending it.
+    fn check_session_token(
+        &self,
+        token: &str,
+        site_id: &str,
+        client_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, WixError> {
         let grant = self
             .identities
             .session_tokens
@@ -828,7 +842,6 @@ impl World {
                 "the sessionToken's member can no longer log in".into(),
             ));
         }
-        self.identities.session_tokens.remove(token);
         Ok(grant.member_id)
     }
 
@@ -845,24 +858,17 @@ impl World {
         let caller = self
             .authorize(Some(visitor_token), now)
             .map_err(|e| WixError::InvalidClient(format!("visitor token: {e}")))?;
-        let grant = self
-            .identities
-            .session_tokens
-            .get(session_token)
-            .cloned()
-            .ok_or_else(|| {
-                WixError::InvalidGrant(
-                    "the session_token is unknown, expired or already used".into(),
-                )
-            })?;
-        if grant.member_id != member_id {
+        let owner =
+            self.check_session_token(session_token, &caller.site_id, &caller.app_id, now)?;
+        if owner != member_id {
             return Err(WixError::InvalidGrant(
                 "the session_token belongs to another member".into(),
             ));
         }
-        // Checks the key and the member as the plain grant does, and mints; redeem only after.
+        // Checks the key and the member as the plain grant does, and mints; the token is spent
+        // only once everything succeeded.
         let minted = self.authorized_client(visitor_token, api_key, member_id, now, ids)?;
-        self.redeem_session_token(session_token, &caller.site_id, &caller.app_id, now)?;
+        self.identities.session_tokens.remove(session_token);
         Ok(minted)
     }
 

@@ -993,3 +993,46 @@ async fn auto_login_never_logs_a_blocked_member_in() {
         .await;
     assert_eq!(page.location_query()["error"], "access_denied");
 }
+
+#[tokio::test]
+async fn a_refused_authorized_client_leaves_the_session_token_usable() {
+    let app = spawn_app();
+    let token = visitor(&app).await;
+    let signed = app
+        .send(
+            warp::test::request()
+                .method("POST")
+                .path(&format!("{AUTH}/v2/sign-on"))
+                .header("authorization", format!("{token},{API_KEY}"))
+                .json(&json!({"loginId": {"email": MEMBER_EMAIL}})),
+        )
+        .await
+        .json();
+    let grant = |key: &'static str, member: &str| {
+        let app = app.clone();
+        let auth = format!("{token},{key}");
+        let body = json!({"grant_type": "authorized_client", "member_id": member,
+            "session_token": signed["sessionToken"]});
+        async move {
+            app.send(
+                warp::test::request()
+                    .method("POST")
+                    .path("/oauth2/token")
+                    .header("authorization", auth)
+                    .json(&body),
+            )
+            .await
+        }
+    };
+    let bad_key = grant("not-a-key", MEMBER_ID).await;
+    let other_member = grant(API_KEY, "7d2e4c90-5d6f-4e70-a182-9c0d1e2f3041").await;
+    let ok = grant(API_KEY, MEMBER_ID).await;
+    assert_eq!(
+        bad_key.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        bad_key.text()
+    );
+    assert_eq!(other_member.status, StatusCode::BAD_REQUEST);
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
+}
