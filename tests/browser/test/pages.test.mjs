@@ -481,4 +481,13 @@ test('a recovery link from the outbox opens the reset page, which works without 
   const res = await again.goto(messages[0].link);
   assert.equal(res.status(), 400);
   await context.close();
+  // The dashboard lists the e-mail, with a link to the page.
+  const dashboard = await browser.newContext();
+  const ui = await dashboard.newPage();
+  await ui.goto(`${base}/__admin/ui?token=${ADMIN_TOKEN}`);
+  const row = ui.locator('#outbox-body tbody tr', { hasText: 'PASSWORD_RECOVERY' });
+  await row.waitFor();
+  assert.match(await row.innerText(), /member@demo-site\.example\.com/);
+  assert.equal(await row.getByRole('link', { name: 'reset page' }).getAttribute('href'), messages[0].link);
+  await dashboard.close();
 });
