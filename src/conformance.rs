@@ -136,6 +136,8 @@ pub struct Observed<'a> {
     pub now: DateTime<Utc>,
     /// Real (monotonic) time, for `Retry-After`, which a client honours by waiting for real.
     pub instant: tokio::time::Instant,
+    /// Why a stub refused the caller, when one did (issue 15).
+    pub refusal: Option<crate::stubs::Refusal>,
 }
 
 #[derive(Debug, Default)]

@@ -68,6 +68,12 @@ pub enum Id {
     AdminWebhooksRelease,
     AdminInstanceUninstall,
     AdminSignedInstance,
+    AdminStubsList,
+    AdminStubsAdd,
+    AdminStubsClear,
+    AdminStubsReset,
+    AdminStubGet,
+    AdminStubDelete,
 }
 
 /// The HTTP methods the mock serves.
@@ -550,6 +556,48 @@ pub static TABLE: &[Endpoint] = &[
         &["/__admin/instances/{instanceId}/signed-instance"],
         None,
         r#"`[?uid=…\|?visitor=true]`: the encoded `instance` parameter and its payload"#,
+    ),
+    ep(
+        Id::AdminStubsList,
+        Get,
+        &["/__admin/stubs"],
+        None,
+        r#"the stubs in matching order, each with `matched` (requests it matched), and the named scenario `states` (docs/stubs.md)"#,
+    ),
+    ep(
+        Id::AdminStubsAdd,
+        Post,
+        &["/__admin/stubs"],
+        None,
+        r#"adds a stub, a list, or `{stubs: [...]}` (YAML or JSON): `201 {"added": [names]}`; `400` listing every problem"#,
+    ),
+    ep(
+        Id::AdminStubsClear,
+        Delete,
+        &["/__admin/stubs"],
+        None,
+        r#"removes every stub, the scenario's too (until a reset)"#,
+    ),
+    ep(
+        Id::AdminStubsReset,
+        Post,
+        &["/__admin/stubs/reset"],
+        None,
+        r#"back to the scenario's stubs, with sequences and scenario states at their start"#,
+    ),
+    ep(
+        Id::AdminStubGet,
+        Get,
+        &["/__admin/stubs/{name}"],
+        None,
+        r#"one stub, with `matched`"#,
+    ),
+    ep(
+        Id::AdminStubDelete,
+        Delete,
+        &["/__admin/stubs/{name}"],
+        None,
+        r#"removes one stub"#,
     ),
 ];
 

@@ -59,6 +59,12 @@ pub struct Entry {
     /// The faults that fired on this request, by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<String>,
+    /// The stub that answered (or refused the caller), by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stub: Option<String>,
+    /// For a request no endpoint and no stub matched: the stubs that came closest, and why not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub near_misses: Vec<crate::stubs::NearMiss>,
 }
 
 /// A request as answered, for [`Journal::record_full`].
@@ -74,6 +80,10 @@ pub struct Answered<'a> {
     pub status: u16,
     /// Names of the faults that fired.
     pub faults: Vec<String>,
+    /// The stub that answered, by name.
+    pub stub: Option<String>,
+    /// The nearest misses of an unmatched request.
+    pub near_misses: Vec<crate::stubs::NearMiss>,
 }
 
 /// The bounded journal. Shared through [`crate::App`].
@@ -114,6 +124,8 @@ impl Journal {
                 body: &BTreeMap::new(),
                 status,
                 faults: Vec::new(),
+                stub: None,
+                near_misses: Vec::new(),
             },
         );
     }
@@ -129,6 +141,8 @@ impl Journal {
             body,
             status,
             faults,
+            stub,
+            near_misses,
         } = answered;
         let query = redact_query(raw_query);
         let body = body
@@ -151,6 +165,8 @@ impl Journal {
             body,
             status,
             faults,
+            stub,
+            near_misses,
         });
         inner.entries.push_back(entry.clone());
         drop(inner);

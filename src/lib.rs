@@ -70,6 +70,7 @@ pub mod schema;
 pub mod server;
 pub mod signed_instance;
 pub mod state_file;
+pub mod stubs;
 pub mod tls;
 pub mod watch;
 pub mod world;
