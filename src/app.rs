@@ -893,7 +893,7 @@ fn stub_caller(
         let allowed: Vec<&str> = auth.identities.iter().map(|k| k.as_str()).collect();
         return Err((
             WixError::PermissionDenied(format!(
-                "this API does not accept a {} token (it accepts: {})",
+                "this API does not accept a token of kind `{}` (it accepts: {})",
                 who.kind.as_str(),
                 allowed.join(", ")
             )),

@@ -58,6 +58,8 @@ mod fidelity;
 mod fixtures;
 // README.md's endpoint tables against src/endpoints.rs.
 mod readme;
+// Stubs for the rest of wixapis.com: matchers, auth, templates, near misses, admin API (issue 15).
+mod stubs;
 // The command line: environment booleans, exit codes, logs, start-up lines, --version, --help.
 mod cli;
 // Relative links of the README, docs/ and the other READMEs name files in the repository.
