@@ -889,6 +889,7 @@ fn stub_caller(
         };
         (who, app_scopes)
     };
+    // INFERRED (docs/fidelity.md I-41): Wix's answer to a token of another identity kind.
     if !auth.identities.is_empty() && !auth.identities.contains(&who.kind) {
         let allowed: Vec<&str> = auth.identities.iter().map(|k| k.as_str()).collect();
         return Err((

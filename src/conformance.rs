@@ -70,15 +70,25 @@ pub enum Kind {
     PkcePlain,
     /// A public client's code exchange without `code_verifier` (RFC 7636).
     PkceMissingVerifier,
+    /// A Wix API (a stub) called with a token of a kind it does not accept, e.g. an app token
+    /// where the API needs a member's (issue 15).
+    WrongIdentityKind,
+    /// A Wix API (a stub) called by an app that never asked for any of the scopes it needs: no
+    /// token of that app can ever succeed (issue 15).
+    ScopeNeverRequested,
+    /// A Wix API (a stub) called with an access token past the `expires_in` it came with, instead
+    /// of refreshing first. Warning: the 401 tells the client, and the SDK recovers (issue 15).
+    ExpiredTokenSent,
 }
 
 impl Kind {
     /// Whether this kind fails the report (warnings are listed but pass).
     pub fn severity(self) -> Severity {
         match self {
-            Kind::InstallWithoutState | Kind::WastefulRefresh | Kind::SetupNotFinished => {
-                Severity::Warning
-            }
+            Kind::InstallWithoutState
+            | Kind::WastefulRefresh
+            | Kind::SetupNotFinished
+            | Kind::ExpiredTokenSent => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -335,6 +345,50 @@ impl Conformance {
                     s.tainted.insert(c.clone(), (*mode, entry.clone()));
                 }
             }
+        }
+
+        // Calls to the rest of wixapis.com that a stub refused (issue 15).
+        match o.refusal {
+            Some(crate::stubs::Refusal::Identity) => s.add(Kind::WrongIdentityKind, || {
+                (
+                    format!(
+                        "{} {} was called with a token of a kind it does not accept",
+                        req.method, req.path
+                    ),
+                    vec![entry.clone()],
+                )
+            }),
+            Some(crate::stubs::Refusal::ScopeNotRequested) => {
+                s.add(Kind::ScopeNeverRequested, || {
+                    (
+                        format!(
+                            "{} {} needs a permission scope the app never requested",
+                            req.method, req.path
+                        ),
+                        vec![entry.clone()],
+                    )
+                })
+            }
+            Some(crate::stubs::Refusal::Token)
+                if o.status == 401
+                    && req.token.as_ref().is_some_and(|t| s.expired.get(t).is_none())
+                    && serde_json::from_slice::<Value>(o.body).is_ok_and(|b| {
+                        b.pointer("/details/applicationError/code")
+                            .and_then(Value::as_str)
+                            == Some("TOKEN_EXPIRED")
+                    }) =>
+            {
+                s.add(Kind::ExpiredTokenSent, || {
+                    (
+                        format!(
+                            "{} {} was called with an access token past its expires_in; refresh before it runs out",
+                            req.method, req.path
+                        ),
+                        vec![entry.clone()],
+                    )
+                })
+            }
+            _ => {}
         }
 
         // Expired tokens.

@@ -44,7 +44,8 @@ pub async fn answer(
     }
 }
 
-/// The 404 for a path nothing serves: Wix's body, plus `nearMisses` when a stub came close.
+/// The 404 for a path nothing serves: Wix's body, plus `nearMisses` when a stub came close
+/// (INFERRED, docs/fidelity.md I-42: a mock extension).
 pub fn unmatched(e: WixError, near: &[NearMiss]) -> Response {
     if near.is_empty() {
         return e.into_response();

@@ -446,15 +446,16 @@ impl Scenario {
         let mut scenario = scenario;
         if let Some(stubs_dir) = scenario.stubs_dir.take() {
             let loaded = match dir {
-                Some(dir) => stubs::read_dir(&dir.join(&stubs_dir)),
+                // A copy of scenarios/default.yaml elsewhere still finds the starter pack.
+                Some(dir) if dir.join(&stubs_dir).exists() || !stubs::names_starter(&stubs_dir) => {
+                    stubs::read_dir(&dir.join(&stubs_dir))
+                }
                 // Scenario text that is not a file (the built-in one, `PUT /__admin/scenario`, a
                 // test) can still name the starter pack, as scenarios/default.yaml does.
-                None if origin == BUILTIN_ORIGIN
-                    || stubs_dir.trim_end_matches('/').ends_with("fixtures/stubs") =>
-                {
+                _ if origin == BUILTIN_ORIGIN || stubs::names_starter(&stubs_dir) => {
                     stubs::starter_pack()
                 }
-                None => Err(format!(
+                _ => Err(format!(
                     "stubs_dir `{stubs_dir}` needs a scenario file to be relative to; list the stubs under `stubs:` instead"
                 )),
             };

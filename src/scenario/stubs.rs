@@ -379,6 +379,12 @@ pub const STARTER_PACK: &[(&str, &str)] = &[
     ),
 ];
 
+/// Whether a `stubs_dir` names the starter pack (`../fixtures/stubs`, as scenarios/default.yaml
+/// does): text with no file to be relative to, or a copy elsewhere, gets the embedded pack.
+pub fn names_starter(stubs_dir: &str) -> bool {
+    stubs_dir.trim_end_matches('/').ends_with("fixtures/stubs")
+}
+
 /// The starter pack's stubs, in file order.
 pub fn starter_pack() -> Result<Vec<StubSpec>, String> {
     let mut out = Vec::new();
