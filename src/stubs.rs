@@ -76,6 +76,18 @@ impl Text {
         })
     }
 
+    /// Whether it holds: [`Text::check`] without building the reason (the matching path).
+    fn holds(&self, have: Option<&str>) -> bool {
+        match (self, have) {
+            (Text::Absent(absent), v) => *absent == v.is_none(),
+            (_, None) => false,
+            (Text::EqualTo(w), Some(v)) => v == w,
+            (Text::Contains(w), Some(v)) => v.contains(w.as_str()),
+            (Text::Matches(r), Some(v)) => r.is_match(v),
+            (Text::DoesNotMatch(r), Some(v)) => !r.is_match(v),
+        }
+    }
+
     /// `None` when it holds, else why not.
     fn check(&self, have: Option<&str>) -> Option<String> {
         match (self, have) {
@@ -436,6 +448,15 @@ impl Compiled {
         (lits.len(), lits.join("/"))
     }
 
+    /// Whether the path fits the template (no allocation: the matching path).
+    fn fits(&self, segs: &[&str]) -> bool {
+        segs.len() == self.segs.len()
+            && self.segs.iter().zip(segs).all(|(want, have)| match want {
+                Seg::Lit(l) => l == have,
+                Seg::Param(_) => !have.is_empty(),
+            })
+    }
+
     /// The path's `{param}` values, or `None` when the path does not fit the template.
     fn path_params(&self, segs: &[&str]) -> Option<Vec<(String, String)>> {
         if segs.len() != self.segs.len() {
@@ -451,6 +472,30 @@ impl Compiled {
             }
         }
         Some(out)
+    }
+
+    /// Whether everything but method and path holds (checked by the index and the template): the
+    /// matching path, which builds no reasons and stops at the first failure.
+    fn accepts(&self, req: &Seen<'_>, states: &HashMap<String, String>) -> bool {
+        self.query
+            .iter()
+            .all(|(name, t)| t.holds(req.req.query.get(name).map(String::as_str)))
+            && self
+                .headers
+                .iter()
+                .all(|(name, t)| t.holds(req.req.header(name)))
+            && (self.body.is_empty() || {
+                let text = String::from_utf8_lossy(&req.req.body);
+                self.body
+                    .iter()
+                    .all(|b| b.check(&text, req.json()).is_none())
+            })
+            && match (&self.spec.scenario_name, &self.spec.required_state) {
+                (Some(scenario), Some(want)) => {
+                    states.get(scenario).map(String::as_str).unwrap_or(STARTED) == want
+                }
+                _ => true,
+            }
     }
 
     /// Everything but method and path (checked by the index or the caller): why the rest misses.
@@ -1015,15 +1060,10 @@ impl Stubs {
         }
         // The set is sorted by priority then order, so index order is matching order.
         candidates.sort_unstable();
-        let mut why = Vec::new();
         for i in candidates {
             let stub = &set.stubs[i];
-            let Some(params) = stub.path_params(&req.segs) else {
-                continue;
-            };
-            why.clear();
-            stub.misses(req, &states, &mut why);
-            if why.is_empty() {
+            if stub.fits(&req.segs) && stub.accepts(req, &states) {
+                let params = stub.path_params(&req.segs).unwrap_or_default();
                 stub.matched.fetch_add(1, Ordering::Relaxed);
                 return Found::Stub {
                     stub: stub.clone(),
