@@ -39,6 +39,8 @@ pub struct Overrides {
     /// How many namespaces live at once before the least recently used is evicted
     /// (256, `namespaces::DEFAULT_LIMIT`, when unset).
     pub max_namespaces: Option<usize>,
+    /// Record mode (`wix-oauth-mock record`): requests no endpoint serves go to the upstream.
+    pub recorder: Option<Arc<crate::record::Recorder>>,
 }
 
 /// Compares two secrets in constant time (for equal lengths; the length itself is not secret).
@@ -117,6 +119,8 @@ impl App {
             frozen,
             admin_token,
             max_namespaces: _,
+            // Recording belongs to the server's own namespace: one upstream, one folder.
+            recorder: _,
         } = self.inner.overrides.clone();
         let overrides = Overrides {
             // 53 bits, so the seed `/__admin/state` shows survives a JavaScript client's JSON parser.
@@ -125,6 +129,7 @@ impl App {
             frozen,
             admin_token,
             max_namespaces: None,
+            recorder: None,
         };
         let loaded = self.inner.scenario.read();
         App::build(
@@ -204,6 +209,11 @@ impl App {
     /// [`App::match_stub`] and [`App::answer_stub`].
     pub fn stubs(&self) -> &crate::stubs::Stubs {
         &self.inner.stubs
+    }
+
+    /// The recorder, in record mode.
+    pub fn recorder(&self) -> Option<&crate::record::Recorder> {
+        self.inner.overrides.recorder.as_deref()
     }
 
     /// The request journal.

@@ -62,6 +62,7 @@ pub mod keys;
 pub mod mock;
 pub mod namespaces;
 pub mod pages;
+pub mod record;
 pub mod redirect;
 pub mod request;
 pub mod routes;

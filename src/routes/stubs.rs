@@ -44,6 +44,37 @@ pub async fn answer(
     }
 }
 
+/// Record mode: the upstream's answer, as it came (the stub file written is redacted), and the
+/// name of that file's stub; `502` when the upstream cannot be asked.
+pub async fn record(app: &App, req: &Incoming) -> (Response, Option<String>) {
+    let Some(recorder) = app.recorder() else {
+        return (WixError::RouteNotFound.into_response(), None);
+    };
+    match recorder.forward(req).await {
+        Ok(x) => {
+            let mut res = Response::new(x.body.into());
+            *res.status_mut() = StatusCode::from_u16(x.status).unwrap_or(StatusCode::BAD_GATEWAY);
+            if let Some(ct) = x
+                .content_type
+                .and_then(|ct| HeaderValue::from_str(&ct).ok())
+            {
+                res.headers_mut()
+                    .insert(warp::http::header::CONTENT_TYPE, ct);
+            }
+            (res, Some(x.stub))
+        }
+        Err(message) => {
+            tracing::warn!("record: {message}");
+            let e = WixError::Injected {
+                status: 502,
+                body: json!({"message": message, "details": {"applicationError": {"code": "UPSTREAM_UNREACHABLE", "description": message, "data": {}}}}),
+                headers: Vec::new(),
+            };
+            (e.into_response(), None)
+        }
+    }
+}
+
 /// The 404 for a path nothing serves: Wix's body, plus `nearMisses` when a stub came close
 /// (INFERRED, docs/fidelity.md I-42: a mock extension).
 pub fn unmatched(e: WixError, near: &[NearMiss]) -> Response {

@@ -152,6 +152,7 @@ async fn api(
     let mut found = None;
     match &routed {
         Ok((endpoint, _)) => req.endpoint = endpoint.fault_name,
+        Err(_) if unreadable.is_none() && app.recorder().is_some() => {}
         Err(_) if unreadable.is_none() && !app.stubs().is_empty() => {
             found = Some(app.match_stub(req));
         }
@@ -181,6 +182,11 @@ async fn api(
     let res = match (early, routed, found) {
         (Some(e), _, _) => e.into_response(),
         (None, Ok((endpoint, args)), _) => dispatch(endpoint.id, all, app.clone(), req, args).await,
+        (None, Err(_), None) if app.recorder().is_some() => {
+            let (res, name) = stubs::record(&app, req).await;
+            req.stub = name;
+            res
+        }
         (None, Err(_), Some(Found::Stub { stub, params })) => {
             let (res, why) = stubs::answer(&app, req, &stub, &params).await;
             refusal = why;
