@@ -35,6 +35,7 @@ pub enum Id {
     AdminHealth,
     AdminReady,
     AdminVersion,
+    AdminOpenApi,
     AdminClockGet,
     AdminClockSet,
     AdminReset,
@@ -74,6 +75,7 @@ pub enum Id {
     AdminStubsReset,
     AdminStubGet,
     AdminStubDelete,
+    AdminTlsCa,
 }
 
 /// The HTTP methods the mock serves.
@@ -333,6 +335,13 @@ pub static TABLE: &[Endpoint] = &[
         r#"`{"name","version"}`"#,
     ),
     ep(
+        Id::AdminOpenApi,
+        Get,
+        &["/__admin/openapi.json"],
+        None,
+        r#"this admin API described in OpenAPI 3.1 (for client generators and editors)"#,
+    ),
+    ep(
         Id::AdminClockGet,
         Get,
         &["/__admin/clock"],
@@ -513,7 +522,7 @@ pub static TABLE: &[Endpoint] = &[
         Post,
         &["/__admin/webhooks/emit"],
         None,
-        r#"`{"instanceId", "eventType", "data"?, "identity"?}`: sends any event to the instance's app; `202`"#,
+        r#"`{"instance_id", "event_type", "data"?, "identity"?}`: sends any event to the instance's app; `202`"#,
     ),
     ep(
         Id::AdminWebhookFaultsArm,
@@ -598,6 +607,13 @@ pub static TABLE: &[Endpoint] = &[
         &["/__admin/stubs/{name}"],
         None,
         r#"removes one stub"#,
+    ),
+    ep(
+        Id::AdminTlsCa,
+        Get,
+        &["/__admin/tls/ca.pem"],
+        None,
+        r#"the CA certificate (PEM) a client must trust for the HTTPS port (`--tls`); `404 TLS_CA_NOT_AVAILABLE` without `--tls` or with `--tls-cert`"#,
     ),
 ];
 

@@ -94,6 +94,9 @@ pub enum WixError {
     /// short by SIGTERM.
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
+    /// 408 for a request body that did not arrive in time (a stalled or trickling client).
+    #[error("request body not received within {0} seconds")]
+    RequestTimeout(u64),
     /// 413 for a body over the documented limit.
     #[error("request body larger than {0} bytes")]
     PayloadTooLarge(u64),
@@ -135,6 +138,7 @@ impl WixError {
             Validation(_) | BadRequest(_) | InstallerPage(_) => StatusCode::BAD_REQUEST,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Injected { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -160,6 +164,7 @@ impl WixError {
             RouteNotFound => "NOT_FOUND",
             MethodNotAllowed => "METHOD_NOT_ALLOWED",
             PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            RequestTimeout(_) => "REQUEST_TIMEOUT",
             InstallerPage(_) => "BAD_REQUEST",
             Injected { .. } => "INJECTED",
         }

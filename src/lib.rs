@@ -61,6 +61,7 @@ pub mod jwt;
 pub mod keys;
 pub mod mock;
 pub mod namespaces;
+pub mod openapi;
 pub mod pages;
 pub mod record;
 pub mod redirect;

@@ -67,6 +67,10 @@ struct Shared {
     stopping: tokio::sync::watch::Sender<bool>,
     limit: usize,
     state: Mutex<State>,
+    /// The CA certificate (PEM) clients must trust for the HTTPS port, once `--tls` made one.
+    tls_ca: std::sync::OnceLock<String>,
+    /// Host names the admin API answers besides the ones always allowed (`--allowed-host`).
+    allowed_hosts: std::sync::OnceLock<Vec<String>>,
 }
 
 #[derive(Default)]
@@ -103,6 +107,8 @@ impl Namespaces {
                 stopping: tokio::sync::watch::Sender::new(false),
                 limit: limit.max(1),
                 state: Mutex::new(State::default()),
+                tls_ca: std::sync::OnceLock::new(),
+                allowed_hosts: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -116,6 +122,29 @@ impl Namespaces {
     pub async fn stopping(&self) {
         let mut rx = self.shared.stopping.subscribe();
         let _ = rx.wait_for(|stopping| *stopping).await;
+    }
+
+    /// Records the CA certificate (PEM) of the HTTPS port, for `GET /__admin/tls/ca.pem`. Set once
+    /// at start-up; a second call changes nothing.
+    pub fn set_tls_ca(&self, pem: String) {
+        let _ = self.shared.tls_ca.set(pem);
+    }
+
+    /// The CA certificate of the HTTPS port, when `--tls` issued the server certificate from one.
+    pub fn tls_ca(&self) -> Option<&str> {
+        self.shared.tls_ca.get().map(String::as_str)
+    }
+
+    /// Adds host names the admin API answers to (`--allowed-host`, the `--tls-host` names), besides
+    /// IP addresses, `localhost`, names without a dot and Wix's own hosts. Set once at start-up.
+    pub fn allow_hosts(&self, hosts: Vec<String>) {
+        let hosts = hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect();
+        let _ = self.shared.allowed_hosts.set(hosts);
+    }
+
+    /// The extra host names [`Namespaces::allow_hosts`] set.
+    pub fn allowed_hosts(&self) -> &[String] {
+        self.shared.allowed_hosts.get().map_or(&[], Vec::as_slice)
     }
 
     /// The default namespace.

@@ -22,6 +22,10 @@ pub const NAMESPACE_PREFIX: &str = "/__ns/";
 /// Largest request body accepted, in bytes; larger ones get `413` (documented in README.md).
 pub const BODY_LIMIT: u64 = 64 * 1024;
 
+/// How long a request body may take to arrive once the headers are in (a client that stalls
+/// mid-body gets 408 and its connection back, instead of holding it for ever).
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Request parameters from a JSON object or a form body, with lowerCamel names folded to snake_case.
 ///
 /// Wix's token endpoints take both case styles and both encodings "whatever the Content-Type says"

@@ -139,6 +139,17 @@ pub fn serve(args: ServeArgs) -> ExitCode {
             }
         }
         let namespaces = Namespaces::new(app.clone());
+        namespaces.allow_hosts(
+            args.allowed_hosts
+                .iter()
+                .chain(&args.tls_hosts)
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+                .collect(),
+        );
+        if let Some(pem) = https.as_ref().and_then(|h| h.4.clone()) {
+            namespaces.set_tls_ca(pem);
+        }
         if let (Some(path), false) = (args.scenario.clone(), args.no_watch) {
             tokio::spawn(watch::watch(namespaces.clone(), path, watch::POLL));
         }
@@ -156,7 +167,7 @@ pub fn serve(args: ServeArgs) -> ExitCode {
             "dashboard: {}/__admin/ui{token_hint}",
             crate::cli::browsable(local)
         );
-        if let Some((_, tls_local, note, _)) = &https {
+        if let Some((_, tls_local, note, _, _)) = &https {
             let _ = writeln!(
                 out,
                 "wix-oauth-mock listening on https://{tls_local} {note}"
@@ -191,11 +202,16 @@ pub fn serve(args: ServeArgs) -> ExitCode {
                 stopped(stop_rx.clone()),
             ))
         });
-        let https = https.map(|(listener, _, _, config)| {
-            tokio::spawn(run_tls(
+        let limits = Limits {
+            max_connections: args.max_connections,
+            ..Limits::default()
+        };
+        let https = https.map(|(listener, _, _, config, _)| {
+            tokio::spawn(serve_on(
                 listener,
                 namespaces.clone(),
-                config,
+                Some(config),
+                limits,
                 stopped(stop_rx.clone()),
             ))
         });
@@ -209,7 +225,7 @@ pub fn serve(args: ServeArgs) -> ExitCode {
             }
         };
         tokio::select! {
-            () = run(listener, namespaces, stopped(stop_rx)) => {}
+            () = serve_on(listener, namespaces, None, limits, stopped(stop_rx)) => {}
             () = grace => tracing::warn!("connections still open {SHUTDOWN_GRACE:?} after the signal: closing anyway"),
         }
         if let Some(task) = https {
@@ -230,7 +246,13 @@ pub fn serve(args: ServeArgs) -> ExitCode {
 
 /// What [`start_tls`] prepared: the listener, its address, what to say about it, and the rustls
 /// configuration.
-type Https = (TcpListener, SocketAddr, String, Arc<rustls::ServerConfig>);
+type Https = (
+    TcpListener,
+    SocketAddr,
+    String,
+    Arc<rustls::ServerConfig>,
+    Option<String>,
+);
 
 /// Prepares the certificates, writes the CA for clients to trust and binds the HTTPS port.
 async fn start_tls(
@@ -260,7 +282,7 @@ async fn start_tls(
         }
         None => "with the given certificate".to_string(),
     };
-    Ok((listener, local, note, material.config))
+    Ok((listener, local, note, material.config, material.ca_pem))
 }
 
 /// Asks glibc for a single malloc arena. It otherwise makes one per thread that allocates, which
@@ -285,17 +307,13 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 }
 
 /// Serves every namespace on `listener` until `shutdown` resolves; in-flight requests are finished
-/// first.
+/// first. Connections are bounded as [`Limits::default`] says.
 pub async fn run(
     listener: TcpListener,
     namespaces: Namespaces,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    warp::serve(routes::routes(namespaces))
-        .incoming(listener)
-        .graceful(shutdown)
-        .run()
-        .await;
+    serve_on(listener, namespaces, None, Limits::default(), shutdown).await;
 }
 
 /// How long in-flight requests may take to finish after SIGTERM or SIGINT before the process
@@ -306,6 +324,34 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(800);
 /// task forever).
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What one client may hold of the server, on both ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Connections served at once; the next is accepted only when one closes (as mini-redis's
+    /// `MAX_CONNECTIONS`), so a flood of idle sockets cannot take every file descriptor.
+    pub max_connections: usize,
+    /// How long a connection may take to send a request's headers, counted from when it opened or
+    /// finished its last response: an idle keep-alive connection is closed after it too.
+    pub header_read: Duration,
+}
+
+/// Connections served at once by default: well under the common `ulimit -n` of 1,024, so the
+/// files, the state file and the webhook client always find a descriptor.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
+/// How long headers may take (and a keep-alive connection may idle): the TLS handshake's 10 s.
+/// Longer than the 4-5 s keep-alive of Node's and Python's client pools, so they close first.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read: HEADER_READ_TIMEOUT,
+        }
+    }
+}
+
 /// Serves `app` over HTTPS on `listener` until `shutdown` resolves; in-flight requests are finished
 /// first. Every request reaches the routes with `x-forwarded-proto: https` (replacing any the client
 /// sent), which is how the routes that build URLs from `Host` know to say `https://`.
@@ -315,11 +361,52 @@ pub async fn run_tls(
     config: Arc<rustls::ServerConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    serve_on(
+        listener,
+        namespaces,
+        Some(config),
+        Limits::default(),
+        shutdown,
+    )
+    .await;
+}
+
+/// The one accept loop of both ports (warp 0.4's `serve` has no timeouts or connection limit, and
+/// no TLS): a permit per connection, the TLS handshake when `tls` is given, then hyper's HTTP/1
+/// and HTTP/2 with the header-read timeout, each connection watched for a graceful shutdown.
+pub async fn serve_on(
+    listener: TcpListener,
+    namespaces: Namespaces,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let https = acceptor.is_some();
     let routes = warp::service(routes::routes(namespaces));
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut warned_full = false;
     loop {
+        // Waits for a free slot first: at the limit, new clients wait in the listen backlog
+        // instead of taking descriptors (they get served as soon as an idle one times out).
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = &mut shutdown => break,
+        };
+        if permits.available_permits() == 0 && !warned_full {
+            tracing::warn!(
+                "{} connections open: new ones wait until one closes",
+                limits.max_connections
+            );
+            warned_full = true;
+        } else if permits.available_permits() > limits.max_connections / 2 {
+            warned_full = false;
+        }
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
@@ -332,32 +419,53 @@ pub async fn run_tls(
             },
             _ = &mut shutdown => break,
         };
+        let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let routes = routes.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => {
-                    // Usually a client that does not trust the CA yet: say so at debug level.
-                    tracing::debug!("TLS handshake with {peer} failed: {e}");
-                    return;
-                }
-                Err(_) => return,
-            };
+            let _permit = permit;
             let service = hyper::service::service_fn(
                 move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.headers_mut().insert(
-                        "x-forwarded-proto",
-                        hyper::header::HeaderValue::from_static("https"),
-                    );
+                    if https {
+                        req.headers_mut().insert(
+                            "x-forwarded-proto",
+                            hyper::header::HeaderValue::from_static("https"),
+                        );
+                    }
                     routes.clone().call(req)
                 },
             );
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(tls), service);
-            if let Err(e) = watcher.watch(conn).await {
-                tracing::debug!("HTTPS connection with {peer} ended: {e}");
+            let mut builder =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            builder
+                .http1()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(limits.header_read);
+            let ended = match acceptor {
+                None => {
+                    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(tcp), service);
+                    watcher.watch(conn.into_owned()).await
+                }
+                Some(acceptor) => {
+                    let tls =
+                        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                            Ok(Ok(tls)) => tls,
+                            Ok(Err(e)) => {
+                                // Usually a client that does not trust the CA yet: say so at debug level.
+                                tracing::debug!("TLS handshake with {peer} failed: {e}");
+                                return;
+                            }
+                            Err(_) => return,
+                        };
+                    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(tls), service);
+                    watcher.watch(conn.into_owned()).await
+                }
+            };
+            // A client that hung up, sent garbage or idled past the timeout: its business, not an
+            // error of the mock's.
+            if let Err(e) = ended {
+                tracing::debug!("connection with {peer} ended: {e}");
             }
         });
     }

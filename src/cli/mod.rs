@@ -157,6 +157,19 @@ pub struct ServeArgs {
     #[arg(long, env = "WIX_MOCK_MAX_NAMESPACES", default_value_t = crate::namespaces::DEFAULT_LIMIT,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub max_namespaces: usize,
+    /// A host name the admin API answers to besides IP addresses, `localhost`, names without a dot
+    /// and Wix's hosts (a guard against DNS rebinding); repeat or comma-separate.
+    #[arg(
+        long = "allowed-host",
+        env = "WIX_MOCK_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+    /// Connections served at once; more wait in the listen backlog until one closes. An idle or
+    /// half-sent connection is closed after 10 s either way.
+    #[arg(long, env = "WIX_MOCK_MAX_CONNECTIONS", default_value_t = crate::server::DEFAULT_MAX_CONNECTIONS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_connections: usize,
     /// Runtime worker threads; half the cores (at least one) when unset (`TOKIO_WORKER_THREADS` is
     /// read too).
     #[arg(long, env = "WIX_MOCK_WORKERS",

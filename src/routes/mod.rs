@@ -33,7 +33,9 @@ use crate::app::App;
 use crate::endpoints::Id;
 use crate::error::WixError;
 use crate::namespaces::Namespaces;
-pub use crate::request::{BODY_LIMIT, Incoming, Params, query_params, snake_case, strip_bearer};
+pub use crate::request::{
+    BODY_LIMIT, BODY_READ_TIMEOUT, Incoming, Params, query_params, snake_case, strip_bearer,
+};
 use reply::Rejected;
 pub use reply::{json_response, redirect, reply_json, reply_redirect};
 
@@ -135,6 +137,8 @@ async fn dispatch(
         Id::AdminStubsReset => stubs::reset(app).await,
         Id::AdminStubGet => stubs::get(app, arg).await,
         Id::AdminStubDelete => stubs::remove(app, arg).await,
+        Id::AdminTlsCa => admin::tls_ca(all),
+        Id::AdminOpenApi => json_response(warp::http::StatusCode::OK, &crate::openapi::admin_api()),
     }
 }
 
@@ -143,7 +147,20 @@ const OPEN_ADMIN_PATHS: &[&str] = &["/__admin/health", "/__admin/ready", "/__adm
 
 /// With an admin token configured, `/__admin/*` needs it, as `Authorization: Bearer <token>` or
 /// `X-Wix-Mock-Admin-Token: <token>`. `path` is the path after any namespace prefix.
-fn admin_guard(app: &App, path: &str, headers: &HeaderMap) -> Result<(), WixError> {
+fn admin_guard(
+    all: &Namespaces,
+    app: &App,
+    path: &str,
+    headers: &HeaderMap,
+) -> Result<(), WixError> {
+    if !OPEN_ADMIN_PATHS.contains(&path)
+        && let Some(host) = foreign_host(headers, all.allowed_hosts())
+    {
+        return Err(WixError::PermissionDenied(format!(
+            "the admin API does not answer requests for host `{host}` (a page of another site could have \
+             made its name resolve here); start the mock with --allowed-host {host} if it is yours"
+        )));
+    }
     if !OPEN_ADMIN_PATHS.contains(&path)
         && !admin::ui::UI_PATHS.contains(&path)
         && cross_site(headers)
@@ -171,6 +188,33 @@ fn admin_guard(app: &App, path: &str, headers: &HeaderMap) -> Result<(), WixErro
             message: "the admin API needs the admin token (Authorization: Bearer <token>)".into(),
         }),
     }
+}
+
+/// The request's `Host` name when the admin API must not answer it: DNS rebinding lets a web page
+/// make its own name (`attacker.example`) resolve to 127.0.0.1, and its requests are then
+/// same-origin, so the Origin check alone cannot tell. Allowed: no `Host` at all, IP addresses,
+/// `localhost` and `*.localhost`, names without a dot (a container's service name, e.g.
+/// `wix-mock`, which no public DNS serves), Wix's hosts the HTTPS port serves, and `allowed`.
+fn foreign_host(headers: &HeaderMap, allowed: &[String]) -> Option<String> {
+    let host = headers.get("host")?.to_str().ok()?;
+    let name = match host.strip_prefix('[') {
+        Some(v6) => {
+            return v6
+                .split(']')
+                .next()
+                .filter(|ip| ip.parse::<std::net::Ipv6Addr>().is_err())
+                .map(str::to_string);
+        }
+        None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    let ok = name.parse::<std::net::IpAddr>().is_ok()
+        || name == "localhost"
+        || name.ends_with(".localhost")
+        || !name.contains('.')
+        || crate::tls::DEFAULT_HOSTS.contains(&name.as_str())
+        || allowed.contains(&name);
+    (!ok).then_some(name)
 }
 
 /// Whether a browser sent this request from another site: `Sec-Fetch-Site: cross-site`, or an
@@ -241,7 +285,14 @@ pub fn body_bytes() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clon
         })
         .untuple_one()
         .and(warp::body::stream())
-        .and_then(|stream| async move { collect_limited(stream).await })
+        .and_then(|stream| async move {
+            match tokio::time::timeout(BODY_READ_TIMEOUT, collect_limited(stream)).await {
+                Ok(body) => body,
+                Err(_) => Err(warp::reject::custom(Rejected(WixError::RequestTimeout(
+                    BODY_READ_TIMEOUT.as_secs(),
+                )))),
+            }
+        })
 }
 
 async fn collect_limited<S, B>(stream: S) -> Result<Bytes, Rejection>

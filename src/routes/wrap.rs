@@ -128,7 +128,7 @@ async fn admin(
     if let Some(e) = unreadable {
         return e.into_response();
     }
-    if let Err(e) = admin_guard(&app, &req.raw_path, &req.headers) {
+    if let Err(e) = admin_guard(all, &app, &req.raw_path, &req.headers) {
         return e.into_response();
     }
     match routed(req) {

@@ -212,3 +212,58 @@ async fn every_api_answer_carries_a_request_id_that_finds_its_journal_entry() {
     assert_eq!(found["requests"][0]["path"], "/apps/v1/instance");
     assert_eq!(found["requests"][0]["request_id"], id.as_str());
 }
+
+#[tokio::test]
+async fn admin_bodies_take_snake_case_fields_and_their_camel_case_spelling_alike() {
+    // Arrange
+    let app = spawn_app();
+
+    // Act
+    let snake = app
+        .post_json("/__admin/clock", &json!({"advance_secs": 60}))
+        .await;
+    let camel = app
+        .post_json("/__admin/clock", &json!({"advanceSecs": 60}))
+        .await;
+    let emit_snake = app
+        .post_json(
+            "/__admin/webhooks/emit",
+            &json!({"instance_id": INSTANCE_ID, "event_type": "Custom", "data": {"keepMe": 1}}),
+        )
+        .await;
+    let wait_camel = app
+        .post_json("/__admin/requests/wait", &json!({"timeoutMs": 1}))
+        .await;
+    let both = app
+        .post_json(
+            "/__admin/clock",
+            &json!({"advance_secs": 60, "advanceSecs": 60}),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(snake.status, StatusCode::OK, "{}", snake.text());
+    assert_eq!(camel.status, StatusCode::OK, "{}", camel.text());
+    assert_eq!(
+        camel.json()["unix"].as_i64().unwrap() - snake.json()["unix"].as_i64().unwrap(),
+        60
+    );
+    assert_eq!(
+        emit_snake.status,
+        StatusCode::ACCEPTED,
+        "{}",
+        emit_snake.text()
+    );
+    assert_eq!(
+        wait_camel.status,
+        StatusCode::REQUEST_TIMEOUT,
+        "{}",
+        wait_camel.text()
+    );
+    assert_eq!(both.status, StatusCode::BAD_REQUEST);
+    assert!(
+        both.text().contains("`advance_secs` is given twice"),
+        "{}",
+        both.text()
+    );
+}

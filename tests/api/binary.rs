@@ -154,3 +154,60 @@ async fn sigterm_ends_long_polls_and_half_sent_requests_saves_the_state_and_exit
     assert!(state.exists(), "the state file was saved");
     drop(half_sent);
 }
+
+#[tokio::test]
+async fn with_tls_the_admin_api_serves_the_ca_the_binary_wrote_to_its_file() {
+    // Arrange
+    let dir = tempfile_dir("tls-ca");
+    let ca_out = dir.join("ca.pem");
+    let (mut child, _, _, addr) = start_binary(&[
+        "--port".as_ref(),
+        "0".as_ref(),
+        "--tls".as_ref(),
+        "--tls-port".as_ref(),
+        "0".as_ref(),
+        "--tls-ca-out".as_ref(),
+        ca_out.as_os_str(),
+    ])
+    .await;
+    let (mut plain, _, _, plain_addr) = start_binary(&["--port".as_ref(), "0".as_ref()]).await;
+
+    // Act
+    let get = |addr: String| async move {
+        http(
+            &addr,
+            format!(
+                "GET /__admin/tls/ca.pem HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+            ),
+        )
+        .await
+    };
+    let served = get(addr).await;
+    let without_tls = get(plain_addr).await;
+
+    // Assert
+    let written = std::fs::read_to_string(&ca_out).unwrap();
+    assert!(served.starts_with("HTTP/1.1 200"), "{served}");
+    assert!(
+        served.contains("content-type: application/x-pem-file"),
+        "{served}"
+    );
+    assert!(written.starts_with("-----BEGIN CERTIFICATE-----"));
+    assert!(served.ends_with(&written), "{served}");
+    assert!(without_tls.starts_with("HTTP/1.1 404"), "{without_tls}");
+    assert!(
+        without_tls.contains("TLS_CA_NOT_AVAILABLE"),
+        "{without_tls}"
+    );
+    child.kill().await.unwrap();
+    plain.kill().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A fresh directory under the system's temporary directory.
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("wix-mock-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

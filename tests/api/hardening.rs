@@ -46,8 +46,8 @@ async fn the_admin_api_refuses_a_page_of_another_site_but_not_local_tools() {
     let dashboard = move_clock(
         &app,
         &[
-            ("origin", "http://mock.test:8787"),
-            ("host", "mock.test:8787"),
+            ("origin", "http://wix-mock:8787"),
+            ("host", "wix-mock:8787"),
         ],
     )
     .await;
@@ -129,4 +129,94 @@ async fn secrets_under_any_spelling_are_redacted_in_the_journal() {
         );
     }
     assert!(journal.contains("visible"));
+}
+
+async fn scenario_for_host(app: &TestApp, host: &str) -> Resp {
+    app.send(
+        warp::test::request()
+            .method("GET")
+            .path("/__admin/scenario")
+            .header("host", host),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_admin_api_refuses_a_host_name_a_rebinding_page_could_point_here() {
+    // Arrange
+    let app = spawn_app();
+
+    // Act
+    let rebound = scenario_for_host(&app, "attacker.example:8787").await;
+    let trailing_dot = scenario_for_host(&app, "attacker.example.").await;
+    let health = app
+        .send(
+            warp::test::request()
+                .path("/__admin/health")
+                .header("host", "attacker.example"),
+        )
+        .await;
+    let wix_api = app
+        .send(
+            warp::test::request()
+                .path("/apps/v1/instance")
+                .header("host", "attacker.example"),
+        )
+        .await;
+
+    // Assert: no secrets for the rebound name, probes and Wix's API unaffected.
+    assert_eq!(rebound.status, StatusCode::FORBIDDEN);
+    assert!(!rebound.text().contains("secret"), "{}", rebound.text());
+    assert!(
+        rebound.text().contains("--allowed-host attacker.example"),
+        "{}",
+        rebound.text()
+    );
+    assert_eq!(trailing_dot.status, StatusCode::FORBIDDEN);
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(
+        wix_api.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        wix_api.text()
+    );
+}
+
+#[tokio::test]
+async fn the_admin_api_answers_loopback_names_addresses_service_names_and_wix_hosts() {
+    // Arrange
+    let app = spawn_app();
+
+    for host in [
+        "localhost:8787",
+        "LOCALHOST",
+        "app.localhost:8787",
+        "127.0.0.1:8787",
+        "[::1]:8787",
+        "192.0.2.10:8787",
+        "wix-mock:8787",
+        "www.wixapis.com",
+        "edge.wixapis.com:8443",
+    ] {
+        // Act
+        let res = scenario_for_host(&app, host).await;
+
+        // Assert
+        assert_eq!(res.status, StatusCode::OK, "{host}: {}", res.text());
+    }
+}
+
+#[tokio::test]
+async fn an_allowed_host_opens_the_admin_api_to_that_name_only() {
+    // Arrange
+    let app = spawn_app();
+    app.namespaces.allow_hosts(vec!["Mock.Dev.Example".into()]);
+
+    // Act
+    let allowed = scenario_for_host(&app, "mock.dev.example:8787").await;
+    let other = scenario_for_host(&app, "other.dev.example:8787").await;
+
+    // Assert
+    assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.text());
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
 }

@@ -50,7 +50,7 @@ pub const PKCE_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 pub struct TestApp {
     pub app: App,
     /// Every namespace of the server (`app` is one of them).
-    namespaces: Namespaces,
+    pub namespaces: Namespaces,
     routes: BoxedFilter<(Response,)>,
     /// Sent as `X-Wix-Mock-Namespace` on every request when set (see [`TestApp::in_namespace`]).
     namespace: Option<String>,

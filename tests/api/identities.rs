@@ -140,7 +140,7 @@ async fn admin_token_requests_are_validated() {
         ),
         (
             "unknown_field",
-            json!({"identity": "app", "instanceId": INSTANCE_ID}),
+            json!({"identity": "app", "instance": INSTANCE_ID}),
         ),
     ];
     for (name, body) in cases {

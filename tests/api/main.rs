@@ -76,3 +76,7 @@ mod collected_state;
 mod clock_moved_back;
 // Issue 18: cross-site admin requests, repeated namespace headers, framing, secret spellings.
 mod hardening;
+// Issue 18: header and body timeouts, the connection limit.
+mod connections;
+// Issue 17: the admin API's OpenAPI description agrees with the code and the npm client.
+mod openapi;

@@ -6,7 +6,7 @@ use warp::http::{StatusCode, header};
 use warp::reply::Response;
 use warp::{Reply, reply};
 
-use super::webhooks::parse_body;
+use super::parse_body;
 use crate::app::App;
 use crate::error::WixError;
 use crate::request::Incoming;
@@ -45,7 +45,7 @@ struct WebhookUrl {
 /// app's webhooks go (for an app whose port is known only at run time); `{"url": null}` clears it.
 pub async fn webhook_url(app: App, req: &Incoming, app_id: String) -> Response {
     reply_json((|| {
-        let body: WebhookUrl = parse_body(&req.body)?;
+        let body: WebhookUrl = parse_body(&req.body, "webhook URL")?;
         let url = body.url.filter(|u| !u.is_empty());
         app.set_webhook_url(&app_id, url.clone())?;
         Ok(json!({"appId": app_id, "webhookUrl": url}))

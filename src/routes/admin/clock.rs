@@ -37,8 +37,7 @@ pub async fn set(app: App, req: &Incoming) -> Response {
 }
 
 fn move_clock(body: &[u8], app: &App) -> Result<ClockStatus, WixError> {
-    let cmd: ClockCommand = serde_json::from_slice(body)
-        .map_err(|e| WixError::BadRequest(format!("invalid clock command: {e}")))?;
+    let cmd: ClockCommand = super::parse_body(body, "clock command")?;
     let clock = app.clock();
     let actions = [
         cmd.advance_secs.is_some(),

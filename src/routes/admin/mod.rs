@@ -19,12 +19,46 @@ pub mod tokens;
 pub mod ui;
 pub mod webhooks;
 
-use serde_json::json;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+use warp::Reply;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::json_response;
 use crate::app::App;
+use crate::error::WixError;
+use crate::request::snake_case;
+
+/// An admin request's JSON body as `T`, `{}` when empty. The admin API documents snake_case field
+/// names (`advance_secs`, `event_type`, `timeout_ms`) and accepts their lowerCamel spelling too
+/// (`advanceSecs`, `eventType`), as a JavaScript client writes them; only the top-level names are
+/// folded, never what is inside (an event's `data` goes out as it came). Naming one field both ways
+/// is a 400, as is unreadable JSON; `what` says which request it was.
+pub(super) fn parse_body<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, WixError> {
+    let bad = |e: &dyn std::fmt::Display| WixError::BadRequest(format!("invalid {what}: {e}"));
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return serde_json::from_value(Value::Object(Map::new())).map_err(|e| bad(&e));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| bad(&e))?;
+    let value = match value {
+        Value::Object(fields) => {
+            let mut folded = Map::with_capacity(fields.len());
+            for (name, v) in fields {
+                let snake = snake_case(&name);
+                if folded.contains_key(&snake) {
+                    return Err(bad(&format_args!(
+                        "`{snake}` is given twice (as `{name}` too)"
+                    )));
+                }
+                folded.insert(snake, v);
+            }
+            Value::Object(folded)
+        }
+        other => other,
+    };
+    serde_json::from_value(value).map_err(|e| bad(&e))
+}
 
 /// GET /__admin/health — the server answers.
 pub async fn health(_app: App) -> Response {
@@ -60,4 +94,26 @@ pub async fn reset(app: App) -> Response {
 /// GET /__admin/state — apps, sites, instances with setup status, live codes and tokens.
 pub async fn state(app: App) -> Response {
     json_response(StatusCode::OK, &app.state())
+}
+
+/// GET /__admin/tls/ca.pem — the CA certificate a client must trust for the HTTPS port, as the file
+/// `--tls-ca-out` also holds (handy when the mock runs in a container). 404 when the server has no
+/// HTTPS port or serves a certificate it was given (`--tls-cert`: its CA is the user's own).
+pub fn tls_ca(all: &crate::namespaces::Namespaces) -> Response {
+    match all.tls_ca() {
+        Some(pem) => warp::http::Response::builder()
+            .header("content-type", "application/x-pem-file")
+            .header(
+                "content-disposition",
+                "inline; filename=\"wix-mock-ca.pem\"",
+            )
+            .body(pem.to_string().into())
+            .unwrap_or_default(),
+        None => WixError::NotFound {
+            code: "TLS_CA_NOT_AVAILABLE",
+            message: "no CA certificate: the server was started without --tls, or with --tls-cert"
+                .into(),
+        }
+        .into_response(),
+    }
 }

@@ -162,17 +162,9 @@ fn five_seconds() -> u64 {
 /// 200 with the matching requests once there are `count` of them, 408 with what there is at the
 /// timeout (a non-2xx, so `curl --fail` in a script notices).
 pub async fn wait(all: &Namespaces, app: App, req: &Incoming) -> Response {
-    let body = &req.body;
-    let text = if body.iter().all(u8::is_ascii_whitespace) {
-        &b"{}"[..]
-    } else {
-        &body[..]
-    };
-    let wait: WaitFor = match serde_json::from_slice(text) {
+    let wait: WaitFor = match super::parse_body(&req.body, "wait request") {
         Ok(w) => w,
-        Err(e) => {
-            return WixError::BadRequest(format!("invalid wait request: {e}")).into_response();
-        }
+        Err(e) => return e.into_response(),
     };
     let filter = JournalFilter {
         path: wait.path,

@@ -31,8 +31,7 @@ struct MintRequest {
 }
 
 async fn mint_for(body: &[u8], app: App) -> Result<Minted, WixError> {
-    let req: MintRequest = serde_json::from_slice(body)
-        .map_err(|e| WixError::BadRequest(format!("invalid token request: {e}")))?;
+    let req: MintRequest = super::parse_body(body, "token request")?;
     let need = |name: &str, v: &Option<String>| {
         v.clone().filter(|s| !s.is_empty()).ok_or_else(|| {
             WixError::Validation(vec![FieldViolation::new(

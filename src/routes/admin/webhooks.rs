@@ -2,27 +2,17 @@
 //! deliveries.
 
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use warp::Reply;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
+use super::parse_body;
 use crate::app::App;
 use crate::delivery::{DeliveryFault, Release};
 use crate::error::WixError;
 use crate::request::Incoming;
 use crate::routes::{json_response, reply_json};
-
-/// A JSON body, or `{}` when empty; unreadable JSON is a 400.
-pub(super) fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, WixError> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) {
-        &b"{}"[..]
-    } else {
-        body
-    };
-    serde_json::from_slice(body).map_err(|e| WixError::BadRequest(format!("invalid body: {e}")))
-}
 
 /// GET /__admin/webhooks — every delivery with its attempts, oldest first.
 pub async fn list(app: App) -> Response {
@@ -57,7 +47,7 @@ pub async fn redeliver(app: App, id: String) -> Response {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 struct Emit {
     instance_id: String,
     event_type: String,
@@ -67,12 +57,12 @@ struct Emit {
     identity: Option<Value>,
 }
 
-/// POST /__admin/webhooks/emit — `{"instanceId", "eventType", "data"?, "identity"?}` sends any event
+/// POST /__admin/webhooks/emit — `{"instance_id", "event_type", "data"?, "identity"?}` sends any event
 /// to the instance's app (identity defaults to the site owner). 202.
 pub async fn emit(app: App, req: &Incoming) -> Response {
-    let result = parse_body::<Emit>(&req.body).and_then(|e| {
+    let result = parse_body::<Emit>(&req.body, "event").and_then(|e| {
         if e.event_type.trim().is_empty() {
-            return Err(WixError::BadRequest("eventType must not be empty".into()));
+            return Err(WixError::BadRequest("event_type must not be empty".into()));
         }
         let data = e.data.unwrap_or_else(|| json!({}));
         app.emit_event(&e.instance_id, &e.event_type, data, e.identity)
@@ -86,10 +76,12 @@ pub async fn emit(app: App, req: &Incoming) -> Response {
 /// POST /__admin/webhooks/faults — arms a [`DeliveryFault`] (`event_type`, `delay_ms`,
 /// `duplicates`, `hold`, `times`) for the next matching deliveries.
 pub async fn faults_arm(app: App, req: &Incoming) -> Response {
-    reply_json(parse_body::<DeliveryFault>(&req.body).map(|fault| {
-        app.webhooks().arm_fault(fault.clone());
-        json!({"status": "armed", "fault": fault})
-    }))
+    reply_json(
+        parse_body::<DeliveryFault>(&req.body, "delivery fault").map(|fault| {
+            app.webhooks().arm_fault(fault.clone());
+            json!({"status": "armed", "fault": fault})
+        }),
+    )
 }
 
 /// DELETE /__admin/webhooks/faults — disarms every delivery fault.
@@ -107,7 +99,7 @@ struct ReleaseBody {
 /// POST /__admin/webhooks/release — sends held deliveries; `{"order": "reversed"}` reorders them.
 pub async fn release(app: App, req: &Incoming) -> Response {
     reply_json(
-        parse_body::<ReleaseBody>(&req.body)
+        parse_body::<ReleaseBody>(&req.body, "release request")
             .map(|r| json!({"released": app.webhooks().release_held(r.order)})),
     )
 }
