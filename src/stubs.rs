@@ -397,7 +397,7 @@ impl Compiled {
             })
             .collect();
         let answers = spec.answers();
-        if spec.response.is_some() == !spec.responses.is_empty() {
+        if spec.response.is_some() != spec.responses.is_empty() {
             problems.push("give exactly one of `response` and `responses`".into());
         }
         for (i, r) in answers.iter().enumerate() {
@@ -979,7 +979,7 @@ impl Stubs {
         }
         let mut names = Vec::new();
         for spec in specs {
-            let c = Compiled::new(spec, set.next_order).map_err(|p| p)?;
+            let c = Compiled::new(spec, set.next_order)?;
             set.next_order += 1;
             names.push(c.name.clone());
             set.stubs.push(Arc::new(c));
@@ -1250,7 +1250,9 @@ mod tests {
         Stubs::new(&specs)
     }
 
-    fn found(s: &Stubs, r: &Incoming) -> Result<(String, Vec<(String, String)>), Vec<NearMiss>> {
+    type Params = Vec<(String, String)>;
+
+    fn found(s: &Stubs, r: &Incoming) -> Result<(String, Params), Vec<NearMiss>> {
         match s.find(&Seen::new(r)) {
             Found::Stub { stub, params } => Ok((stub.name.clone(), params)),
             Found::Unmatched(near) => Err(near),
