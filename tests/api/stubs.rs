@@ -479,3 +479,27 @@ async fn a_bad_stub_in_a_scenario_is_reported_with_its_name() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_stub_delay_is_real_time_and_a_longer_one_than_allowed_is_refused() {
+    // Arrange
+    let app = with_stubs(
+        "  - name: slow\n    request: {method: GET, path: /slow}\n    auth: {anonymous: true}\n    response: {delay_ms: 60, body: {}}\n",
+    );
+    let too_slow = wix_oauth_mock::Scenario::parse(
+        "stubs:\n  - {request: {method: GET, path: /x}, response: {delay_ms: 30001}}\n",
+        "s.yaml",
+    );
+    // Act
+    let start = std::time::Instant::now();
+    let res = app.get("/slow").await;
+    // Assert
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(start.elapsed() >= std::time::Duration::from_millis(60));
+    assert!(
+        too_slow
+            .unwrap_err()
+            .to_string()
+            .contains("delay_ms is at most 30000")
+    );
+}
