@@ -25,18 +25,20 @@ const RUNS: usize = 2_000;
 const MATCH_BUDGET: Duration = Duration::from_micros(50);
 const LOAD_BUDGET: Duration = Duration::from_millis(100);
 
-fn scenario_yaml() -> (String, usize) {
+/// The scenario; `run` goes into every pattern, so no load finds another's patterns compiled.
+fn scenario_yaml(run: usize) -> (String, usize) {
     let mut out = String::from("name: bench\nstubs:\n");
     let mut n = 0;
     for f in 0..FAMILIES {
         for i in 0..PER_FAMILY {
+            let (a, b) = (n + 2 + run * 10_000, n + 1002 + run * 10_000);
             out += &format!(
                 r#"  - name: api{f}-query-{i}
     request:
       method: POST
       path: /api{f}/v1/items{i}/query
       body:
-        - matchesJsonPath: {{expression: "$.query.paging.limit", matches: "[0-9]+"}}
+        - matchesJsonPath: {{expression: "$.query.paging.limit", matches: "[0-9]+|q{a}q"}}
         - equalToJson: {{query: {{filter: {{kind: k{i}}}}}}}
           ignoreExtraElements: true
     auth: {{scopes: [SCOPE.API{f}.READ]}}
@@ -45,20 +47,23 @@ fn scenario_yaml() -> (String, usize) {
     request:
       method: GET
       path: /api{f}/v1/items{i}/{{itemId}}
-      query: {{fields: {{matches: "[A-Z_,]+"}}}}
+      query: {{fields: {{matches: "[A-Z_,]+|r{b}r"}}}}
     response: {{body: {{item: {{id: "{{{{request.path.itemId}}}}"}}}}}}
 "#
             );
             n += 2;
         }
     }
+    // (`q{a}q` and `r{b}r` make every pattern distinct, so the regex cache cannot flatter the load;
+    // a distinct counted repetition such as `{1,N}` would instead measure the regex compiler's
+    // unrolling of large N.)
     for i in 0..SHARED {
         out += &format!(
             r#"  - name: shared-{i}
     request:
       method: GET
       path: /shared/v1/things/{{thingId}}
-      headers: {{x-tenant: {{matches: "tenant-{i}"}}}}
+      headers: {{x-tenant: {{matches: "tenant-{i}(?:-{run})?"}}}}
     response: {{body: {{tenant: {i}}}}}
 "#
         );
@@ -101,7 +106,7 @@ fn us(d: Duration) -> f64 {
 }
 
 fn main() {
-    let (yaml, count) = scenario_yaml();
+    let (yaml, count) = scenario_yaml(0);
     let overrides = Overrides {
         seed: Some(42),
         clock_start: Some("2026-01-01T00:00:00Z".parse().expect("a valid start")),
@@ -112,18 +117,23 @@ fn main() {
 
     // ---- Loading: parse + check + compile (Scenario::parse), then the App's compiled set ----
     let mut loads = Vec::new();
+    let mut parses = Vec::new();
     let mut app = None;
     for run in 0..13 {
+        let (yaml, _) = scenario_yaml(run + 1);
         let start = Instant::now();
         let scenario = Scenario::parse(&yaml, "<bench>").unwrap_or_else(|e| panic!("{e}"));
+        let parsed = start.elapsed();
         let built = App::new(scenario, "<bench>", overrides.clone());
         let took = start.elapsed();
         assert_eq!(built.stubs().len(), count);
         if run >= 3 {
             loads.push(took);
+            parses.push(parsed);
         }
         app = Some(built);
     }
+    let (parse_median, _, _) = summary(parses);
     let app = app.expect("an app");
     let (median, p95, max) = summary(loads);
     println!(
@@ -135,6 +145,10 @@ fn main() {
         us(median) / 1000.0,
         us(p95) / 1000.0,
         us(max) / 1000.0
+    );
+    println!(
+        "    of which Scenario::parse (YAML, checks, first compile) median {:>9.2} ms",
+        us(parse_median) / 1000.0
     );
     if median > LOAD_BUDGET {
         eprintln!("loading is over {} ms", LOAD_BUDGET.as_millis());

@@ -111,14 +111,32 @@ impl Text {
     }
 }
 
+/// Compiled patterns by source. A scenario's stubs are compiled when it is checked and again when an
+/// `App` (or a namespace) is built from it, and stub folders repeat their patterns; a `Regex` clone
+/// shares its compiled program, so each distinct pattern is compiled once. Bounded: emptied when it
+/// holds [`REGEX_CACHE`] patterns (the admin API can add stubs without end).
+static REGEXES: std::sync::LazyLock<Mutex<HashMap<String, Regex>>> =
+    std::sync::LazyLock::new(Default::default);
+const REGEX_CACHE: usize = 4096;
+
 /// WireMock's `matches` is a whole-value match.
 fn anchored(pattern: &str) -> Result<Regex, String> {
-    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+    let source = format!("^(?:{pattern})$");
+    if let Some(r) = REGEXES.lock().get(&source) {
+        return Ok(r.clone());
+    }
+    let compiled = Regex::new(&source).map_err(|e| {
         format!(
             "bad regular expression `{pattern}`: {}",
             e.to_string().lines().last().unwrap_or("")
         )
-    })
+    })?;
+    let mut cache = REGEXES.lock();
+    if cache.len() >= REGEX_CACHE {
+        cache.clear();
+    }
+    cache.insert(source, compiled.clone());
+    Ok(compiled)
 }
 
 fn unanchored(r: &Regex) -> &str {
