@@ -5,7 +5,8 @@
 #   3. `--port N` given as an argument: Docker's HEALTHCHECK reports healthy; time to healthy;
 #   4. the legacy install flow against it;
 #   5. how long `docker stop` takes with a `POST /__admin/requests/wait` pending (printed);
-#   6. `--tls` as uid 65532: the CA is written to /data, a client trusting only it gets a 200;
+#   6. `--tls` as uid 65532: the CA is written to /data, a client trusting only it gets a 200, and
+#      `GET /__admin/tls/ca.pem` serves the same file;
 #   7. `--state-file` on a named volume as uid 65532: saved on `docker stop`, restored on the next run.
 # Not part of `cargo test` or .ci/run: it needs a Docker engine (Debian: apt-get install docker.io;
 # dockerd &). SKIP_PLAIN_BUILD=1 skips step 1, which pulls rust:1 and compiles for minutes; STATIC_BIN=path
@@ -108,6 +109,9 @@ docker cp "$NAME:/data/wix-mock-ca.pem" "$SCRATCH/ca.pem"
 curl -fs --cacert "$SCRATCH/ca.pem" --resolve "www.wixapis.com:$TLS_PORT:127.0.0.1" \
   "https://www.wixapis.com:$TLS_PORT/__admin/health" >/dev/null
 echo "https://www.wixapis.com:$TLS_PORT trusted with /data/wix-mock-ca.pem: ok"
+curl -fs "$BASE/__admin/tls/ca.pem" -o "$SCRATCH/served.pem"
+cmp -s "$SCRATCH/ca.pem" "$SCRATCH/served.pem" || { echo "GET /__admin/tls/ca.pem differs from /data/wix-mock-ca.pem"; exit 1; }
+echo "GET /__admin/tls/ca.pem serves the same CA over plain HTTP: ok"
 docker rm -f "$NAME" >/dev/null
 
 echo "== 7. --state-file on a named volume as uid 65532"

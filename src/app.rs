@@ -41,6 +41,9 @@ pub struct Overrides {
     pub max_namespaces: Option<usize>,
     /// Record mode (`wix-oauth-mock record`): requests no endpoint serves go to the upstream.
     pub recorder: Option<Arc<crate::record::Recorder>>,
+    /// The journal bytes of the server, shared by every namespace (`journal::Budget::default()`
+    /// per app when unset).
+    pub journal_budget: Option<Arc<crate::journal::Budget>>,
 }
 
 /// Compares two secrets in constant time (for equal lengths; the length itself is not secret).
@@ -121,6 +124,7 @@ impl App {
             max_namespaces: _,
             // Recording belongs to the server's own namespace: one upstream, one folder.
             recorder: _,
+            journal_budget,
         } = self.inner.overrides.clone();
         let overrides = Overrides {
             // 53 bits, so the seed `/__admin/state` shows survives a JavaScript client's JSON parser.
@@ -130,6 +134,8 @@ impl App {
             admin_token,
             max_namespaces: None,
             recorder: None,
+            // One budget for the whole server: every namespace counts against the same total.
+            journal_budget,
         };
         let loaded = self.inner.scenario.read();
         App::build(
@@ -177,6 +183,10 @@ impl App {
             }
             None => webhooks.enqueue(start_events, |app_id| world.webhook_url(app_id)),
         }
+        let journal = Journal::with_budget(
+            crate::journal::DEFAULT_CAPACITY,
+            overrides.journal_budget.clone().unwrap_or_default(),
+        );
         App {
             inner: Arc::new(Inner {
                 scenario: RwLock::new(Loaded { scenario, origin }),
@@ -184,7 +194,7 @@ impl App {
                 world: RwLock::new(world),
                 clock,
                 ids,
-                journal: Journal::new(crate::journal::DEFAULT_CAPACITY),
+                journal,
                 faults,
                 conformance: Conformance::default(),
                 webhooks,

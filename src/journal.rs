@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -35,6 +36,55 @@ const SECRET_PARAMS: &[&str] = &[
 
 /// What redacted values are replaced with.
 pub const REDACTED: &str = "[redacted]";
+
+/// The longest string value (query or body) kept whole; longer ones keep this many bytes and say how
+/// many were cut. Wix's request fields are ids, URLs, tokens and short texts: 1 KiB shows them all.
+pub const FIELD_MAX: usize = 1024;
+/// The body bytes one entry keeps (about); fields past it are replaced by one `…` field saying how
+/// many were left out. With [`FIELD_MAX`], an entry costs a few KiB whatever the client sends.
+pub const ENTRY_BODY_MAX: usize = 4 * 1024;
+/// Journal bytes one namespace keeps by default (`--journal-max-bytes`).
+pub const DEFAULT_NAMESPACE_BYTES: usize = 2 * 1024 * 1024;
+/// Journal bytes every namespace together keeps by default (`--journal-total-bytes`).
+pub const DEFAULT_TOTAL_BYTES: usize = 64 * 1024 * 1024;
+
+/// The memory the journals of one server may hold: per namespace, and all together. Shared by every
+/// namespace's journal (cheap to clone); entries are evicted oldest first, in the namespace that
+/// records, until both fit. Sizes are estimates of the heap an entry holds, not exact.
+#[derive(Debug)]
+pub struct Budget {
+    /// Bytes one namespace's journal may hold.
+    pub per_namespace: usize,
+    /// Bytes all journals together may hold (one entry per namespace may overshoot it).
+    pub total: usize,
+    used: AtomicUsize,
+}
+
+impl Budget {
+    /// A budget of `per_namespace` bytes per journal and `total` for all of them.
+    pub fn new(per_namespace: usize, total: usize) -> Arc<Budget> {
+        Arc::new(Budget {
+            per_namespace: per_namespace.max(1),
+            total: total.max(1),
+            used: AtomicUsize::new(0),
+        })
+    }
+
+    /// Bytes the journals hold now.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget {
+            per_namespace: DEFAULT_NAMESPACE_BYTES,
+            total: DEFAULT_TOTAL_BYTES,
+            used: AtomicUsize::new(0),
+        }
+    }
+}
 
 /// One journaled request.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -91,6 +141,7 @@ pub struct Answered<'a> {
 pub struct Journal {
     inner: Mutex<Inner>,
     capacity: usize,
+    budget: Arc<Budget>,
     /// Woken on every new entry, for `POST /__admin/requests/wait`.
     arrived: Notify,
 }
@@ -98,18 +149,63 @@ pub struct Journal {
 #[derive(Debug, Default)]
 struct Inner {
     next_id: u64,
-    /// Shared with the caller of [`Journal::record_full`], so recording costs no deep copy.
-    entries: VecDeque<Arc<Entry>>,
+    /// Shared with the caller of [`Journal::record_full`], so recording costs no deep copy; each
+    /// with its estimated size.
+    entries: VecDeque<(Arc<Entry>, usize)>,
+    /// The sum of the sizes of `entries`.
+    bytes: usize,
+}
+
+impl Inner {
+    fn pop_oldest(&mut self, budget: &Budget) -> bool {
+        match self.entries.pop_front() {
+            Some((_, size)) => {
+                self.bytes -= size;
+                budget.used.fetch_sub(size, Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn forget_all(&mut self, budget: &Budget) {
+        budget.used.fetch_sub(self.bytes, Ordering::Relaxed);
+        self.entries.clear();
+        self.bytes = 0;
+    }
+}
+
+impl Drop for Journal {
+    /// A deleted namespace gives its bytes back to the server's budget.
+    fn drop(&mut self) {
+        self.inner.get_mut().forget_all(&self.budget);
+    }
 }
 
 impl Journal {
-    /// An empty journal keeping at most `capacity` entries.
+    /// An empty journal keeping at most `capacity` entries, within the default byte budget.
     pub fn new(capacity: usize) -> Journal {
+        Journal::with_budget(capacity, Arc::new(Budget::default()))
+    }
+
+    /// An empty journal keeping at most `capacity` entries and what `budget` allows.
+    pub fn with_budget(capacity: usize, budget: Arc<Budget>) -> Journal {
         Journal {
             inner: Mutex::new(Inner::default()),
             capacity: capacity.max(1),
+            budget,
             arrived: Notify::new(),
         }
+    }
+
+    /// Bytes this journal holds (estimated).
+    pub fn bytes(&self) -> usize {
+        self.inner.lock().bytes
+    }
+
+    /// The server-wide budget this journal counts against.
+    pub fn budget(&self) -> &Arc<Budget> {
+        &self.budget
     }
 
     /// Appends a request, dropping the oldest when full.
@@ -145,22 +241,48 @@ impl Journal {
             near_misses,
         } = answered;
         let query = redact_query(raw_query);
-        let body = body
-            .iter()
-            .map(|(k, v)| (k.clone(), redact_value(k, v)))
-            .collect();
+        let body = redact_body(body);
+        let size = 160
+            + request_id.len()
+            + time.len()
+            + method.len()
+            + path.len().min(FIELD_MAX)
+            + query
+                .iter()
+                .map(|(k, v)| 48 + k.len() + v.len())
+                .sum::<usize>()
+            + body
+                .iter()
+                .map(|(k, v)| 48 + k.len() + approx_size(v))
+                .sum::<usize>()
+            + faults.iter().map(|f| 24 + f.len()).sum::<usize>()
+            + stub.as_ref().map_or(0, |s| 24 + s.len())
+            + near_misses
+                .iter()
+                .map(|m| {
+                    96 + m.stub.len()
+                        + m.request.len()
+                        + m.why.iter().map(|w| 24 + w.len()).sum::<usize>()
+                })
+                .sum::<usize>();
+        let budget = &*self.budget;
         let mut inner = self.inner.lock();
         inner.next_id += 1;
         let id = inner.next_id;
-        if inner.entries.len() == self.capacity {
-            inner.entries.pop_front();
+        while inner.entries.len() >= self.capacity
+            || inner.bytes + size > budget.per_namespace
+            || budget.used() + size > budget.total
+        {
+            if !inner.pop_oldest(budget) {
+                break;
+            }
         }
         let entry = Arc::new(Entry {
             id,
             request_id,
             time,
             method: method.to_string(),
-            path: path.to_string(),
+            path: truncated(path),
             query,
             body,
             status,
@@ -168,7 +290,9 @@ impl Journal {
             stub,
             near_misses,
         });
-        inner.entries.push_back(entry.clone());
+        inner.entries.push_back((entry.clone(), size));
+        inner.bytes += size;
+        budget.used.fetch_add(size, Ordering::Relaxed);
         drop(inner);
         self.arrived.notify_waiters();
         entry
@@ -185,7 +309,7 @@ impl Journal {
             .lock()
             .entries
             .iter()
-            .map(|e| (**e).clone())
+            .map(|(e, _)| (**e).clone())
             .collect()
     }
 
@@ -201,12 +325,14 @@ impl Journal {
 
     /// Forgets every entry (ids go on counting).
     pub fn clear(&self) {
-        self.inner.lock().entries.clear();
+        self.inner.lock().forget_all(&self.budget);
     }
 
     /// Forgets every entry and restarts ids at 1.
     pub fn reset(&self) {
-        *self.inner.lock() = Inner::default();
+        let mut inner = self.inner.lock();
+        inner.forget_all(&self.budget);
+        inner.next_id = 0;
     }
 }
 
@@ -224,33 +350,125 @@ pub fn is_secret(name: &str) -> bool {
     SECRET_PARAMS.iter().any(|s| plain(s) == name)
 }
 
-/// `value` with every secret-named field inside it redacted, at any depth.
-fn redact_value(name: &str, value: &Value) -> Value {
+/// `value` with every secret-named field inside it redacted and every long string cut, at any
+/// depth; at most about `room` bytes of it are kept (`room` is reduced by what is kept).
+fn redact_value(name: &str, value: &Value, room: &mut usize) -> Value {
     if is_secret(name) || is_secret(&crate::request::snake_case(name)) {
         return Value::String(REDACTED.to_string());
     }
     match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), redact_value(k, v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(|v| redact_value(name, v)).collect()),
-        other => other.clone(),
+        Value::Object(map) => {
+            let mut out = serde_json::Map::new();
+            let mut left_out = 0;
+            for (k, v) in map {
+                if *room == 0 {
+                    left_out += 1;
+                    continue;
+                }
+                *room = room.saturating_sub(k.len().min(FIELD_MAX));
+                out.insert(truncated(k), redact_value(k, v, room));
+            }
+            if left_out > 0 {
+                out.insert(
+                    "…".into(),
+                    Value::String(format!("[{left_out} more fields not kept]")),
+                );
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => {
+            let mut out = Vec::new();
+            for v in items {
+                if *room == 0 {
+                    out.push(Value::String(format!(
+                        "[{} more items not kept]",
+                        items.len() - out.len()
+                    )));
+                    break;
+                }
+                out.push(redact_value(name, v, room));
+            }
+            Value::Array(out)
+        }
+        Value::String(s) => {
+            let kept = truncated(s);
+            *room = room.saturating_sub(kept.len());
+            Value::String(kept)
+        }
+        other => {
+            *room = room.saturating_sub(8);
+            other.clone()
+        }
+    }
+}
+
+/// Body fields as the journal keeps them: redacted and cut to [`ENTRY_BODY_MAX`] bytes.
+fn redact_body(body: &BTreeMap<String, Value>) -> BTreeMap<String, Value> {
+    let mut room = ENTRY_BODY_MAX;
+    let mut out = BTreeMap::new();
+    let mut left_out = 0;
+    for (k, v) in body {
+        if room == 0 {
+            left_out += 1;
+            continue;
+        }
+        room = room.saturating_sub(k.len().min(FIELD_MAX));
+        out.insert(truncated(k), redact_value(k, v, &mut room));
+    }
+    if left_out > 0 {
+        out.insert(
+            "…".into(),
+            Value::String(format!("[{left_out} more fields not kept]")),
+        );
+    }
+    out
+}
+
+/// `s`, or its first [`FIELD_MAX`] bytes (on a character boundary) and how many were cut.
+fn truncated(s: &str) -> String {
+    if s.len() <= FIELD_MAX {
+        return s.to_string();
+    }
+    let mut end = FIELD_MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…[{} more bytes not kept]", &s[..end], s.len() - end)
+}
+
+/// About how many heap bytes `value` holds.
+fn approx_size(value: &Value) -> usize {
+    match value {
+        Value::String(s) => 24 + s.len(),
+        Value::Array(items) => 24 + items.iter().map(approx_size).sum::<usize>(),
+        Value::Object(map) => {
+            24 + map
+                .iter()
+                .map(|(k, v)| 48 + k.len() + approx_size(v))
+                .sum::<usize>()
+        }
+        _ => 16,
     }
 }
 
 fn redact_query(raw: &str) -> BTreeMap<String, String> {
-    url::form_urlencoded::parse(raw.as_bytes())
-        .map(|(k, v)| {
-            let v = if is_secret(&k) {
-                REDACTED.to_string()
-            } else {
-                v.into_owned()
-            };
-            (k.into_owned(), v)
-        })
-        .collect()
+    let mut room = ENTRY_BODY_MAX;
+    let mut out = BTreeMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
+        if room == 0 {
+            out.insert("…".into(), "[more parameters not kept]".into());
+            break;
+        }
+        let v = if is_secret(&k) {
+            REDACTED.to_string()
+        } else {
+            truncated(&v)
+        };
+        let k = truncated(&k);
+        room = room.saturating_sub(k.len() + v.len());
+        out.insert(k, v);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -286,6 +504,75 @@ mod tests {
         let e = &j.entries()[0];
         assert_eq!(e.query["access_token"], REDACTED);
         assert_eq!(e.query["x"], "1");
+    }
+
+    fn big_body(n: usize) -> BTreeMap<String, Value> {
+        let mut body = BTreeMap::new();
+        for i in 0..n {
+            body.insert(format!("field{i}"), Value::String("x".repeat(64 * 1024)));
+        }
+        body
+    }
+
+    fn record_body(j: &Journal, body: &BTreeMap<String, Value>) -> Arc<Entry> {
+        j.record_full(
+            "t".into(),
+            Answered {
+                request_id: String::new(),
+                method: "POST",
+                path: "/oauth2/token",
+                raw_query: "",
+                body,
+                status: 400,
+                faults: Vec::new(),
+                stub: None,
+                near_misses: Vec::new(),
+            },
+        )
+    }
+
+    #[test]
+    fn a_huge_body_is_kept_as_a_few_kib_with_markers_saying_what_was_cut() {
+        let j = Journal::new(10);
+        let entry = record_body(&j, &big_body(20));
+        let first = entry.body["field0"].as_str().unwrap();
+        assert!(first.len() < FIELD_MAX + 40, "{}", first.len());
+        assert!(
+            first.ends_with("…[64512 more bytes not kept]"),
+            "{}",
+            &first[FIELD_MAX..]
+        );
+        assert_eq!(entry.body["…"], "[16 more fields not kept]");
+        assert!(j.bytes() < 2 * ENTRY_BODY_MAX, "{}", j.bytes());
+    }
+
+    #[test]
+    fn journals_sharing_a_budget_evict_their_oldest_to_stay_within_it() {
+        let budget = Budget::new(20_000, 30_000);
+        let a = Journal::with_budget(1000, budget.clone());
+        let b = Journal::with_budget(1000, budget.clone());
+        for _ in 0..100 {
+            record_body(&a, &big_body(1));
+            record_body(&b, &big_body(1));
+        }
+        assert!(a.bytes() <= 20_000 && b.bytes() <= 20_000);
+        assert!(
+            budget.used() <= 30_000 + 2 * 2 * FIELD_MAX,
+            "{}",
+            budget.used()
+        );
+        assert_eq!(budget.used(), a.bytes() + b.bytes());
+        assert!(!a.is_empty() && !b.is_empty());
+        // The newest entry survives, the ids go on.
+        assert_eq!(b.entries().last().unwrap().id, 100);
+        drop(a);
+        assert_eq!(
+            budget.used(),
+            b.bytes(),
+            "a dropped journal gives its bytes back"
+        );
+        b.reset();
+        assert_eq!(budget.used(), 0);
     }
 
     #[test]

@@ -125,7 +125,24 @@ fn operation(id: Id) -> Option<Op> {
         | OauthAppsSecret => {
             return None;
         }
-        AdminHealth => op(200, object(&["status"], json!({"status": status_is("ok")}))),
+        AdminHealth => op(
+            200,
+            object(
+                &["status", "journal"],
+                json!({
+                    "status": status_is("ok"),
+                    "journal": object(
+                        &["bytes", "budget_bytes", "all_namespaces_bytes", "all_namespaces_budget_bytes"],
+                        json!({
+                            "bytes": {"type": "integer", "description": "Journal bytes this namespace holds (estimated)"},
+                            "budget_bytes": {"type": "integer", "description": "What one namespace may hold (--journal-mib)"},
+                            "all_namespaces_bytes": {"type": "integer"},
+                            "all_namespaces_budget_bytes": {"type": "integer", "description": "--journal-total-mib"}
+                        }),
+                    )
+                }),
+            ),
+        ),
         AdminReady => op(
             200,
             object(

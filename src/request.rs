@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::WixError;
 
@@ -25,6 +25,34 @@ pub const BODY_LIMIT: u64 = 64 * 1024;
 /// How long a request body may take to arrive once the headers are in (a client that stalls
 /// mid-body gets 408 and its connection back, instead of holding it for ever).
 pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A JSON object's members in order, repeated names included: `serde_json`'s `Map` keeps only the
+/// last of a repeated name, which would let `{"grant_type": "a", "grant_type": "b"}` through where
+/// the same form body is refused.
+struct Members(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Members, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, Value>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
 
 /// Request parameters from a JSON object or a form body, with lowerCamel names folded to snake_case.
 ///
@@ -73,9 +101,9 @@ impl Params {
         };
         if trimmed.is_empty() {
         } else if trimmed.starts_with('{') {
-            match serde_json::from_str::<Map<String, Value>>(trimmed) {
-                Ok(map) => {
-                    for (k, v) in map {
+            match serde_json::from_str::<Members>(trimmed) {
+                Ok(Members(members)) => {
+                    for (k, v) in members {
                         put(&k, v, &mut error);
                     }
                 }
@@ -126,6 +154,11 @@ impl Params {
 
 /// `grantType` → `grant_type`; snake_case names are returned unchanged.
 pub fn snake_case(name: &str) -> String {
+    // A name with no lower-case letter (`CLIENT_ID`) is no lowerCamel name: kept as sent, rather
+    // than mangled into `_c_l_i_e_n_t__i_d` (issue 18). It matches no parameter either way.
+    if !name.bytes().any(|c| c.is_ascii_lowercase()) {
+        return name.to_string();
+    }
     let mut out = String::with_capacity(name.len() + 4);
     for c in name.chars() {
         if c.is_ascii_uppercase() {
@@ -140,6 +173,9 @@ pub fn snake_case(name: &str) -> String {
 
 /// Whether `snake_case(name) == snake`, without building the folded name.
 fn folds_to(name: &str, snake: &str) -> bool {
+    if !name.bytes().any(|c| c.is_ascii_lowercase()) {
+        return name == snake;
+    }
     let mut want = snake.bytes();
     for c in name.bytes() {
         if c.is_ascii_uppercase() {

@@ -108,6 +108,10 @@ pub fn serve(args: ServeArgs) -> ExitCode {
             admin_token: args.admin_token.clone().filter(|t| !t.is_empty()),
             max_namespaces: Some(args.max_namespaces),
             recorder,
+            journal_budget: Some(crate::journal::Budget::new(
+                args.journal_mib << 20,
+                args.journal_total_mib << 20,
+            )),
             ..Default::default()
         };
         let restored = state.is_some();
@@ -327,8 +331,8 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// What one client may hold of the server, on both ports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Connections served at once; the next is accepted only when one closes (as mini-redis's
-    /// `MAX_CONNECTIONS`), so a flood of idle sockets cannot take every file descriptor.
+    /// Connections served at once (as mini-redis's `MAX_CONNECTIONS`), so a flood of sockets cannot
+    /// take every file descriptor; at the limit the oldest idle one makes room for the next.
     pub max_connections: usize,
     /// How long a connection may take to send a request's headers, counted from when it opened or
     /// finished its last response: an idle keep-alive connection is closed after it too.
@@ -372,8 +376,13 @@ pub async fn run_tls(
 }
 
 /// The one accept loop of both ports (warp 0.4's `serve` has no timeouts or connection limit, and
-/// no TLS): a permit per connection, the TLS handshake when `tls` is given, then hyper's HTTP/1
-/// and HTTP/2 with the header-read timeout, each connection watched for a graceful shutdown.
+/// no TLS): a slot per connection, the TLS handshake when `tls` is given, then hyper's HTTP/1 and
+/// HTTP/2 with the header-read timeout, each connection watched for a graceful shutdown.
+///
+/// At the limit, a new connection takes the slot of the oldest one that is not in the middle of a
+/// request (half-sent headers, or idle between requests), which is closed: a flood of sockets that
+/// never finish their headers cannot keep a real client out, not even for the header timeout.
+/// Only when every connection is busy does the new one wait for a slot.
 pub async fn serve_on(
     listener: TcpListener,
     namespaces: Namespaces,
@@ -384,29 +393,13 @@ pub async fn serve_on(
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let https = acceptor.is_some();
     let routes = warp::service(routes::routes(namespaces));
-    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let max = limits.max_connections.max(1);
+    let permits = Arc::new(tokio::sync::Semaphore::new(max));
+    let mut open = OpenConnections::default();
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
-    let mut warned_full = false;
+    let mut shed_since_warning = 0u64;
     loop {
-        // Waits for a free slot first: at the limit, new clients wait in the listen backlog
-        // instead of taking descriptors (they get served as soon as an idle one times out).
-        let permit = tokio::select! {
-            permit = permits.clone().acquire_owned() => match permit {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-            _ = &mut shutdown => break,
-        };
-        if permits.available_permits() == 0 && !warned_full {
-            tracing::warn!(
-                "{} connections open: new ones wait until one closes",
-                limits.max_connections
-            );
-            warned_full = true;
-        } else if permits.available_permits() > limits.max_connections / 2 {
-            warned_full = false;
-        }
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
@@ -419,11 +412,40 @@ pub async fn serve_on(
             },
             _ = &mut shutdown => break,
         };
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                if open.shed_oldest_idle() {
+                    if shed_since_warning == 0 {
+                        tracing::warn!(
+                            "{max} connections open: closing the oldest idle or half-sent ones to serve new ones (--max-connections)"
+                        );
+                    }
+                    shed_since_warning += 1;
+                } else {
+                    tracing::warn!(
+                        "{max} connections open, all busy: the next waits for one to finish"
+                    );
+                }
+                tokio::select! {
+                    permit = permits.clone().acquire_owned() => match permit {
+                        Ok(p) => p,
+                        Err(_) => break,
+                    },
+                    _ = &mut shutdown => break,
+                }
+            }
+        };
+        if permits.available_permits() > max / 2 {
+            shed_since_warning = 0;
+        }
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let routes = routes.clone();
         let watcher = graceful.watcher();
-        tokio::spawn(async move {
+        let busy = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let in_service = busy.clone();
+        let task = tokio::spawn(async move {
             let _permit = permit;
             let service = hyper::service::service_fn(
                 move |mut req: hyper::Request<hyper::body::Incoming>| {
@@ -433,7 +455,13 @@ pub async fn serve_on(
                             hyper::header::HeaderValue::from_static("https"),
                         );
                     }
-                    routes.clone().call(req)
+                    let busy = Busy::start(&in_service);
+                    let answer = routes.clone().call(req);
+                    async move {
+                        let res = answer.await;
+                        drop(busy);
+                        res
+                    }
                 },
             );
             let mut builder =
@@ -468,8 +496,67 @@ pub async fn serve_on(
                 tracing::debug!("connection with {peer} ended: {e}");
             }
         });
+        open.push(task.abort_handle(), busy, max);
     }
     graceful.shutdown().await;
+}
+
+/// Counts a request in progress on a connection for as long as it lives.
+struct Busy(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Busy {
+    fn start(count: &Arc<std::sync::atomic::AtomicUsize>) -> Busy {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Busy(count.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The connections being served, oldest first: each task's abort handle and its count of requests
+/// in progress. Only the accept loop touches it.
+#[derive(Default)]
+struct OpenConnections {
+    live: std::collections::VecDeque<(
+        tokio::task::AbortHandle,
+        Arc<std::sync::atomic::AtomicUsize>,
+    )>,
+}
+
+impl OpenConnections {
+    fn push(
+        &mut self,
+        task: tokio::task::AbortHandle,
+        busy: Arc<std::sync::atomic::AtomicUsize>,
+        max: usize,
+    ) {
+        // Forget connections that ended on their own, so the list stays about `max` long.
+        if self.live.len() >= 2 * max {
+            self.live.retain(|(t, _)| !t.is_finished());
+        }
+        self.live.push_back((task, busy));
+    }
+
+    /// Closes the oldest connection with no request in progress; whether there was one. Its slot
+    /// comes free once the aborted task is dropped, at the runtime's next turn.
+    fn shed_oldest_idle(&mut self) -> bool {
+        let found = self.live.iter().position(|(task, busy)| {
+            !task.is_finished() && busy.load(std::sync::atomic::Ordering::Relaxed) == 0
+        });
+        match found {
+            Some(i) => {
+                if let Some((task, _)) = self.live.remove(i) {
+                    task.abort();
+                }
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

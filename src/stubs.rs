@@ -40,8 +40,8 @@ pub const STARTED: &str = "Started";
 enum Text {
     EqualTo(String),
     Contains(String),
-    Matches(Regex),
-    DoesNotMatch(Regex),
+    Matches(Pattern),
+    DoesNotMatch(Pattern),
     /// `absent: true` (must be absent) or `absent: false` (must be present).
     Absent(bool),
 }
@@ -68,9 +68,9 @@ impl Text {
         } else if let Some(v) = &m.contains {
             Text::Contains(v.clone())
         } else if let Some(v) = &m.matches {
-            Text::Matches(anchored(v)?)
+            Text::Matches(Pattern::new(v)?)
         } else if let Some(v) = &m.does_not_match {
-            Text::DoesNotMatch(anchored(v)?)
+            Text::DoesNotMatch(Pattern::new(v)?)
         } else {
             Text::Absent(m.absent.unwrap_or(true))
         })
@@ -99,58 +99,84 @@ impl Text {
             (Text::Contains(w), Some(v)) if v.contains(w.as_str()) => None,
             (Text::Contains(w), Some(v)) => Some(format!("is `{v}`, which does not contain `{w}`")),
             (Text::Matches(r), Some(v)) if r.is_match(v) => None,
-            (Text::Matches(r), Some(v)) => Some(format!(
-                "is `{v}`, which does not match `{}`",
-                unanchored(r)
-            )),
+            (Text::Matches(r), Some(v)) => {
+                Some(format!("is `{v}`, which does not match `{}`", r.shown()))
+            }
             (Text::DoesNotMatch(r), Some(v)) if !r.is_match(v) => None,
             (Text::DoesNotMatch(r), Some(v)) => {
-                Some(format!("is `{v}`, which matches `{}`", unanchored(r)))
+                Some(format!("is `{v}`, which matches `{}`", r.shown()))
             }
         }
     }
 }
 
-/// Compiled patterns by source. A scenario's stubs are compiled when it is checked and again when an
-/// `App` (or a namespace) is built from it, and stub folders repeat their patterns; a `Regex` clone
-/// shares its compiled program, so each distinct pattern is compiled once. Bounded: emptied when it
-/// holds [`REGEX_CACHE`] patterns (the admin API can add stubs without end).
+/// Compiled patterns by source, shared by every load (stub folders repeat their patterns, and a
+/// `Regex` clone shares its compiled program). Bounded: emptied when it holds [`REGEX_CACHE`]
+/// patterns (the admin API can add stubs without end).
 static REGEXES: std::sync::LazyLock<Mutex<HashMap<String, Regex>>> =
     std::sync::LazyLock::new(Default::default);
 const REGEX_CACHE: usize = 4096;
 
-/// WireMock's `matches` is a whole-value match.
-fn anchored(pattern: &str) -> Result<Regex, String> {
-    let source = format!("^(?:{pattern})$");
-    if let Some(r) = REGEXES.lock().get(&source) {
-        return Ok(r.clone());
+/// A regular expression, anchored (WireMock's `matches` is a whole-value match). Its syntax is
+/// checked when the stub loads; the automaton is compiled when a request first reaches it, so
+/// loading 1 000 stubs does not pay for 1 000 regex compilations (benches/RESULTS.md, issue 15).
+#[derive(Debug)]
+struct Pattern {
+    source: String,
+    compiled: std::sync::OnceLock<Regex>,
+}
+
+impl Pattern {
+    fn new(pattern: &str) -> Result<Pattern, String> {
+        let source = format!("^(?:{pattern})$");
+        regex_syntax::Parser::new().parse(&source).map_err(|e| {
+            format!(
+                "bad regular expression `{pattern}`: {}",
+                e.to_string().lines().last().unwrap_or("")
+            )
+        })?;
+        Ok(Pattern {
+            source,
+            compiled: std::sync::OnceLock::new(),
+        })
     }
-    let compiled = Regex::new(&source).map_err(|e| {
-        format!(
-            "bad regular expression `{pattern}`: {}",
-            e.to_string().lines().last().unwrap_or("")
-        )
-    })?;
+
+    fn is_match(&self, text: &str) -> bool {
+        self.compiled
+            .get_or_init(|| compile(&self.source))
+            .is_match(text)
+    }
+
+    /// The pattern as written.
+    fn shown(&self) -> &str {
+        self.source
+            .strip_prefix("^(?:")
+            .and_then(|s| s.strip_suffix(")$"))
+            .unwrap_or(&self.source)
+    }
+}
+
+/// Compiles a checked pattern (from the cache when it can). A pattern whose syntax is valid but
+/// that the engine refuses (over its size limit) matches nothing.
+fn compile(source: &str) -> Regex {
+    if let Some(r) = REGEXES.lock().get(source) {
+        return r.clone();
+    }
+    let compiled = Regex::new(source)
+        .unwrap_or_else(|_| Regex::new(r"[^\s\S]").expect("a valid never-matching pattern"));
     let mut cache = REGEXES.lock();
     if cache.len() >= REGEX_CACHE {
         cache.clear();
     }
-    cache.insert(source, compiled.clone());
-    Ok(compiled)
-}
-
-fn unanchored(r: &Regex) -> &str {
-    let s = r.as_str();
-    s.strip_prefix("^(?:")
-        .and_then(|s| s.strip_suffix(")$"))
-        .unwrap_or(s)
+    cache.insert(source.to_string(), compiled.clone());
+    compiled
 }
 
 #[derive(Debug)]
 enum Body {
     EqualTo(String),
     Contains(String),
-    Matches(Regex),
+    Matches(Pattern),
     Json {
         want: Value,
         subset: bool,
@@ -185,7 +211,7 @@ impl Body {
         } else if let Some(v) = &p.contains {
             Body::Contains(v.clone())
         } else if let Some(v) = &p.matches {
-            Body::Matches(anchored(v)?)
+            Body::Matches(Pattern::new(v)?)
         } else if let Some(v) = &p.equal_to_json {
             Body::Json {
                 want: v.clone(),
@@ -215,7 +241,7 @@ impl Body {
             Body::Contains(w) if text.contains(w.as_str()) => None,
             Body::Contains(w) => Some(format!("body does not contain `{w}`")),
             Body::Matches(r) if r.is_match(text) => None,
-            Body::Matches(r) => Some(format!("body does not match `{}`", unanchored(r))),
+            Body::Matches(r) => Some(format!("body does not match `{}`", r.shown())),
             Body::Json { want, subset } => match json {
                 None => Some("body is not JSON".into()),
                 Some(have) if json_equal(want, have, *subset) => None,

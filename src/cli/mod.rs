@@ -157,6 +157,14 @@ pub struct ServeArgs {
     #[arg(long, env = "WIX_MOCK_MAX_NAMESPACES", default_value_t = crate::namespaces::DEFAULT_LIMIT,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub max_namespaces: usize,
+    /// MiB of journal (`/__admin/requests`) one namespace keeps; the oldest entries go first.
+    #[arg(long, env = "WIX_MOCK_JOURNAL_MIB", default_value_t = 2,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
+    pub journal_mib: usize,
+    /// MiB of journal every namespace together keeps (shown in `/__admin/health`).
+    #[arg(long, env = "WIX_MOCK_JOURNAL_TOTAL_MIB", default_value_t = 64,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65536))]
+    pub journal_total_mib: usize,
     /// A host name the admin API answers to besides IP addresses, `localhost`, names without a dot
     /// and Wix's hosts (a guard against DNS rebinding); repeat or comma-separate.
     #[arg(

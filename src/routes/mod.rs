@@ -117,7 +117,7 @@ async fn dispatch(
         Id::AdminNamespaceReset => admin::namespaces::reset(all, app, arg).await,
         Id::AdminNamespaceDelete => admin::namespaces::delete(all, app, arg).await,
         Id::AdminTokens => admin::tokens::mint(app, req).await,
-        Id::AdminUi => admin::ui::shell().await,
+        Id::AdminUi => admin::ui::shell(req).await,
         Id::AdminUiScript => admin::ui::script().await,
         Id::AdminUiStyle => admin::ui::style().await,
         Id::AdminAppPublicKey => admin::apps::public_key(app, req, arg).await,

@@ -741,13 +741,14 @@ fn check_url(
     problems: &mut Vec<Problem>,
     json_text: Option<&str>,
 ) {
-    match url::Url::parse(&u.value) {
-        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
-        _ => problems.push(at(
+    // The one rule for every URL the mock redirects or posts to (`redirect::check`): http(s) written
+    // as such, no userinfo, no backslash, a host (issue 18).
+    if let Err(e) = crate::redirect::check(&u.value) {
+        problems.push(at(
             u,
-            format!("{what} `{}` is not an absolute http(s) URL", u.value),
+            format!("{what} `{}` is not an absolute http(s) URL: {e}", u.value),
             json_text,
-        )),
+        ));
     }
 }
 
@@ -840,6 +841,25 @@ mod tests {
             s.webhooks.events[0].data,
             Some(serde_json::json!({"a": [1, 2]}))
         );
+    }
+
+    #[test]
+    fn scenario_urls_follow_the_one_redirect_rule() {
+        for (bad, why) in [
+            ("http://user@localhost:3000/wix/app", "user name"),
+            ("http:\\\\evil.example/app", "backslash"),
+            ("javascript://localhost/%0aalert(1)", "http:// or https://"),
+        ] {
+            let yaml = DEFAULT_YAML.replace(
+                "app_url: http://localhost:3000/wix/app",
+                &format!("app_url: \"{bad}\""),
+            );
+            let text = Scenario::parse(&yaml, "s.yaml").unwrap_err().to_string();
+            assert!(
+                text.contains("app_url") && text.contains(why),
+                "{bad}: {text}"
+            );
+        }
     }
 
     #[test]

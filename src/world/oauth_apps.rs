@@ -250,7 +250,7 @@ fn check_field(app: &OAuthApp, field: &str, at: &str, v: &mut Vec<FieldViolation
                     v.push(FieldViolation::new(
                         &format!("{path}[{i}]"),
                         "FORMAT",
-                        "a redirect URI must be an absolute URI without a fragment",
+                        "a redirect URI must be an absolute http(s) URI (or a native app's reverse-domain scheme) without userinfo or a fragment",
                     ));
                 }
             }
@@ -300,8 +300,11 @@ fn is_web_url(s: &str) -> bool {
 }
 
 /// `@format URI`: absolute, any scheme (mobile apps use custom ones), no fragment (RFC 6749 §3.1.2).
+/// An http(s) URI, or a native app's private-use scheme (`com.example.app:/callback`), without a
+/// fragment: the same rule the login redirect applies, so `javascript:`, `data:` or `ftp:` URIs are
+/// refused when registered rather than stored and refused later (issue 18).
 fn is_redirect_uri(s: &str) -> bool {
-    !s.chars().any(char::is_whitespace) && url::Url::parse(s).is_ok_and(|u| u.fragment().is_none())
+    crate::redirect::check_registered(s).is_ok_and(|u| u.fragment().is_none())
 }
 
 fn is_domain(s: &str) -> bool {

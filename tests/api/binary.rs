@@ -211,3 +211,62 @@ fn tempfile_dir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[tokio::test]
+async fn client_garbage_and_drop_faults_are_not_logged_as_errors_of_the_mock() {
+    // Arrange: the binary at its default log level, stderr captured.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wix-oauth-mock"))
+        .args(["--port", "0"])
+        .env_remove("WIX_MOCK_PORT")
+        .env_remove("WIX_MOCK_SCENARIO")
+        .env_remove("WIX_MOCK_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next_line().await.unwrap().unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let fault = r#"{"name":"cut","match":{"endpoint":"token"},"effects":[{"drop":"truncated"}]}"#;
+    let armed = http(
+        &addr,
+        format!("POST /__admin/faults HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{fault}", fault.len()),
+    )
+    .await;
+    assert!(armed.starts_with("HTTP/1.1 201"), "{armed}");
+
+    // Act: garbage instead of HTTP, a request cut by the fault, a client that hangs up mid-body.
+    let _ = http(&addr, "\u{1}\u{2} NOT HTTP AT ALL\r\n\r\n".into()).await;
+    let _ = http(
+        &addr,
+        format!("POST /oauth2/token HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"),
+    )
+    .await;
+    {
+        let mut s = TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"POST /oauth2/token HTTP/1.1\r\ncontent-length: 100\r\n\r\n{")
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    child.start_kill().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .await
+        .unwrap();
+
+    // Assert
+    assert!(!stderr.contains("ERROR"), "{stderr}");
+}

@@ -115,11 +115,13 @@ async fn a_body_that_stalls_is_answered_408_in_the_wix_envelope() {
 }
 
 #[tokio::test]
-async fn at_the_connection_limit_a_new_client_waits_for_a_slot_and_is_then_served() {
-    // Arrange: two slots, both taken by clients that never finish their headers.
+async fn at_the_connection_limit_a_new_client_is_served_at_once_in_place_of_the_oldest_half_sent_one()
+ {
+    // Arrange: two slots, both taken by clients that never finish their headers (a long header
+    // timeout, so only the limit can free a slot).
     let addr = serve_with(Limits {
         max_connections: 2,
-        header_read: Duration::from_millis(500),
+        header_read: Duration::from_secs(30),
     })
     .await;
     let mut hogs = Vec::new();
@@ -127,8 +129,8 @@ async fn at_the_connection_limit_a_new_client_waits_for_a_slot_and_is_then_serve
         let mut hog = TcpStream::connect(&addr).await.unwrap();
         hog.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
         hogs.push(hog);
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
 
     // Act: a real client arrives while both slots are held.
     let started = Instant::now();
@@ -139,20 +141,69 @@ async fn at_the_connection_limit_a_new_client_waits_for_a_slot_and_is_then_serve
         .unwrap();
     let got = read_to_close(&mut client, Duration::from_secs(5)).await;
 
-    // Assert: served once the hogs timed out, not refused and not before.
-    let got =
-        String::from_utf8_lossy(&got.expect("the waiting client was never served")).to_string();
+    // Assert: served at once; the oldest hog was closed, the younger one still waits.
+    let got = String::from_utf8_lossy(&got.expect("the new client was never served")).to_string();
     assert!(got.starts_with("HTTP/1.1 200"), "{got}");
     assert!(
-        started.elapsed() >= Duration::from_millis(300),
-        "served after {:?}: the limit did not hold",
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
         started.elapsed()
     );
-    for mut hog in hogs {
-        assert!(
-            read_to_close(&mut hog, Duration::from_secs(2))
-                .await
-                .is_some()
-        );
+    let mut younger = hogs.pop().unwrap();
+    let mut oldest = hogs.pop().unwrap();
+    assert!(
+        read_to_close(&mut oldest, Duration::from_secs(2))
+            .await
+            .is_some()
+    );
+    assert!(
+        read_to_close(&mut younger, Duration::from_millis(300))
+            .await
+            .is_none(),
+        "the younger half-sent connection was closed too"
+    );
+}
+
+#[tokio::test]
+async fn when_every_connection_is_busy_a_new_client_waits_for_one_to_finish() {
+    // Arrange: two slots, both in the middle of a long poll that ends after 700 ms.
+    let addr = serve_with(Limits {
+        max_connections: 2,
+        header_read: Duration::from_secs(30),
+    })
+    .await;
+    let body = r#"{"path":"/never","timeout_ms":700}"#;
+    let poll = format!(
+        "POST /__admin/requests/wait HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut polls = Vec::new();
+    for _ in 0..2 {
+        let mut p = TcpStream::connect(&addr).await.unwrap();
+        p.write_all(poll.as_bytes()).await.unwrap();
+        polls.push(p);
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+
+    // Act
+    let started = Instant::now();
+    let mut client = TcpStream::connect(&addr).await.unwrap();
+    client.write_all(HEALTH.as_bytes()).await.unwrap();
+    let mut first = [0u8; 12];
+    tokio::time::timeout(Duration::from_secs(5), client.read_exact(&mut first))
+        .await
+        .expect("never served")
+        .unwrap();
+
+    // Assert: no long poll was cut short; the client got its turn when one ended.
+    assert_eq!(&first, b"HTTP/1.1 200");
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "served after {:?}: a busy connection was shed",
+        started.elapsed()
+    );
+    for mut p in polls {
+        let got = read_to_close(&mut p, Duration::from_secs(3)).await.unwrap();
+        assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 408"));
     }
 }

@@ -22,7 +22,7 @@ async fn the_dashboard_shell_script_and_style_are_served_with_a_strict_policy() 
     assert!(
         shell
             .text()
-            .contains("<script src=\"/__admin/ui/app.js\" defer></script>")
+            .contains("<script src=\"ui/app.js\" defer></script>")
     );
     assert!(shell.text().contains("<main id=\"main\""));
     assert_eq!(
@@ -124,4 +124,33 @@ async fn an_error_preset_fires_once_on_the_next_request_and_the_journal_names_it
     assert_eq!(second.status, StatusCode::UNAUTHORIZED);
     let journal = app.get("/__admin/requests").await.json();
     assert_eq!(journal["requests"][0]["faults"], json!(["once-internal"]));
+}
+
+#[tokio::test]
+async fn the_dashboard_links_stay_in_the_namespace_it_was_opened_in() {
+    // Arrange
+    let app = spawn_app();
+
+    // Act
+    let page = app.get("/__ns/suite-a/__admin/ui").await;
+    let slash = app.get("/__ns/suite-a/__admin/ui/").await;
+    let script = app.get("/__ns/suite-a/__admin/ui/app.js").await;
+
+    // Assert: relative links, which a browser resolves under /__ns/suite-a/__admin/.
+    let html = page.text();
+    for href in [
+        r#"href="state""#,
+        r#"href="requests""#,
+        r#"href="conformance?format=text""#,
+        r#"src="ui/app.js""#,
+    ] {
+        assert!(html.contains(href), "{href} missing");
+    }
+    assert!(
+        !html.contains(r#"href="/__admin"#),
+        "an absolute link leaves the namespace"
+    );
+    assert_eq!(slash.status, 308);
+    assert_eq!(slash.headers["location"], "../ui");
+    assert_eq!(script.status, 200);
 }

@@ -220,3 +220,56 @@ async fn an_allowed_host_opens_the_admin_api_to_that_name_only() {
     assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.text());
     assert_eq!(other.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_json_parameter_given_twice_is_refused_like_a_repeated_form_parameter() {
+    // Arrange
+    let app = spawn_app();
+    let body = format!(
+        r#"{{"grant_type":"client_credentials","grant_type":"refresh_token","client_id":"{APP_ID}","client_secret":"{APP_SECRET}","instance_id":"{INSTANCE_ID}"}}"#
+    );
+
+    // Act
+    let json = app
+        .send(
+            warp::test::request()
+                .method("POST")
+                .path("/oauth2/token")
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await;
+    let form = app
+        .post_form(
+            "/oauth2/token",
+            "grant_type=client_credentials&grant_type=refresh_token",
+        )
+        .await;
+
+    // Assert
+    for res in [&json, &form] {
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text());
+        assert_eq!(res.json()["error"], "invalid_request");
+        assert!(res.text().contains("`grant_type` is given more than once"));
+    }
+}
+
+#[tokio::test]
+async fn an_all_caps_parameter_is_journaled_as_sent_not_mangled() {
+    // Arrange
+    let app = spawn_app();
+
+    // Act
+    app.post_form(
+        "/oauth2/token",
+        "grant_type=client_credentials&CLIENT_ID=x&clientId=y",
+    )
+    .await;
+    let journal = app.get("/__admin/requests").await.json();
+
+    // Assert
+    let body = &journal["requests"][0]["body"];
+    assert_eq!(body["CLIENT_ID"], "x", "{body}");
+    assert_eq!(body["client_id"], "y", "{body}");
+    assert!(body.get("_c_l_i_e_n_t__i_d").is_none(), "{body}");
+}

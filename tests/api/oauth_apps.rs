@@ -612,6 +612,16 @@ async fn each_validation_rule_is_checked_on_its_own() {
             "FORMAT",
         ),
         (
+            json!({"name": "ok", "allowedRedirectUris": ["javascript://localhost/%0aalert(1)"]}),
+            "oAuthApp.allowedRedirectUris[0]",
+            "FORMAT",
+        ),
+        (
+            json!({"name": "ok", "allowedRedirectUris": ["https://user@a.example/cb"]}),
+            "oAuthApp.allowedRedirectUris[0]",
+            "FORMAT",
+        ),
+        (
             json!({"name": "ok", "allowedRedirectUris": "https://a.example/"}),
             "oAuthApp.allowedRedirectUris",
             "INVALID_TYPE",
@@ -647,8 +657,11 @@ async fn each_validation_rule_is_checked_on_its_own() {
             "{fields}"
         );
     }
-    // Boundaries that pass: 2 and 256 characters, 20 URIs, a custom scheme for mobile apps.
-    let twenty: Vec<String> = (0..20).map(|i| format!("myapp://cb/{i}")).collect();
+    // Boundaries that pass: 2 and 256 characters, 20 URIs, a reverse-domain scheme for mobile apps
+    // (RFC 8252 §7.1; `myapp://` is refused, as the login redirect refuses it).
+    let twenty: Vec<String> = (0..20)
+        .map(|i| format!("com.example.app:/cb/{i}"))
+        .collect();
     for fields in [
         json!({"name": "ab"}),
         json!({"name": "n".repeat(256), "allowedRedirectUris": twenty, "allowedRedirectDomains": ["localhost:3000"]}),

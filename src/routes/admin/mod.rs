@@ -60,9 +60,22 @@ pub(super) fn parse_body<T: DeserializeOwned>(body: &[u8], what: &str) -> Result
     serde_json::from_value(value).map_err(|e| bad(&e))
 }
 
-/// GET /__admin/health — the server answers.
-pub async fn health(_app: App) -> Response {
-    json_response(StatusCode::OK, &json!({"status": "ok"}))
+/// GET /__admin/health — the server answers; with what its journals hold against their budget.
+pub async fn health(app: App) -> Response {
+    let journal = app.journal();
+    let budget = journal.budget();
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "status": "ok",
+            "journal": {
+                "bytes": journal.bytes(),
+                "budget_bytes": budget.per_namespace,
+                "all_namespaces_bytes": budget.used(),
+                "all_namespaces_budget_bytes": budget.total,
+            }
+        }),
+    )
 }
 
 /// GET /__admin/ready — the scenario is loaded before the listener is bound, so a server that

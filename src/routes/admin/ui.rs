@@ -24,8 +24,17 @@ pub const UI_PATHS: &[&str] = &["/__admin/ui", "/__admin/ui/app.js", "/__admin/u
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
 img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// GET /__admin/ui — the dashboard's HTML shell.
-pub async fn shell() -> Response {
+/// GET /__admin/ui — the dashboard's HTML shell. Its links are relative (`state`, `ui/app.js`),
+/// so under `/__ns/NAME/__admin/ui` they stay in the namespace; `/__admin/ui/` is sent to
+/// `/__admin/ui` (relatively, so the prefix stays too), where they resolve.
+pub async fn shell(req: &crate::request::Incoming) -> Response {
+    if req.raw_path.len() > 1 && req.raw_path.ends_with('/') {
+        let mut res = Response::new(warp::hyper::body::Bytes::new().into());
+        *res.status_mut() = warp::http::StatusCode::PERMANENT_REDIRECT;
+        res.headers_mut()
+            .insert(header::LOCATION, HeaderValue::from_static("../ui"));
+        return res;
+    }
     asset(SHELL, "text/html; charset=utf-8")
 }
 
