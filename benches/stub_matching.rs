@@ -160,7 +160,7 @@ fn main() {
         us(max) / 1000.0
     );
     println!(
-        "    of which Scenario::parse (YAML, checks, first compile) median {:>9.2} ms",
+        "    of which Scenario::parse (YAML, checks) median {:>9.2} ms",
         us(parse_median) / 1000.0
     );
     println!(
