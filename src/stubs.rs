@@ -9,7 +9,7 @@
 //! Scaling (benches/stub_matching.rs): stubs are indexed by method, segment count and the literal
 //! path prefix before their first `{param}`; a request looks up one bucket per prefix length of its
 //! own path (a handful of hash lookups) and only the stubs there are matched in full. Regular
-//! expressions are compiled once, when a stub is loaded.
+//! expressions are checked when a stub is loaded and compiled when a request first reaches them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
