@@ -711,6 +711,154 @@ impl App {
         })
     }
 
+    // ---- Headless members with credentials (issue 14) ----
+
+    /// `register`: a new member of the caller's site, in the state the site's policy says.
+    pub fn register_member(
+        &self,
+        token: Option<&str>,
+        reg: crate::world::members::Registration,
+    ) -> Result<crate::world::members::AuthOutcome, WixError> {
+        self.with_world(|w, now, ids| w.register_member(token, reg, now, ids))
+    }
+
+    /// `login` with e-mail and password.
+    pub fn login_with_password(
+        &self,
+        token: Option<&str>,
+        email: &str,
+        password: &str,
+        captcha: Option<&str>,
+    ) -> Result<crate::world::members::AuthOutcome, WixError> {
+        self.with_world(|w, now, ids| {
+            w.login_with_password(token, email, password, captcha, now, ids)
+        })
+    }
+
+    /// `verify`: the e-mailed code for a state token.
+    pub fn verify_code(
+        &self,
+        token: Option<&str>,
+        code: &str,
+        state_token: &str,
+    ) -> Result<crate::world::members::AuthOutcome, WixError> {
+        self.with_world(|w, now, ids| w.verify_code(token, code, state_token, now, ids))
+    }
+
+    /// `resend`: a new code for a state token.
+    pub fn resend_code(&self, token: Option<&str>, state_token: &str) -> Result<(), WixError> {
+        self.with_world(|w, now, ids| w.resend_code(token, state_token, now, ids))
+    }
+
+    /// `send-email`: a recovery link to the outbox; `link_base` is the mock's origin and base path.
+    pub fn send_recovery_email(
+        &self,
+        token: Option<&str>,
+        email: &str,
+        redirect_url: Option<&str>,
+        link_base: &str,
+    ) -> Result<(), WixError> {
+        self.with_world(|w, now, ids| {
+            w.send_recovery_email(token, email, redirect_url, link_base, now, ids)
+        })
+    }
+
+    /// `activation-email`: an activation link to the outbox.
+    pub fn send_activation_email(
+        &self,
+        token: Option<&str>,
+        member_id: &str,
+        redirect_url: Option<&str>,
+        link_base: &str,
+    ) -> Result<(), WixError> {
+        self.with_world(|w, now, ids| {
+            w.send_activation_email(token, member_id, redirect_url, link_base, now, ids)
+        })
+    }
+
+    /// The live recovery link `token` and the e-mail of its member (for the reset page).
+    pub fn recovery_link(&self, token: &str) -> Result<String, WixError> {
+        self.read(|w, now| {
+            let rec = w.recovery_link(token, now)?;
+            Ok(w.identities
+                .members
+                .get(&rec.member_id)
+                .map(|m| m.email.clone())
+                .unwrap_or_default())
+        })
+    }
+
+    /// `recover`: a new password through a recovery link; also answers the link's redirect URL.
+    pub fn recover_password(
+        &self,
+        recovery_token: &str,
+        password: &str,
+    ) -> Result<(crate::world::members::AuthOutcome, Option<String>), WixError> {
+        self.with_world(|w, now, ids| w.recover_password(recovery_token, password, now, ids))
+    }
+
+    /// `sign-on`: a session token for the member with this e-mail (visitor token + API key).
+    pub fn sign_on(
+        &self,
+        visitor_token: &str,
+        api_key: &str,
+        email: &str,
+        profile: crate::world::members::Registration,
+        verify_email: bool,
+    ) -> Result<(String, crate::world::identity::Member), WixError> {
+        self.with_world(|w, now, ids| {
+            w.sign_on(
+                visitor_token,
+                api_key,
+                email,
+                profile,
+                verify_email,
+                now,
+                ids,
+            )
+        })
+    }
+
+    /// `authorized_client` with a `session_token` from `sign-on`.
+    pub fn authorized_client_with_session(
+        &self,
+        visitor_token: &str,
+        api_key: &str,
+        member_id: &str,
+        session_token: &str,
+    ) -> Result<Minted, WixError> {
+        self.with_world(|w, now, ids| {
+            w.authorized_client_with_session(
+                visitor_token,
+                api_key,
+                member_id,
+                session_token,
+                now,
+                ids,
+            )
+        })
+    }
+
+    /// `change-password` with a member token.
+    pub fn change_password(&self, token: Option<&str>, new_password: &str) -> Result<(), WixError> {
+        self.with_world(|w, now, ids| w.change_password(token, new_password, now, ids))
+    }
+
+    /// `GET .../v1/logout` with a member token.
+    pub fn logout_member(
+        &self,
+        token: Option<&str>,
+        client_id: Option<&str>,
+        post_logout_redirect: Option<&str>,
+    ) -> Result<(), WixError> {
+        self.with_world(|w, now, _| w.logout_member(token, client_id, post_logout_redirect, now))
+    }
+
+    /// `GET /__admin/outbox`: what Wix would have e-mailed, newest first.
+    pub fn outbox(&self, email: Option<&str>) -> Vec<crate::world::members::Mail> {
+        self.read(|w, _| w.outbox(email))
+    }
+
     /// The login page's step for a redirect session.
     pub fn login_member(
         &self,

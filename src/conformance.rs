@@ -34,6 +34,9 @@ const REFRESH_LEEWAY_SECS: i64 = 60;
 const WASTEFUL_BURST: u32 = 10;
 /// The real-time window of `WASTEFUL_BURST`; real time because tests often freeze the virtual clock.
 const WASTEFUL_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+/// Wrong passwords for one e-mail within [`WASTEFUL_WINDOW`] that make a retry loop (INFERRED,
+/// docs/fidelity.md I-67): a person mistyping stays below it.
+const MEMBER_WRONG_PASSWORD_BURST: u32 = 5;
 /// Violations kept; later ones are counted but not listed.
 const MAX_VIOLATIONS: usize = 500;
 
@@ -79,6 +82,18 @@ pub enum Kind {
     /// A Wix API (a stub) called with an access token past the `expires_in` it came with, instead
     /// of refreshing first. Warning: the 401 tells the client, and the SDK recovers (issue 15).
     ExpiredTokenSent,
+    /// A member's `sessionToken` presented a second time (direct login or `authorized_client`):
+    /// it is single use (docs/fidelity.md I-60).
+    SessionTokenReused,
+    /// `login` again for a member whose last answer was `REQUIRE_EMAIL_VERIFICATION`, instead of
+    /// `processVerification` with the e-mailed code: every such login e-mails another code.
+    LoginInsteadOfVerify,
+    /// `MEMBER_WRONG_PASSWORD_BURST` wrong passwords for one e-mail within a minute of real time: a
+    /// retry loop that only locks the member out (`resetPassword`). Warning.
+    WrongPasswordLoop,
+    /// A member-login redirect session (direct login's included) sent with the visitor token of
+    /// another OAuth app than the `clientId` it names.
+    ForeignVisitorToken,
 }
 
 impl Kind {
@@ -88,7 +103,8 @@ impl Kind {
             Kind::InstallWithoutState
             | Kind::WastefulRefresh
             | Kind::SetupNotFinished
-            | Kind::ExpiredTokenSent => Severity::Warning,
+            | Kind::ExpiredTokenSent
+            | Kind::WrongPasswordLoop => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -172,6 +188,12 @@ struct State {
     retry_after: Recent<(DateTime<Utc>, tokio::time::Instant, u64, Entry)>,
     /// Per `expect:` item, how many requests matched.
     counts: Vec<u64>,
+    /// Member session tokens → their first use.
+    session_tokens: Recent<Entry>,
+    /// E-mail (lower case) → the answer that asked for its verification code.
+    awaiting_code: Recent<Entry>,
+    /// E-mail (lower case) → (start of the current burst of wrong passwords, how many).
+    wrong_passwords: Recent<(tokio::time::Instant, u32)>,
 }
 
 /// Whether `needle` occurs in `haystack`.
@@ -472,6 +494,8 @@ impl Conformance {
             }
         }
 
+        observe_members(&mut s, &o);
+
         // Retry-After.
         if let Some((at, instant, secs, limited)) = s.retry_after.get(&req.path).cloned() {
             let virtual_waited = (o.now - at).num_seconds() >= secs as i64;
@@ -596,6 +620,145 @@ fn uses_plain_pkce(req: &Incoming) -> bool {
 }
 
 /// The `exp` of an `OauthNG.JWS.<JWT>` token, read without checking it (only to time refreshes).
+/// The member rules (issue 14): re-used session tokens, login instead of verifying, wrong-password
+/// loops, and another OAuth app's visitor token.
+fn observe_members(s: &mut State, o: &Observed<'_>) {
+    let (req, entry) = (o.req, o.entry);
+    let endpoint = req.endpoint.unwrap_or_default();
+    if !matches!(
+        endpoint,
+        "register" | "login" | "verify" | "redirect_session" | "token"
+    ) {
+        return;
+    }
+    // The body is parsed again only for the member calls that nest what the rules read (the token
+    // endpoint, a hot path, is read through the already parsed params).
+    let body: Value = if matches!(endpoint, "register" | "login" | "redirect_session") {
+        serde_json::from_slice(&req.body).unwrap_or(Value::Null)
+    } else {
+        Value::Null
+    };
+    let answer = || serde_json::from_slice::<Value>(o.body).unwrap_or(Value::Null);
+    let email = body
+        .pointer("/loginId/email")
+        .and_then(Value::as_str)
+        .map(|e| e.trim().to_ascii_lowercase());
+
+    // The session token presented, if any.
+    let session = match endpoint {
+        "redirect_session" => body
+            .pointer("/auth/authRequest/sessionToken")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string),
+        "token" if req.grant_type().as_deref() == Some("authorized_client") => {
+            req.text("session_token")
+        }
+        _ => None,
+    };
+    if let Some(token) = session {
+        if let Some(first) = s.session_tokens.get(&token).cloned() {
+            s.add(Kind::SessionTokenReused, || {
+                (
+                    format!(
+                        "a sessionToken first used in request {} was used again: it is single use; log in again for a new one",
+                        first.id
+                    ),
+                    vec![first, entry.clone()],
+                )
+            });
+        } else {
+            s.session_tokens.insert(token, entry.clone());
+        }
+    }
+
+    // Another app's visitor token.
+    let named_client = match endpoint {
+        "redirect_session" => body
+            .pointer("/auth/authRequest/clientId")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        _ => None,
+    };
+    if let (Some(client), Some(token)) = (named_client, req.token.as_deref())
+        && let Some(token_app) = unverified_app_id(token)
+        && token_app != client
+    {
+        s.add(Kind::ForeignVisitorToken, || {
+            (
+                format!("a member login for OAuth app {client} was sent with a token of OAuth app {token_app}: use the visitor token of the same client"),
+                vec![entry.clone()],
+            )
+        });
+    }
+
+    match endpoint {
+        "login" | "register" => {
+            let Some(email) = email else { return };
+            if endpoint == "login"
+                && let Some(asked) = s.awaiting_code.get(&email).cloned()
+            {
+                s.add(Kind::LoginInsteadOfVerify, || {
+                    (
+                        format!("login was called again after request {} answered REQUIRE_EMAIL_VERIFICATION: call processVerification with the e-mailed code", asked.id),
+                        vec![asked, entry.clone()],
+                    )
+                });
+            }
+            let a = answer();
+            if a.get("state").and_then(Value::as_str) == Some("REQUIRE_EMAIL_VERIFICATION") {
+                s.awaiting_code.insert(email.clone(), entry.clone());
+            }
+            let code = a
+                .pointer("/details/applicationError/code")
+                .and_then(Value::as_str);
+            if endpoint == "login" && matches!(code, Some("-19976") | Some("-19973")) {
+                let (start, count) = match s.wrong_passwords.get(&email) {
+                    Some((start, n)) if o.instant.duration_since(*start) < WASTEFUL_WINDOW => {
+                        (*start, n + 1)
+                    }
+                    _ => (o.instant, 1),
+                };
+                if count >= MEMBER_WRONG_PASSWORD_BURST {
+                    s.wrong_passwords.remove(&email);
+                    s.add(Kind::WrongPasswordLoop, || {
+                        (format!("{count} wrong passwords for one member within a minute: a retry loop locks the member out (resetPassword); ask the person instead"), vec![entry.clone()])
+                    });
+                } else {
+                    s.wrong_passwords.insert(email, (start, count));
+                }
+            }
+        }
+        "verify" if o.status == 200 => {
+            if let Some(email) = answer()
+                .pointer("/identity/email/address")
+                .and_then(Value::as_str)
+            {
+                s.awaiting_code.remove(&email.to_ascii_lowercase());
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The app (OAuth app for Headless tokens) a token names, without checking its signature: the
+/// observer only correlates, the handler already decided.
+fn unverified_app_id(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = token
+        .strip_prefix(crate::jwt::TOKEN_PREFIX)?
+        .split('.')
+        .nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    let data: Value = serde_json::from_str(claims.get("data")?.as_str()?).ok()?;
+    data.pointer("/instance/appDefId")?
+        .as_str()
+        .map(str::to_string)
+}
+
 fn unverified_exp(token: &str) -> Option<DateTime<Utc>> {
     use base64::Engine as _;
     let payload = token

@@ -26,6 +26,9 @@ pub struct FieldViolation {
     pub description: String,
     /// The rule that failed, e.g. `REQUIRED_FIELD`, `MIN_LENGTH`, `INVALID_ENUM_VALUE`.
     pub violated_rule: String,
+    /// What kind of value failed, e.g. `{"type": "EMAIL"}`, which the SDK's `register` looks for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
 }
 
 impl FieldViolation {
@@ -35,6 +38,20 @@ impl FieldViolation {
             field: field.to_string(),
             description: description.into(),
             violated_rule: rule.to_string(),
+            data: None,
+        }
+    }
+
+    /// A violation that also says what kind of value failed (`data`).
+    pub fn with_data(
+        field: &str,
+        rule: &str,
+        description: impl Into<String>,
+        data: Value,
+    ) -> FieldViolation {
+        FieldViolation {
+            data: Some(data),
+            ..FieldViolation::new(field, rule, description)
         }
     }
 }
@@ -78,6 +95,14 @@ pub enum WixError {
     /// e.g. a second `generate-secret` (docs/fidelity.md F-43: "428 precondition").
     #[error("{message}")]
     FailedPrecondition { code: &'static str, message: String },
+    /// An `applicationError` with its own status and code: the members API's numeric codes the SDK
+    /// branches on (`-19976` wrong password, ...) and the named ones it does not (docs/fidelity.md I-61).
+    #[error("{message}")]
+    Application {
+        status: u16,
+        code: &'static str,
+        message: String,
+    },
     /// 400 `validationError` listing each violated field (INVALID_ARGUMENT).
     #[error("{}", describe_violations(.0))]
     Validation(Vec<FieldViolation>),
@@ -143,6 +168,9 @@ impl WixError {
             Injected { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
+            Application { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
+            }
         }
     }
 
@@ -157,6 +185,7 @@ impl WixError {
             Unauthenticated { code, .. }
             | NotFound { code, .. }
             | FailedPrecondition { code, .. }
+            | Application { code, .. }
             | Unavailable { code, .. } => code,
             PermissionDenied(_) => "PERMISSION_DENIED",
             Validation(_) => "INVALID_ARGUMENT",

@@ -32,6 +32,10 @@ const SECRET_PARAMS: &[&str] = &[
     "sessionToken",
     "api_key",
     "apiKey",
+    // Members (issue 14): a new password, and the links and states that stand for a login.
+    "new_password",
+    "recovery_token",
+    "state_token",
 ];
 
 /// What redacted values are replaced with.

@@ -12,7 +12,7 @@
 //! **Where is…**
 //! - *an endpoint*: its row in `src/endpoints.rs` (method, paths and aliases, fault name, what it
 //!   does); its handler is named in the `dispatch` match of `routes/mod.rs` (Wix's surface in
-//!   `routes/{installer,oauth,oauth2,redirect_session,apps,bi_event,oauth_apps}.rs`, the admin API in
+//!   `routes/{installer,oauth,oauth2,redirect_session,members,apps,bi_event,oauth_apps}.rs`, the admin API in
 //!   `routes/admin/`, one file per resource: `clock`, `scenario`, `requests`, `faults`,
 //!   `conformance`, `namespaces`, `tokens`, `webhooks`, `apps`, `instances`, `ui`); its rules in
 //!   `world/` behind a named operation in `app.rs`.
@@ -32,8 +32,9 @@
 //!   virtual clock. [`keys`]: per-app RS256 webhook keys. [`signed_instance`]: the `instance` codec.
 //! - [`scenario`]: scenario files (YAML or JSON): types, loading, `file:line:col` checks, fault
 //!   specs, the shipped library. [`schema`]: their JSON Schema. [`watch`]: reload on file change.
-//! - [`world`]: the simulated Wix (apps, sites, instances, codes, grants, identities, OAuth apps,
-//!   Wix's query language, webhook events). Pure: no warp, no locks, every function takes `now`.
+//! - [`world`]: the simulated Wix (apps, sites, instances, codes, grants, identities, members with
+//!   credentials and their outbox (`world/members.rs`, `world/credentials.rs`), OAuth apps, Wix's
+//!   query language, webhook events). Pure: no warp, no locks, every function takes `now`.
 //!   [`redirect`] (leaf): redirect hygiene, the one check of every URL the mock redirects or posts to.
 //! - [`app`]: [`App`], one namespace's state and its named operations, which own their lock scope.
 //!   [`namespaces`]: [`namespaces::Namespaces`], the default namespace and the LRU of named ones.

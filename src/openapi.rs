@@ -122,7 +122,19 @@ fn operation(id: Id) -> Option<Op> {
         | OauthAppsUpdate
         | OauthAppsDelete
         | OauthAppsGenerateSecret
-        | OauthAppsSecret => {
+        | OauthAppsSecret
+        | MemberRegister
+        | MemberLogin
+        | MemberSignOn
+        | MemberLogout
+        | MemberChangePassword
+        | VerificationVerify
+        | VerificationResend
+        | RecoverySendEmail
+        | RecoveryActivationEmail
+        | RecoveryRecover
+        | ResetPasswordPage
+        | ResetPasswordForm => {
             return None;
         }
         AdminHealth => op(
@@ -219,6 +231,35 @@ fn operation(id: Id) -> Option<Op> {
         AdminRequestsList => with_query(
             op(200, list_of("requests", reference("JournalEntry"))),
             JOURNAL_FILTER,
+        ),
+        AdminOutbox => with_query(
+            op(
+                200,
+                list_of(
+                    "messages",
+                    object(
+                        &["id", "kind", "to", "member_id", "site_id", "created_at"],
+                        json!({
+                            "id": string(),
+                            "kind": {"enum": ["VERIFICATION_CODE", "PASSWORD_RECOVERY", "ACTIVATION"]},
+                            "to": string(),
+                            "member_id": string(),
+                            "site_id": string(),
+                            "code": {"type": "string", "description": "The verification code (VERIFICATION_CODE)"},
+                            "link": {"type": "string", "description": "The reset-password page (PASSWORD_RECOVERY, ACTIVATION)"},
+                            "created_at": string()
+                        }),
+                    ),
+                ),
+            ),
+            &[
+                ("email", "string", "Only messages to this address"),
+                (
+                    "wait",
+                    "integer",
+                    "Milliseconds (at most 30000) to hold the answer until a message matches",
+                ),
+            ],
         ),
         AdminRequestsClear => op(200, ok()),
         AdminRequestsWait => with_body(

@@ -237,6 +237,81 @@ pub fn member_login(view: &crate::world::member_login::LoginView) -> Response {
     )
 }
 
+/// The `responseMode: web_message` answer of `/oauth2/authorize` (direct login): a page, loaded in
+/// the SDK's hidden iframe, that posts `data` (`{code, state}` or `{error, error_description,
+/// state}`) to its parent (or opener) as the SDK's `addPostMessageListener` waits for, with each of
+/// `origins` (the registered redirect URIs' origins) as the target, never `*`: the browser delivers
+/// it only to a window of that origin. Only those origins may frame the page.
+pub fn web_message(origins: &[String], data: &[(String, String)]) -> Response {
+    let map: serde_json::Map<String, serde_json::Value> = data
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    // JSON inside a <script>: `<` escaped so no value can close the element.
+    let js = |v: &serde_json::Value| v.to_string().replace('<', "\\u003c");
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Logging in</title></head><body>\
+<p id=\"status\">Handing the result to the application…</p><script>\
+(function(){{var data={data};var origins={origins};var target=window.opener||window.parent;\
+if(target&&target!==window){{origins.forEach(function(o){{target.postMessage(data,o);}});}}}})();</script></body></html>\n",
+        data = js(&serde_json::Value::Object(map)),
+        origins = js(&serde_json::json!(origins)),
+    );
+    let mut res = warp::reply::html(html).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Origins are `scheme://host[:port]` from checked URLs: no space or quote can reach the header.
+    let ancestors = if origins.is_empty() {
+        "'none'".to_string()
+    } else {
+        origins.join(" ")
+    };
+    let csp = format!(
+        "default-src 'none'; script-src 'unsafe-inline'; base-uri 'none'; frame-ancestors {ancestors}"
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+/// The reset-password page a recovery (or activation) link opens: a plain form, no script, that
+/// posts the new password back to the same path (`recover`).
+pub fn reset_password(token: &str, email: &str, error: Option<&str>) -> Response {
+    let error = error
+        .map(|e| {
+            format!(
+                "<p id=\"error\" class=\"error\" role=\"alert\">{}</p>",
+                escape(e)
+            )
+        })
+        .unwrap_or_default();
+    page(
+        "Reset password",
+        &format!(
+            "<h1>Choose a new password</h1><p class=\"muted\">For <span id=\"email\">{email}</span>.</p>{error}\
+<form method=\"post\" action=\"reset-password\">\
+<input type=\"hidden\" name=\"recoveryToken\" value=\"{token}\">\
+<label class=\"field\"><span>New password</span><input type=\"password\" name=\"password\" id=\"password\" autocomplete=\"new-password\" value=\"\"></label>\
+<div class=\"actions\"><button class=\"approve\" type=\"submit\">Set password</button></div></form>",
+            email = escape(email),
+            token = escape(token),
+        ),
+    )
+}
+
+/// Where the reset page ends when the link gave no redirect URL.
+pub fn password_changed() -> Response {
+    page(
+        "Password changed",
+        "<h1>Your password was changed</h1><p id=\"status\">Log in with the new password.</p>",
+    )
+}
+
 /// The page the logout flow ends on when no `postFlowUrl` was given.
 pub fn logged_out() -> Response {
     page(

@@ -410,11 +410,59 @@ pub fn scenario_schema() -> Value {
                         vec![
                             ("id", guid("Member id")),
                             ("email", s("Login e-mail")),
-                            ("password", s("Password for the login form")),
+                            (
+                                "password",
+                                s("Password (stored hashed); any password logs in when absent"),
+                            ),
                             ("nickname", s("Nickname")),
+                            ("first_name", s("Profile first name")),
+                            ("last_name", s("Profile last name")),
+                            (
+                                "status",
+                                one_of(
+                                    &["APPROVED", "PENDING", "BLOCKED"],
+                                    "APPROVED logs in; PENDING waits for the owner; BLOCKED never logs in",
+                                ),
+                            ),
+                            (
+                                "email_verified",
+                                b("Whether the e-mail is verified (true when absent)"),
+                            ),
                         ],
                     ),
                     "Site members who log in to Headless clients",
+                ),
+            ),
+            (
+                "member_policy",
+                obj(
+                    &[],
+                    vec![
+                        (
+                            "signup",
+                            one_of(&["open", "owner_approval"], "Who may join through register"),
+                        ),
+                        (
+                            "verify_email_on_signup",
+                            b("A new member types an e-mailed code before logging in"),
+                        ),
+                        (
+                            "verify_email_on_login",
+                            b(
+                                "A member whose e-mail is not verified types an e-mailed code at login",
+                            ),
+                        ),
+                        (
+                            "captcha_token",
+                            s(
+                                "When set, register and login need a captcha token, and only this one is valid",
+                            ),
+                        ),
+                        (
+                            "max_wrong_passwords",
+                            json!({"type": "integer", "minimum": 1, "description": "Wrong passwords in a row before a reset is required (5 when absent)"}),
+                        ),
+                    ],
                 ),
             ),
         ],

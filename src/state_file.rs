@@ -37,7 +37,10 @@ use crate::world::{
 /// What the `format` field says, so a stray JSON file is not mistaken for state.
 pub const FORMAT: &str = "wix-oauth-mock/state";
 /// The format version this build writes and reads. Bump it on any change old builds cannot read.
-pub const VERSION: u32 = 1;
+/// Version 2 added members, the outbox and recovery links (issue 14).
+pub const VERSION: u32 = 2;
+/// Older versions this build still reads (their missing fields start empty).
+const READS: &[u32] = &[1, VERSION];
 /// How often (real time) a running server saves, when something changed.
 pub const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 /// The largest state file this build reads (64 MiB; a state of 100 000 installs is about 60 MB).
@@ -105,6 +108,25 @@ pub struct WorldState {
     pub logged_out_visitors: Vec<String>,
     pub redirect_sessions: BTreeMap<String, RedirectSession>,
     pub member_codes: BTreeMap<String, MemberCode>,
+    /// Members as they are now: registered ones, and what changed for scenario ones (status,
+    /// password, verification). Passwords as PBKDF2 digests only.
+    #[serde(default)]
+    pub members: BTreeMap<String, SavedMember>,
+    /// E-mails in the outbox, oldest first.
+    #[serde(default)]
+    pub outbox: Vec<crate::world::members::Mail>,
+    /// Live recovery links (a link e-mailed before a restart still works after it).
+    #[serde(default)]
+    pub recoveries: BTreeMap<String, crate::world::members::Recovery>,
+}
+
+/// A member, with the password's digest (`pbkdf2-sha256$rounds$salt$digest`), never the password.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedMember {
+    #[serde(flatten)]
+    pub member: crate::world::identity::Member,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_pbkdf2: Option<String>,
 }
 
 /// An OAuth app with the two fields its API shape leaves out.
@@ -188,6 +210,20 @@ impl StateFile {
                     horizon,
                 ),
                 member_codes: live(&world.identities.member_codes, |c| c.expires_at, horizon),
+                members: world
+                    .identities
+                    .members
+                    .iter()
+                    .map(|(id, m)| {
+                        let saved = SavedMember {
+                            member: m.clone(),
+                            password_pbkdf2: m.password.as_ref().map(|p| p.encode()),
+                        };
+                        (id.clone(), saved)
+                    })
+                    .collect(),
+                outbox: world.identities.mail.clone(),
+                recoveries: live(&world.identities.recoveries, |r| r.expires_at, horizon),
             },
         }
     }
@@ -211,7 +247,7 @@ impl StateFile {
                 "not a wix-oauth-mock state file (\"format\" is not \"{FORMAT}\")"
             )));
         }
-        if envelope.version != Some(VERSION) {
+        if !envelope.version.is_some_and(|v| READS.contains(&v)) {
             return Err(unusable(format!(
                 "format version {} but this build reads version {VERSION}",
                 envelope
@@ -259,6 +295,24 @@ impl StateFile {
                 ));
             }
         }
+        let sites: HashSet<&str> = scenario.sites.iter().map(|s| s.id.value.as_str()).collect();
+        for (id, m) in &w.members {
+            if !sites.contains(m.member.site_id.as_str())
+                && !w.sites.contains_key(&m.member.site_id)
+            {
+                return Err(format!(
+                    "member {id} is on site {}, which is unknown",
+                    m.member.site_id
+                ));
+            }
+            if let Some(p) = &m.password_pbkdf2
+                && crate::world::members::PasswordHash::decode(p).is_none()
+            {
+                return Err(format!(
+                    "member {id}'s password_pbkdf2 is not one this build reads"
+                ));
+            }
+        }
         for (id, a) in &w.oauth_apps {
             if let Some(hex) = &a.secret_sha256 {
                 from_hex(hex).ok_or_else(|| {
@@ -299,6 +353,24 @@ impl StateFile {
         world.identities.logged_out_visitors = w.logged_out_visitors.into_iter().collect();
         world.identities.redirect_sessions = w.redirect_sessions.into_iter().collect();
         world.identities.member_codes = w.member_codes.into_iter().collect();
+        // Saved members replace the scenario's of the same id; new ones are added. A scenario
+        // member missing from the file (declared after it was saved) stays as declared.
+        for (id, saved) in w.members {
+            let mut m = saved.member;
+            // Checked in `check`.
+            m.password = saved
+                .password_pbkdf2
+                .as_deref()
+                .and_then(crate::world::members::PasswordHash::decode);
+            if let Some(declared) = world.identities.members.get(&id) {
+                m.order = declared.order;
+            } else {
+                m.order = world.identities.members.len();
+            }
+            world.identities.members.insert(id, m);
+        }
+        world.identities.mail = w.outbox;
+        world.identities.recoveries = w.recoveries.into_iter().collect();
         world.recent_tokens.clear();
         world.outbox.clear();
         world.reindex();

@@ -115,6 +115,8 @@ export class WixMockAdmin {
   listFaults(): Promise<unknown>;
   clearFaults(name?: string): Promise<unknown>;
   requests(filter?: RequestFilter): Promise<{ count: number; requests: JournalEntry[] }>;
+  /** E-mails the mock did not send, newest first (verification codes, recovery links). */
+  outbox(options?: { email?: string; wait?: number }): Promise<{ count: number; messages: OutboxMessage[] }>;
   clearRequests(): Promise<unknown>;
   /** Resolves when `count` matching requests are journaled; throws WixMockError at `timeout_ms`. */
   waitForRequests(
@@ -153,3 +155,15 @@ export interface RunningWixMock {
 
 /** Runs the binary on a free port of 127.0.0.1 and resolves once /__admin/health answers. */
 export function startWixMock(options?: StartOptions): Promise<RunningWixMock>;
+
+/** One e-mail of the outbox (GET /__admin/outbox). */
+export interface OutboxMessage {
+  id: string;
+  kind: 'VERIFICATION_CODE' | 'PASSWORD_RECOVERY' | 'ACTIVATION';
+  to: string;
+  member_id: string;
+  site_id: string;
+  code?: string;
+  link?: string;
+  created_at: string;
+}

@@ -149,6 +149,14 @@ export class WixMockAdmin {
     return (await this.#call('GET', '/__admin/requests', { query: filter })).body;
   }
 
+  /**
+   * GET /__admin/outbox: e-mails the mock did not send (verification codes, recovery and activation
+   * links), newest first; `email` filters, `wait` (ms) holds the answer until one matches.
+   */
+  async outbox({ email, wait } = {}) {
+    return (await this.#call('GET', '/__admin/outbox', { query: { email, wait } })).body;
+  }
+
   /** DELETE /__admin/requests: clears the journal. */
   async clearRequests() {
     return (await this.#call('DELETE', '/__admin/requests')).body;

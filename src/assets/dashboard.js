@@ -177,6 +177,10 @@ function renderState(state) {
       ['Member', (m) => m.nickname],
       ['E-mail', (m) => m.email],
       ['Site', (m) => siteName(m.site_id)],
+      ['Status', (m) => m.status || '—'],
+      ['Verified', (m) => yesNo(m.email_verified)],
+      ['Wrong passwords', (m) => String(m.wrong_passwords ?? 0)],
+      ['Joined', (m) => (m.registered ? 'registered' : 'scenario')],
       ['Id', (m) => code(m.id, 36)],
     ], ids.members || [], 'No members.')));
 
@@ -315,19 +319,36 @@ function renderWebhooks(hooks) {
   ], hooks.webhooks, 'No webhook deliveries.'));
 }
 
+function renderOutbox(outbox) {
+  // Links point at the mock; one on another origin (a Host header the mock was called with) is
+  // shown as text, never as a link.
+  const link = (m) => {
+    if (!m.link) return '—';
+    return m.link.startsWith(`${location.origin}/`) ? el('a', { href: m.link }, 'reset page') : code(m.link, 40);
+  };
+  render('outbox-body', outbox.messages, () => table([
+    ['Kind', (m) => m.kind],
+    ['To', (m) => m.to],
+    ['Code', (m) => (m.code ? el('code', {}, m.code) : '—')],
+    ['Link', link],
+    ['Sent', (m) => m.created_at],
+  ], outbox.messages, 'No e-mails.'));
+}
+
 // ---- Polling ----
 let polling = false;
 async function refresh() {
   if (polling) return;
   polling = true;
   try {
-    const [state, faults, journal, report, hooks, stubs] = await Promise.all([
+    const [state, faults, journal, report, hooks, stubs, outbox] = await Promise.all([
       api('GET', '/__admin/state'),
       api('GET', '/__admin/faults'),
       api('GET', '/__admin/requests'),
       api('GET', '/__admin/conformance'),
       api('GET', '/__admin/webhooks'),
       api('GET', '/__admin/stubs'),
+      api('GET', '/__admin/outbox'),
     ]);
     if (!presets.length) renderPresets((await api('GET', '/__admin/faults/presets')).presets);
     $('token-form').hidden = true;
@@ -337,6 +358,7 @@ async function refresh() {
     renderStubs(stubs, journal);
     renderConformance(report);
     renderWebhooks(hooks);
+    renderOutbox(outbox);
     document.body.dataset.loaded = 'true';
   } catch (e) {
     if (e instanceof NeedToken) {

@@ -11,6 +11,7 @@ mod admin;
 mod apps;
 mod bi_event;
 mod installer;
+mod members;
 mod oauth;
 mod oauth2;
 mod oauth_apps;
@@ -86,6 +87,18 @@ async fn dispatch(
         Id::AuthorizeForm => redirect_session::authorize_form(app, req).await,
         Id::Logout => redirect_session::logout_page(app, req).await,
         Id::RedirectSession => redirect_session::create(app, req).await,
+        Id::MemberRegister => members::register(app, req).await,
+        Id::MemberLogin => members::login(app, req).await,
+        Id::MemberSignOn => members::sign_on(app, req).await,
+        Id::MemberLogout => members::logout(app, req).await,
+        Id::MemberChangePassword => members::change_password(app, req).await,
+        Id::VerificationVerify => members::verify(app, req).await,
+        Id::VerificationResend => members::resend(app, req).await,
+        Id::RecoverySendEmail => members::send_email(app, req).await,
+        Id::RecoveryActivationEmail => members::activation_email(app, req).await,
+        Id::RecoveryRecover => members::recover(app, req).await,
+        Id::ResetPasswordPage => members::reset_page(app, req).await,
+        Id::ResetPasswordForm => members::reset_form(app, req).await,
         Id::BiEvent => bi_event::bi_event(app, req).await,
         Id::AppInstance => apps::instance(app, req).await,
         Id::OauthAppsCreate => oauth_apps::create(app, req).await,
@@ -106,6 +119,7 @@ async fn dispatch(
         Id::AdminState => admin::state(app).await,
         Id::AdminRequestsList => admin::requests::list(app, req).await,
         Id::AdminRequestsClear => admin::requests::clear(app).await,
+        Id::AdminOutbox => members::outbox(app, req).await,
         Id::AdminRequestsWait => admin::requests::wait(all, app, req).await,
         Id::AdminConformance => admin::conformance::get(app, req).await,
         Id::AdminFaultsArm => admin::faults::arm(app, req).await,

@@ -69,7 +69,13 @@ fn grant(
                         "authorized_client needs `Authorization: <visitor token>,<API key>`".into(),
                     )
                 })?;
-            app.authorized_client(&visitor, &api_key, member_id)
+            // After `sign-on`, the SDK also sends its single-use `session_token`.
+            match params.optional("session_token")? {
+                Some(session) => {
+                    app.authorized_client_with_session(&visitor, &api_key, member_id, session)
+                }
+                None => app.authorized_client(&visitor, &api_key, member_id),
+            }
         }
         other => Err(WixError::UnsupportedGrantType(format!(
             "grant_type `{other}` is not supported by /oauth2/token"

@@ -33,7 +33,7 @@ struct CreateRedirectSession {
 struct AuthFlow {
     auth_request: Option<AuthRequest>,
     #[allow(dead_code)]
-    // Accepted as sent; the mock's page always shows (or skips) the same login.
+    // Accepted as sent: a session token (direct login) or `web_message` decides what the page does.
     prompt: Option<String>,
 }
 
@@ -150,7 +150,7 @@ fn session_body(id: &str, full: &str, endpoint: &str, search: Value, session_tok
 /// `http://<Host>` when the Host header is a plain host[:port], else `http://localhost`; `https://` when
 /// the request came over TLS (`server::run_tls` sets `x-forwarded-proto: https`) or through a proxy
 /// that says so.
-fn origin(host: Option<&str>, proto: Option<&str>) -> String {
+pub(super) fn origin(host: Option<&str>, proto: Option<&str>) -> String {
     let scheme = match proto.map(str::trim) {
         Some(p) if p.eq_ignore_ascii_case("https") => "https",
         _ => "http",
@@ -173,6 +173,7 @@ fn login_reply(step: Result<LoginStep, WixError>) -> Response {
     match step {
         Ok(LoginStep::Redirect(location)) => redirect(&location),
         Ok(LoginStep::Form(view)) => pages::member_login(&view),
+        Ok(LoginStep::WebMessage { origins, data }) => pages::web_message(&origins, &data),
         Err(e) => e.into_response(),
     }
 }

@@ -56,6 +56,22 @@ pub enum Endpoint {
     Logout,
     /// `POST …/redirect-session` (every documented spelling).
     RedirectSession,
+    /// `POST …/authentication/v2/register` (members, issue 14).
+    Register,
+    /// `POST …/authentication/v2/login`.
+    Login,
+    /// `POST …/authentication/v2/sign-on`.
+    SignOn,
+    /// `GET …/authentication/v1/logout`.
+    MemberLogout,
+    /// `POST …/authentication/v2/change-password`.
+    ChangePassword,
+    /// `POST …/verification/v1/auth/verify` and `…/auth/resend`.
+    Verify,
+    /// `POST …/recovery/v1/send-email`, `…/activation-email` and `…/recover`.
+    Recovery,
+    /// The mock's reset-password page and its form (`/iam/recovery/reset-password`).
+    ResetPassword,
     /// `POST /apps/v1/bi-event`.
     BiEvent,
     /// `GET /apps/v1/instance`.
@@ -77,6 +93,14 @@ impl Endpoint {
         Endpoint::Authorize,
         Endpoint::Logout,
         Endpoint::RedirectSession,
+        Endpoint::Register,
+        Endpoint::Login,
+        Endpoint::SignOn,
+        Endpoint::MemberLogout,
+        Endpoint::ChangePassword,
+        Endpoint::Verify,
+        Endpoint::Recovery,
+        Endpoint::ResetPassword,
         Endpoint::BiEvent,
         Endpoint::AppInstance,
         Endpoint::OauthApps,
@@ -95,6 +119,14 @@ impl Endpoint {
             Endpoint::Authorize => "authorize",
             Endpoint::Logout => "logout",
             Endpoint::RedirectSession => "redirect_session",
+            Endpoint::Register => "register",
+            Endpoint::Login => "login",
+            Endpoint::SignOn => "sign_on",
+            Endpoint::MemberLogout => "member_logout",
+            Endpoint::ChangePassword => "change_password",
+            Endpoint::Verify => "verify",
+            Endpoint::Recovery => "recovery",
+            Endpoint::ResetPassword => "reset_password",
             Endpoint::BiEvent => "bi_event",
             Endpoint::AppInstance => "app_instance",
             Endpoint::OauthApps => "oauth_apps",

@@ -65,6 +65,102 @@ pub struct MemberSpec {
     /// Display name.
     #[serde(default)]
     pub nickname: String,
+    /// Profile first name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// Profile last name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// `APPROVED` (logs in), `PENDING` (waits for the owner's approval) or `BLOCKED` (never logs in).
+    #[serde(default, skip_serializing_if = "MemberStatus::is_approved")]
+    pub status: MemberStatus,
+    /// Whether the login e-mail is verified (a site that verifies e-mails on login asks for a code
+    /// while it is not).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub email_verified: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+/// A member's status on the site, as the Members API names it.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MemberStatus {
+    /// Logs in.
+    #[default]
+    Approved,
+    /// Registered on a site that needs the owner's approval, not approved yet.
+    Pending,
+    /// Can never log in.
+    Blocked,
+}
+
+impl MemberStatus {
+    /// Whether this is the default, `APPROVED` (kept out of serialised scenarios).
+    pub fn is_approved(&self) -> bool {
+        *self == MemberStatus::Approved
+    }
+}
+
+/// Who may join a site through `register`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Signup {
+    /// Anyone joins at once.
+    #[default]
+    Open,
+    /// New members are `PENDING` until the owner approves them.
+    OwnerApproval,
+}
+
+/// A site's sign-up and login policy for members who log in with a password (`register`, `login`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MemberPolicy {
+    /// `open` or `owner_approval`.
+    #[serde(default)]
+    pub signup: Signup,
+    /// A new member must type the code e-mailed to them (see `GET /__admin/outbox`) before logging in.
+    #[serde(default)]
+    pub verify_email_on_signup: bool,
+    /// A member whose e-mail is not verified must type an e-mailed code at login.
+    #[serde(default)]
+    pub verify_email_on_login: bool,
+    /// When set, `register` and `login` need a captcha token, and only this one is valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captcha_token: Option<String>,
+    /// Wrong passwords in a row after which the member must reset the password.
+    #[serde(default = "default_max_wrong_passwords")]
+    pub max_wrong_passwords: u32,
+}
+
+fn default_max_wrong_passwords() -> u32 {
+    5
+}
+
+impl Default for MemberPolicy {
+    fn default() -> Self {
+        MemberPolicy {
+            signup: Signup::Open,
+            verify_email_on_signup: false,
+            verify_email_on_login: false,
+            captcha_token: None,
+            max_wrong_passwords: default_max_wrong_passwords(),
+        }
+    }
+}
+
+impl MemberPolicy {
+    /// Whether this is the default policy (kept out of serialised scenarios).
+    pub fn is_default(&self) -> bool {
+        *self == MemberPolicy::default()
+    }
 }
 
 /// Checks users, members and API keys: GUID ids, unique across the scenario, e-mails unique per site.
@@ -72,6 +168,13 @@ pub(super) fn check(scenario: &Scenario, json_text: Option<&str>, problems: &mut
     let mut ids = HashSet::new();
     for site in &scenario.sites {
         let mut emails = HashSet::new();
+        if site.member_policy.max_wrong_passwords == 0 {
+            problems.push(at(
+                &site.id,
+                "member_policy.max_wrong_passwords must be at least 1".into(),
+                json_text,
+            ));
+        }
         for user in &site.users {
             check_guid(&user.id, "user id", problems, json_text);
             if !ids.insert(user.id.value.as_str()) {
@@ -88,6 +191,16 @@ pub(super) fn check(scenario: &Scenario, json_text: Option<&str>, problems: &mut
                 problems.push(at(
                     &member.id,
                     format!("duplicate user or member id `{}`", member.id.value),
+                    json_text,
+                ));
+            }
+            if member.password.as_deref().is_some_and(str::is_empty) {
+                problems.push(at(
+                    &member.id,
+                    format!(
+                        "member `{}` has an empty password: leave `password` out to accept any",
+                        member.id.value
+                    ),
                     json_text,
                 ));
             }

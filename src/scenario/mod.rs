@@ -16,7 +16,7 @@ use serde_saphyr::Spanned;
 
 pub mod identity;
 
-pub use identity::{MemberLogin, MemberSpec, UserSpec};
+pub use identity::{MemberLogin, MemberPolicy, MemberSpec, MemberStatus, Signup, UserSpec};
 pub mod api_keys;
 
 pub use api_keys::ApiKeySpec;
@@ -282,6 +282,9 @@ pub struct SiteSpec {
     /// Site members, who log in to the site's Headless clients.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberSpec>,
+    /// How members sign up and log in with a password (`register`, `login`).
+    #[serde(default, skip_serializing_if = "MemberPolicy::is_default")]
+    pub member_policy: MemberPolicy,
 }
 
 fn default_owner_email() -> String {

@@ -95,17 +95,30 @@ pub struct User {
 }
 
 /// A site member.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Member {
     pub id: String,
     pub site_id: String,
     pub email: String,
+    /// Salted and hashed; never serialised, never shown (the state file writes its encoding).
     #[serde(skip)]
-    pub password: Option<String>,
+    pub password: Option<super::credentials::PasswordHash>,
     pub nickname: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub status: crate::scenario::MemberStatus,
+    pub email_verified: bool,
+    /// Wrong passwords in a row; at the site's `max_wrong_passwords` the member must reset.
+    pub wrong_passwords: u32,
     /// Position in the scenario: auto-login picks the site's first member as declared.
     #[serde(skip)]
     pub order: usize,
+    /// When the member joined (`None` for scenario members: they were there at start).
+    pub created_at: Option<DateTime<Utc>>,
+    /// Bumped by every change (Wix's identity `revision`).
+    pub revision: u64,
+    /// Joined at run time (`register`, `sign-on`, the login form's Sign Up), not declared.
+    pub registered: bool,
 }
 
 /// Who `POST /__admin/tokens` mints a token for.
@@ -201,13 +214,23 @@ pub struct Identities {
     pub logged_out_visitors: HashSet<String>,
     pub redirect_sessions: HashMap<String, RedirectSession>,
     pub member_codes: HashMap<String, MemberCode>,
+    /// Each site's member policy (sign-up, verification, captcha, wrong passwords).
+    pub policies: HashMap<String, crate::scenario::MemberPolicy>,
+    /// Session tokens of `register`, `login`, `verify`, `recover` and `sign-on`: single use.
+    pub session_tokens: HashMap<String, super::credentials::SessionGrant>,
+    /// `stateToken` → the e-mailed code it waits for.
+    pub verifications: HashMap<String, super::credentials::PendingVerification>,
+    /// Recovery and activation links' tokens.
+    pub recoveries: HashMap<String, super::credentials::Recovery>,
+    /// E-mails the mock did not send, oldest first (`GET /__admin/outbox`).
+    pub mail: Vec<super::credentials::Mail>,
     pub(super) next_gc: Option<DateTime<Utc>>,
 }
 
 impl Identities {
     /// The users, members and API keys a scenario declares. Draws nothing from the generator, so
     /// every id and token the rest of the world draws stays what it was.
-    pub fn from_scenario(scenario: &Scenario) -> Identities {
+    pub fn from_scenario(scenario: &Scenario, ids: &Ids) -> Identities {
         let mut out = Identities {
             member_login: scenario.member_login,
             api_keys: scenario.api_keys.clone(),
@@ -227,16 +250,32 @@ impl Identities {
                     },
                 );
             }
+            out.policies
+                .insert(site_id.clone(), site.member_policy.clone());
             for m in &site.members {
+                // The salt is derived from the seed and the member, not drawn: scenario members
+                // must not move the sequence every later id and token comes from.
+                let salt = ids.derived(&format!("member-password/{}", m.id.value));
                 out.members.insert(
                     m.id.value.clone(),
                     Member {
                         id: m.id.value.clone(),
                         site_id: site_id.clone(),
                         email: m.email.clone(),
-                        password: m.password.clone(),
+                        password: m
+                            .password
+                            .as_deref()
+                            .map(|p| super::credentials::PasswordHash::new(p, &salt[..16])),
                         nickname: m.nickname.clone(),
+                        first_name: m.first_name.clone(),
+                        last_name: m.last_name.clone(),
+                        status: m.status,
+                        email_verified: m.email_verified,
+                        wrong_passwords: 0,
                         order: out.members.len(),
+                        created_at: None,
+                        revision: 1,
+                        registered: false,
                     },
                 );
             }
@@ -278,6 +317,10 @@ impl Identities {
             .map(|m| {
                 json!({
                     "id": m.id, "site_id": m.site_id, "email": m.email, "nickname": m.nickname,
+                    "first_name": m.first_name, "last_name": m.last_name,
+                    "status": m.status, "email_verified": m.email_verified,
+                    "has_password": m.password.is_some(),
+                    "wrong_passwords": m.wrong_passwords, "registered": m.registered,
                     "session_generation": self.member_generations.get(&m.id).copied().unwrap_or(0),
                 })
             })
@@ -289,6 +332,9 @@ impl Identities {
             "open_login_sessions": self.redirect_sessions.values().filter(|s| s.expires_at > now).count(),
             "logged_out_visitors": self.logged_out_visitors.len(),
             "live_member_codes": self.member_codes.values().filter(|c| c.expires_at > now && !c.used).count(),
+            "live_session_tokens": self.session_tokens.values().filter(|g| g.expires_at > now).count(),
+            "pending_verifications": self.verifications.values().filter(|p| p.expires_at > now).count(),
+            "outbox": self.mail.len(),
         })
     }
 }

@@ -5,7 +5,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 
 use super::identity::Identity;
 use super::{Caller, World, secs, with_query};
@@ -20,6 +19,8 @@ use crate::scenario::MemberLogin;
 pub enum ResponseMode {
     Fragment,
     Query,
+    /// The authorize page posts `{code, state}` to its opener or parent window (direct login).
+    WebMessage,
 }
 
 /// A member-login redirect session waiting for the browser (docs/fidelity.md F-24).
@@ -32,6 +33,14 @@ pub struct RedirectSession {
     pub code_challenge: String,
     pub response_mode: ResponseMode,
     pub expires_at: DateTime<Utc>,
+    /// The member a redeemed `sessionToken` logged in (direct login): the page issues the code
+    /// without asking anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<String>,
+    /// A `web_message` session without a redirect URI posts to these origins (its OAuth app's
+    /// registered redirect URIs' origins).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_origins: Vec<String>,
 }
 
 /// A member-login authorization code: single use, bound to its PKCE challenge and redirect URI.
@@ -86,6 +95,12 @@ pub enum LoginStep {
     Redirect(String),
     /// Show the login form (again, with an error when one is set).
     Form(LoginView),
+    /// Post `data` to the opener or parent window, for these origins only (`responseMode:
+    /// web_message`).
+    WebMessage {
+        origins: Vec<String>,
+        data: Vec<(String, String)>,
+    },
 }
 
 /// What the login form shows.
@@ -137,7 +152,14 @@ impl World {
             }
         };
         let client_id = required("clientId", &req.client_id);
-        let redirect_uri = required("redirectUri", &req.redirect_uri);
+        // Direct login (`web_message`) sends no redirectUri: the SDK's getMemberTokensForDirectLogin
+        // builds its session from PKCE values alone (docs/fidelity.md F-63).
+        let web_message = req.response_mode.as_deref() == Some("web_message");
+        let redirect_uri = if web_message && req.redirect_uri.as_deref().is_none_or(str::is_empty) {
+            Some(String::new())
+        } else {
+            required("redirectUri", &req.redirect_uri)
+        };
         let challenge = required("codeChallenge", &req.code_challenge);
         if req
             .code_challenge_method
@@ -160,14 +182,12 @@ impl World {
         let response_mode = match req.response_mode.as_deref() {
             None | Some("") | Some("fragment") => ResponseMode::Fragment,
             Some("query") => ResponseMode::Query,
+            Some("web_message") => ResponseMode::WebMessage,
             Some(other) => {
-                // web_message needs a browser window to post to; the mock serves redirects only.
                 violations.push(FieldViolation::new(
                     &field("responseMode"),
                     "INVALID_ENUM_VALUE",
-                    format!(
-                        "responseMode `{other}` is not supported by the mock (fragment or query)"
-                    ),
+                    format!("responseMode `{other}` is not one of fragment, query, web_message"),
                 ));
                 ResponseMode::Fragment
             }
@@ -196,14 +216,16 @@ impl World {
             })?;
         // Wix redirects only to exact `allowedRedirectUris` (docs/fidelity.md F-26), and the mock only
         // to one that passes the redirect check (no `javascript:`, userinfo or backslash, issue 18).
-        if !oauth_app.allowed_redirect_uris.contains(&redirect_uri) {
+        if !redirect_uri.is_empty() && !oauth_app.allowed_redirect_uris.contains(&redirect_uri) {
             return Err(WixError::Validation(vec![FieldViolation::new(
                 &field("redirectUri"),
                 "NOT_ALLOWED",
                 "redirectUri is not one of the OAuth app's allowedRedirectUris",
             )]));
         }
-        if let Err(e) = redirect::check_registered(&redirect_uri) {
+        if let Some(Err(e)) =
+            (!redirect_uri.is_empty()).then(|| redirect::check_registered(&redirect_uri))
+        {
             return Err(WixError::Validation(vec![FieldViolation::new(
                 &field("redirectUri"),
                 "NOT_ALLOWED",
@@ -211,6 +233,46 @@ impl World {
             )]));
         }
         let site_id = oauth_app.site_id.clone();
+        // Where a web_message answer may be posted: the redirect URI's origin, or without one every
+        // origin of the OAuth app's registered redirect URIs (a browser delivers a message only to
+        // the window whose origin matches, so no other window ever receives the code).
+        let post_origins: Vec<String> = if redirect_uri.is_empty() {
+            let mut origins: Vec<String> = oauth_app
+                .allowed_redirect_uris
+                .iter()
+                .filter(|u| redirect::check_registered(u).is_ok())
+                .filter_map(|u| url::Url::parse(u).ok())
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .map(|u| u.origin().ascii_serialization())
+                .filter(|o| {
+                    redirect::origin_allowed(
+                        o,
+                        &oauth_app.allowed_redirect_uris,
+                        &oauth_app.allowed_redirect_domains,
+                    )
+                })
+                .collect();
+            origins.sort();
+            origins.dedup();
+            origins
+        } else {
+            Vec::new()
+        };
+        // Direct login: the sessionToken of `login` (or `register`, `verify`...) names the member.
+        // Redeemed last, once nothing else can fail, so a refused session leaves it usable.
+        let member_id = match req.session_token.as_deref().filter(|t| !t.is_empty()) {
+            Some(token) => Some(
+                self.redeem_session_token(token, &site_id, &client_id, now)
+                    .map_err(|e| {
+                        WixError::Validation(vec![FieldViolation::new(
+                            &field("sessionToken"),
+                            "INVALID",
+                            e.to_string(),
+                        )])
+                    })?,
+            ),
+            None => None,
+        };
         let id = ids.guid();
         self.identities.redirect_sessions.insert(
             id.clone(),
@@ -222,6 +284,8 @@ impl World {
                 code_challenge,
                 response_mode,
                 expires_at: now + secs(self.ttl.consent_secs),
+                member_id,
+                post_origins,
             },
         );
         Ok(id)
@@ -324,39 +388,56 @@ impl World {
             })
         };
         let password_ok = |m: &&super::identity::Member, password: &str| {
-            m.password
-                .as_deref()
-                .is_none_or(|p| bool::from(p.as_bytes().ct_eq(password.as_bytes())))
+            m.status != crate::scenario::MemberStatus::Blocked
+                && m.password.as_ref().is_none_or(|p| p.verify(password))
         };
         let member_id = match login {
+            // Direct login: the session token already named the member.
+            _ if session.member_id.is_some() => session.member_id.clone().unwrap_or_default(),
+            // `prompt: none` without a session: nobody to log in, and no page may be shown.
+            _ if session.response_mode == ResponseMode::WebMessage => {
+                self.identities.redirect_sessions.remove(session_id);
+                return Ok(respond(
+                    &session,
+                    &[
+                        ("error", "login_required"),
+                        ("error_description", "no sessionToken names a member"),
+                    ],
+                ));
+            }
             Login::Cancel => {
                 self.identities.redirect_sessions.remove(session_id);
-                return Ok(LoginStep::Redirect(callback(
+                return Ok(respond(
                     &session,
                     &[
                         ("error", "access_denied"),
                         ("error_description", "the member cancelled the login"),
                     ],
-                )));
+                ));
             }
             Login::Auto { member } if self.identities.member_login == MemberLogin::Auto => {
+                // A BLOCKED member never logs in (issue 14), not even by auto-login.
                 let found = match member.as_deref() {
                     Some(who) => site_members()
                         .find(|m| m.id == who || m.email.eq_ignore_ascii_case(who))
+                        .filter(|m| m.status != crate::scenario::MemberStatus::Blocked)
                         .map(|m| m.id.clone()),
-                    None => site_members().min_by_key(|m| m.order).map(|m| m.id.clone()),
+                    None => site_members()
+                        .filter(|m| m.status != crate::scenario::MemberStatus::Blocked)
+                        .min_by_key(|m| m.order)
+                        .map(|m| m.id.clone()),
                 };
                 match found {
                     Some(id) => id,
                     None => {
                         self.identities.redirect_sessions.remove(session_id);
-                        return Ok(LoginStep::Redirect(callback(
+                        return Ok(respond(
                             &session,
                             &[
                                 ("error", "access_denied"),
                                 ("error_description", "no such member on this site"),
                             ],
-                        )));
+                        ));
                     }
                 }
             }
@@ -432,9 +513,19 @@ impl World {
                         id: id.clone(),
                         site_id: session.site_id.clone(),
                         email,
-                        password: Some(password).filter(|p| !p.is_empty()),
+                        password: Some(password)
+                            .filter(|p| !p.is_empty())
+                            .map(|p| super::credentials::PasswordHash::new(&p, &ids.bytes(16))),
                         nickname,
+                        first_name: None,
+                        last_name: None,
+                        status: crate::scenario::MemberStatus::Approved,
+                        email_verified: true,
+                        wrong_passwords: 0,
                         order,
+                        created_at: Some(now),
+                        revision: 1,
+                        registered: true,
                     },
                 );
                 id
@@ -454,7 +545,7 @@ impl World {
                 used: false,
             },
         );
-        Ok(LoginStep::Redirect(callback(&session, &[("code", &code)])))
+        Ok(respond(&session, &[("code", &code)]))
     }
 
     // ---- Housekeeping -------------------------------------------------------------------------------
@@ -491,6 +582,27 @@ fn check_post_flow_url(url: &str, oauth_app: &super::OAuthApp) -> Result<(), Wix
     }
 }
 
+/// Where the page's answer goes: a redirect to the session's redirect URI, or (web_message) a
+/// message posted to the redirect URI's origin, never `*` (`redirect::origin_allowed` made sure the
+/// URI is a registered one).
+fn respond(session: &RedirectSession, params: &[(&str, &str)]) -> LoginStep {
+    if session.response_mode == ResponseMode::WebMessage {
+        let origins = match url::Url::parse(&session.redirect_uri) {
+            Ok(u) => vec![u.origin().ascii_serialization()],
+            Err(_) => session.post_origins.clone(),
+        };
+        let mut data: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if let Some(state) = session.state.as_deref() {
+            data.push(("state".into(), state.into()));
+        }
+        return LoginStep::WebMessage { origins, data };
+    }
+    LoginStep::Redirect(callback(session, params))
+}
+
 /// The session's redirect URI with `params` (and the session's `state`) in its fragment or query.
 fn callback(session: &RedirectSession, params: &[(&str, &str)]) -> String {
     let mut all: Vec<(&str, &str)> = params.to_vec();
@@ -498,7 +610,7 @@ fn callback(session: &RedirectSession, params: &[(&str, &str)]) -> String {
         all.push(("state", state));
     }
     match session.response_mode {
-        ResponseMode::Query => {
+        ResponseMode::Query | ResponseMode::WebMessage => {
             with_query(&session.redirect_uri, &all).unwrap_or_else(|| session.redirect_uri.clone())
         }
         ResponseMode::Fragment => match url::Url::parse(&session.redirect_uri) {

@@ -16,9 +16,11 @@ use crate::ids::{Ids, rfc3339_millis};
 use crate::jwt::{InstanceClaim, Invalid, Signer};
 use crate::scenario::{ConsentMode, EventSpec, EventTrigger, Scenario, Ttl};
 
+pub mod credentials;
 pub mod grants;
 pub mod identity;
 pub mod member_login;
+pub mod members;
 pub mod oauth_apps;
 pub mod query;
 pub mod signed;
@@ -275,7 +277,7 @@ impl World {
             refresh_tokens: HashMap::new(),
             recent_tokens: VecDeque::new(),
             oauth_apps: BTreeMap::new(),
-            identities: Identities::from_scenario(scenario),
+            identities: Identities::from_scenario(scenario, ids),
             removed_instances: BTreeMap::new(),
             outbox: Vec::new(),
             declared_events: scenario.webhooks.events.clone(),

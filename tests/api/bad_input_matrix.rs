@@ -27,6 +27,10 @@ enum Auth {
     App,
     /// A Headless visitor token, as the SDK sends to create a redirect session.
     Visitor,
+    /// `<visitor token>,<API key>`, as the SDK sends to `sign-on`.
+    VisitorAndKey,
+    /// A member token of the Headless client (change-password).
+    Member,
 }
 
 /// `(method, path, credentials, how it answers errors)`. `POST …/generate-secret` is not here: it
@@ -60,6 +64,67 @@ const ENDPOINTS: &[(&str, &str, Auth, Answers)] = &[
         "/oauth-app/v1/oauth-apps/{app}",
         Auth::App,
         Answers::Envelope,
+    ),
+    // Headless members (issue 14).
+    (
+        "POST",
+        "/_api/iam/authentication/v2/register",
+        Auth::Visitor,
+        Answers::Envelope,
+    ),
+    (
+        "POST",
+        "/_api/iam/authentication/v2/login",
+        Auth::Visitor,
+        Answers::Envelope,
+    ),
+    (
+        "POST",
+        "/_api/iam/authentication/v2/sign-on",
+        Auth::VisitorAndKey,
+        Answers::Envelope,
+    ),
+    (
+        "POST",
+        "/_api/iam/authentication/v2/change-password",
+        Auth::Member,
+        Answers::Envelope,
+    ),
+    (
+        "POST",
+        "/_api/iam/verification/v1/auth/verify",
+        Auth::Visitor,
+        Answers::Envelope,
+    ),
+    (
+        "POST",
+        "/_api/iam/verification/v1/auth/resend",
+        Auth::Visitor,
+        Answers::Envelope,
+    ),
+    (
+        "POST",
+        "/_api/iam/recovery/v1/send-email",
+        Auth::Visitor,
+        Answers::Envelope,
+    ),
+    (
+        "POST",
+        "/_api/iam/recovery/v1/activation-email",
+        Auth::Visitor,
+        Answers::Envelope,
+    ),
+    (
+        "POST",
+        "/_api/iam/recovery/v1/recover",
+        Auth::None,
+        Answers::Envelope,
+    ),
+    (
+        "POST",
+        "/iam/recovery/reset-password",
+        Auth::None,
+        Answers::Page,
     ),
     ("POST", "/installer/consent", Auth::None, Answers::Page),
     ("POST", "/oauth2/authorize", Auth::None, Answers::Page),
@@ -220,6 +285,10 @@ async fn every_endpoint_answers_every_bad_input_with_the_status_it_deserves_and_
         .mint(&serde_json::json!({"identity": "visitor", "client_id": CLIENT_ID}))
         .await
         .0;
+    let member = app
+        .mint(&serde_json::json!({"identity": "member", "client_id": CLIENT_ID, "member_id": MEMBER_ID}))
+        .await
+        .0;
     let state = |s: Value| {
         let mut s = s;
         // Pending installs and recent tokens include the tokens minted above: compared anyway,
@@ -242,6 +311,10 @@ async fn every_endpoint_answers_every_bad_input_with_the_status_it_deserves_and_
                 Auth::None => {}
                 Auth::App => req = req.header("authorization", &app_token),
                 Auth::Visitor => req = req.header("authorization", &visitor),
+                Auth::VisitorAndKey => {
+                    req = req.header("authorization", format!("{visitor},{API_KEY}"))
+                }
+                Auth::Member => req = req.header("authorization", &member),
             }
             if let Some((name, value)) = &case.header {
                 req = req.header(*name, value.as_str());

@@ -135,6 +135,53 @@ impl Live<'_> {
                 let start = html.find(marker).expect("a consent page") + marker.len();
                 html[start..].split('"').next().unwrap().to_string()
             }
+            "member_token" => {
+                app.mint(
+                    &json!({"identity": "member", "client_id": CLIENT_ID, "member_id": MEMBER_ID}),
+                )
+                .await
+                .0
+            }
+            // A registration waiting for its code (the fixture's mock verifies e-mails on sign-up).
+            "state_token" | "verification_code" => {
+                let visitor = Box::pin(self.get("visitor_token")).await;
+                let email = "fixture-new@demo-site.example.com";
+                let res = app
+                    .post_json_with_token(
+                        "/_api/iam/authentication/v2/register",
+                        &visitor,
+                        &json!({"loginId": {"email": email}, "password": "fixture-pass-1"}),
+                    )
+                    .await;
+                let state = res.json()["stateToken"].as_str().unwrap().to_string();
+                let mail = app
+                    .get(&format!("/__admin/outbox?email={email}"))
+                    .await
+                    .json();
+                let code = mail["messages"][0]["code"].as_str().unwrap().to_string();
+                self.cache.insert("state_token".into(), state);
+                self.cache.insert("verification_code".into(), code);
+                return self.cache[name].clone();
+            }
+            "recovery_token" => {
+                let visitor = Box::pin(self.get("visitor_token")).await;
+                app.post_json_with_token(
+                    "/_api/iam/recovery/v1/send-email",
+                    &visitor,
+                    &json!({"email": MEMBER_EMAIL}),
+                )
+                .await;
+                let mail = app
+                    .get(&format!("/__admin/outbox?email={MEMBER_EMAIL}"))
+                    .await
+                    .json();
+                let link = url::Url::parse(mail["messages"][0]["link"].as_str().unwrap()).unwrap();
+                link.query_pairs()
+                    .find(|(k, _)| k == "recoveryToken")
+                    .unwrap()
+                    .1
+                    .into_owned()
+            }
             other => panic!("unknown binding `{other}`"),
         };
         self.cache.insert(name.to_string(), v.clone());
@@ -345,8 +392,18 @@ fn spawn_for(bindings: &Value) -> TestApp {
     let needs_consent_page = bindings
         .as_object()
         .is_some_and(|m| m.values().any(|v| v == "consent_id"));
+    let needs_verification = bindings.as_object().is_some_and(|m| {
+        m.values()
+            .any(|v| v == "state_token" || v == "verification_code")
+    });
     if needs_consent_page {
         spawn_app_with(&default_yaml().replacen("consent: auto", "consent: page", 1))
+    } else if needs_verification {
+        spawn_app_with(&default_yaml().replacen(
+            "    members:\n",
+            "    member_policy:\n      verify_email_on_signup: true\n    members:\n",
+            1,
+        ))
     } else {
         spawn_app()
     }

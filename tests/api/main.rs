@@ -20,6 +20,8 @@ mod oauth2_token;
 mod token_info;
 // Headless member login: redirect sessions, the authorize page, PKCE codes, logout.
 mod member_login;
+// Headless members with their own login form: register, login, verify, recover, sign-on, outbox.
+mod members;
 // Users and scopes, GET /apps/v1/instance and POST /__admin/tokens.
 mod identities;
 // Webhooks (AppInstalled, AppRemoved, retries, redelivery, faults), uninstall, the signed instance.

@@ -201,7 +201,7 @@ async fn bad_redirect_sessions_are_refused_before_anything_is_created() {
         json!("http://localhost:3000/callback/evil");
     let mut plain = auth_request("query");
     plain["auth"]["authRequest"]["codeChallengeMethod"] = json!("plain");
-    plain["auth"]["authRequest"]["responseMode"] = json!("web_message");
+    plain["auth"]["authRequest"]["responseMode"] = json!("form_post");
     plain["auth"]["authRequest"]["clientId"] = json!("");
     let mut unknown_client = auth_request("query");
     unknown_client["auth"]["authRequest"]["clientId"] =

@@ -94,7 +94,7 @@ async fn saving_the_same_state_twice_gives_the_same_bytes() {
     assert_eq!(a.to_bytes(), b.to_bytes());
     let text = String::from_utf8(a.to_bytes()).unwrap();
     assert!(text.contains("\"format\": \"wix-oauth-mock/state\""));
-    assert!(text.contains("\"version\": 1"));
+    assert!(text.contains("\"version\": 2"));
     // The scenario's OAuth app secret is stored as a digest, never as itself.
     assert!(!text.contains(CLIENT_SECRET));
     assert!(text.contains("secret_sha256"));
@@ -128,8 +128,8 @@ async fn unusable_files_are_refused_with_the_reason_and_left_untouched() {
         ),
         (
             "future version",
-            good_text.replace("\"version\": 1", "\"version\": 2"),
-            "format version 2",
+            good_text.replace("\"version\": 2", "\"version\": 3"),
+            "format version 3",
         ),
         (
             "other scenario",
@@ -268,5 +268,69 @@ async fn the_binary_saves_on_sigterm_and_restores_on_start() {
         .map(|e| e.file_name())
         .collect();
     assert_eq!(leftovers.len(), 1, "no temporary files: {leftovers:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn registered_members_their_passwords_and_the_outbox_survive_a_restart_as_digests() {
+    // Arrange: a member registers, a scenario member gets a wrong password and a recovery e-mail.
+    let dir = temp_dir("members");
+    let path = dir.join("state.json");
+    let before = spawn_app();
+    let visitor = before
+        .mint(&json!({"identity": "visitor", "client_id": CLIENT_ID}))
+        .await
+        .0;
+    let registered = before
+        .post_json_with_token(
+            "/_api/iam/authentication/v2/register",
+            &visitor,
+            &json!({"loginId": {"email": "kept@demo-site.example.com"}, "password": "kept-password"}),
+        )
+        .await;
+    assert_eq!(registered.status, StatusCode::OK, "{}", registered.text());
+    let login = |app: &TestApp, email: &'static str, password: &'static str| {
+        let app = app.clone();
+        let visitor = visitor.clone();
+        async move {
+            app.post_json_with_token(
+                "/_api/iam/authentication/v2/login",
+                &visitor,
+                &json!({"loginId": {"email": email}, "password": password}),
+            )
+            .await
+        }
+    };
+    login(&before, MEMBER_EMAIL, "wrong-password").await;
+    before
+        .post_json_with_token(
+            "/_api/iam/recovery/v1/send-email",
+            &visitor,
+            &json!({"email": MEMBER_EMAIL}),
+        )
+        .await;
+    // Act
+    let after = restart(&before, &path);
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Assert: the password is kept as a digest only, and still logs in.
+    assert!(!text.contains("kept-password"));
+    assert!(!text.contains(MEMBER_PASSWORD));
+    assert!(text.contains("pbkdf2-sha256$"));
+    let ok = login(&after, "kept@demo-site.example.com", "kept-password").await;
+    assert_eq!(ok.json()["state"], "SUCCESS", "{}", ok.text());
+    let state = after.state().await;
+    let scenario_member = state["identities"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == MEMBER_EMAIL)
+        .unwrap()
+        .clone();
+    assert_eq!(scenario_member["wrong_passwords"], 1);
+    let outbox = after
+        .get(&format!("/__admin/outbox?email={MEMBER_EMAIL}"))
+        .await
+        .json();
+    assert_eq!(outbox["count"], 1);
     let _ = std::fs::remove_dir_all(&dir);
 }

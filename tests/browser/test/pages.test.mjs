@@ -60,8 +60,12 @@ before(async () => {
     headless: true,
     // Playwright gives each launch a fresh temporary profile (--user-data-dir) of its own; the rest
     // keeps Chromium off the network, which is closed here.
+    // Local Network Access checks are off: the app pages here are answered by route interception and
+    // so have no address space of their own, and Chromium would refuse to let them frame the mock
+    // (a real app on localhost framing the mock on 127.0.0.1 is loopback to loopback, allowed).
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-features=LocalNetworkAccessChecks'],
   });
 });
 
@@ -326,4 +330,187 @@ test('the dashboard lists stubs with the requests each answered, and near misses
   assert.match(await miss.innerText(), /browser-ping: method is POST, the stub wants GET/);
   await page.locator('#stubs').screenshot({ path: path.join(ARTIFACTS, 'dashboard-stubs.png') });
   await context.close();
+});
+
+// ---- Direct login with the real @wix/sdk (issue 14) ----
+
+/** The real @wix/sdk, bundled for the browser by esbuild from this package's devDependencies. */
+async function sdkBundle() {
+  const esbuild = await import('esbuild');
+  const out = await esbuild.build({
+    stdin: {
+      contents: "import { OAuthStrategy } from '@wix/sdk'; window.WixSdk = { OAuthStrategy };",
+      resolveDir: root,
+      loader: 'js',
+    },
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    write: false,
+    logLevel: 'error',
+  });
+  return out.outputFiles[0].text;
+}
+
+/**
+ * A page of the app at http://localhost:3000 (the origin of the OAuth app's registered redirect URI)
+ * running the bundled SDK. The SDK calls https://www.wixapis.com; an init script sends those calls to
+ * the page's own origin under /__wixapis/, which the route below forwards to the mock, so no CORS is
+ * involved. The mock's pages (the direct-login iframe) load from the mock itself.
+ */
+async function sdkPage(bundle, origin = 'http://localhost:3000') {
+  const context = await browser.newContext();
+  await context.route((url) => !url.href.startsWith(base) && !url.href.startsWith(origin),
+    (route) => route.abort());
+  await context.route(`${origin}/__wixapis/**`, async (route) => {
+    const url = new URL(route.request().url());
+    // Host is the mock's, so the redirect session's fullUrl (built from Host) points at the mock.
+    const headers = { ...route.request().headers(), host: new URL(base).host };
+    const response = await route.fetch({ url: `${base}${url.pathname.replace('/__wixapis', '')}${url.search}`, headers });
+    await route.fulfill({ response });
+  });
+  await context.route(`${origin}/app`, (route) => route.fulfill({
+    contentType: 'text/html',
+    body: '<!doctype html><html><head><title>App</title></head><body><h1>Headless app</h1></body></html>',
+  }));
+  await context.addInitScript(() => {
+    const real = window.fetch.bind(window);
+    window.fetch = (input, init) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      const local = url.replace(/^https:\/\/www\.wixapis\.com\//, `${location.origin}/__wixapis/`);
+      if (local === url) return real(input, init);
+      return typeof input === 'string' || input instanceof URL ? real(local, init) : real(new Request(local, input), init);
+    };
+  });
+  const page = await context.newPage();
+  if (process.env.DEBUG_SDK_PAGE) {
+    context.on('request', (r) => console.error('request', r.method(), r.url().slice(0, 160)));
+    context.on('requestfailed', (r) => console.error('failed', r.url().slice(0, 160), r.failure()?.errorText));
+    page.on('console', (m) => console.error('console', m.text()));
+  }
+  await page.goto(`${origin}/app`);
+  if (bundle) await page.addScriptTag({ content: bundle });
+  return { context, page };
+}
+
+test('the real @wix/sdk registers, verifies with the outbox code, logs in and gets member tokens by direct login', async () => {
+  // Arrange
+  await admin('POST', '/__admin/reset');
+  const bundle = await sdkBundle();
+  const { context, page } = await sdkPage(bundle);
+  const email = 'browser-member@demo-site.example.com';
+
+  // Act 1: register on a site that verifies e-mails.
+  const registered = await page.evaluate(async ([clientId, email]) => {
+    window.auth = window.WixSdk.OAuthStrategy({ clientId });
+    return window.auth.register({ email, password: 'browser-pass-1' });
+  }, [CLIENT_ID, email]);
+  const outbox = await admin('GET', `/__admin/outbox?email=${encodeURIComponent(email)}`);
+  const code = outbox.messages[0].code;
+  // Act 2: the code, a login, and direct login (hidden iframe + postMessage + PKCE exchange).
+  const result = await page.evaluate(async ([code, email]) => {
+    const verified = await window.auth.processVerification({ verificationCode: code });
+    const login = await window.auth.login({ email, password: 'browser-pass-1' });
+    // The SDK waits two minutes for the iframe's message; fail faster than that.
+    const tokens = await Promise.race([
+      window.auth.getMemberTokensForDirectLogin(login.data.sessionToken),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no message from the direct-login iframe')), 20000)),
+    ]);
+    return { verified: verified.loginState, login: login.loginState, tokens };
+  }, [code, email]);
+
+  // Assert
+  assert.equal(registered.loginState, 'EMAIL_VERIFICATION_REQUIRED');
+  assert.equal(result.verified, 'SUCCESS');
+  assert.equal(result.login, 'SUCCESS');
+  assert.equal(result.tokens.refreshToken.role, 'member');
+  const info = await (await fetch(`${base}/oauth2/token-info`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token: result.tokens.accessToken.value }),
+  })).json();
+  const state = await admin('GET', '/__admin/state');
+  const member = state.identities.members.find((m) => m.email === email);
+  assert.equal(info.subjectType, 'MEMBER');
+  assert.equal(info.subjectId, member.id);
+  assert.equal(member.email_verified, true);
+  await context.close();
+});
+
+test('the direct-login page posts to the registered origin only', async () => {
+  // Arrange: a session token, and a direct-login session for it, from the test itself.
+  await admin('POST', '/__admin/reset');
+  const visitor = await admin('POST', '/__admin/tokens', { identity: 'visitor', client_id: CLIENT_ID });
+  const call = async (p, body) => (await fetch(base + p, {
+    method: 'POST',
+    headers: { authorization: visitor.access_token, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })).json();
+  const login = await call('/_api/iam/authentication/v2/login',
+    { loginId: { email: 'member@demo-site.example.com' }, password: 'member-password-0001' });
+  const session = await call('/_api/redirects-api/v1/redirect-session', { auth: { authRequest: {
+    redirectUri: CLIENT_REDIRECT, clientId: CLIENT_ID, codeChallenge: PKCE_CHALLENGE,
+    codeChallengeMethod: 'S256', responseMode: 'web_message', responseType: 'code', state: 'only-mine',
+    sessionToken: login.sessionToken,
+  }, prompt: 'none' } });
+  // Act: a page of another origin opens the authorize page as a popup (frame-ancestors would stop
+  // an iframe before its script ran) and listens.
+  const { context, page } = await sdkPage('', 'http://localhost:3001');
+  const popup = context.waitForEvent('page');
+  const listening = page.evaluate(async (src) => {
+    const messages = [];
+    window.addEventListener('message', (e) => messages.push(e.data));
+    window.open(src, 'direct-login');
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    return messages;
+  }, session.redirectSession.fullUrl);
+  const opened = await popup;
+  await opened.waitForLoadState();
+  // Assert: the page ran (the code is in it) and still nothing reached the other origin.
+  assert.match(await opened.content(), /"state":"only-mine"/);
+  assert.deepEqual(await listening, []);
+  await context.close();
+});
+
+test('a recovery link from the outbox opens the reset page, which works without JavaScript, once', async () => {
+  // Arrange: the e-mail Wix would send, from the outbox.
+  await admin('POST', '/__admin/reset');
+  const visitor = await admin('POST', '/__admin/tokens', { identity: 'visitor', client_id: CLIENT_ID });
+  const sent = await fetch(`${base}/_api/iam/recovery/v1/send-email`, {
+    method: 'POST',
+    headers: { authorization: visitor.access_token, 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'member@demo-site.example.com', redirect: { url: CLIENT_REDIRECT, clientId: CLIENT_ID } }),
+  });
+  assert.equal(sent.status, 200);
+  const { messages } = await admin('GET', '/__admin/outbox?email=member%40demo-site.example.com');
+  const { context, arrived } = await appContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  // Act: a person opens the link, types a new password and presses Enter.
+  await page.goto(messages[0].link);
+  await page.getByRole('heading', { level: 1, name: 'Choose a new password' }).waitFor();
+  await page.screenshot({ path: path.join(ARTIFACTS, 'reset-password.png'), fullPage: true });
+  const callback = arrived(CLIENT_REDIRECT);
+  await page.getByLabel('New password').fill('chosen-in-chromium');
+  await page.getByLabel('New password').press('Enter');
+  // Assert: on to the app; the new password logs in; the link is spent.
+  assert.equal(await callback, CLIENT_REDIRECT);
+  const login = await (await fetch(`${base}/_api/iam/authentication/v2/login`, {
+    method: 'POST',
+    headers: { authorization: visitor.access_token, 'content-type': 'application/json' },
+    body: JSON.stringify({ loginId: { email: 'member@demo-site.example.com' }, password: 'chosen-in-chromium' }),
+  })).json();
+  assert.equal(login.state, 'SUCCESS');
+  const again = await context.newPage();
+  const res = await again.goto(messages[0].link);
+  assert.equal(res.status(), 400);
+  await context.close();
+  // The dashboard lists the e-mail, with a link to the page.
+  const dashboard = await browser.newContext();
+  const ui = await dashboard.newPage();
+  await ui.goto(`${base}/__admin/ui?token=${ADMIN_TOKEN}`);
+  const row = ui.locator('#outbox-body tbody tr', { hasText: 'PASSWORD_RECOVERY' });
+  await row.waitFor();
+  assert.match(await row.innerText(), /member@demo-site\.example\.com/);
+  assert.equal(await row.getByRole('link', { name: 'reset page' }).getAttribute('href'), messages[0].link);
+  await dashboard.close();
 });

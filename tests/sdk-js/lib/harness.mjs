@@ -24,6 +24,23 @@ export const HEADLESS_CLIENT_ID = '0a4ceeaf-bc1a-46aa-9a26-b8f700fc63f5';
 export const HEADLESS_CLIENT_SECRET = 'mock-oauth-app-secret-0001';
 /** The site member the authorize page logs in (member_login: auto picks the first). */
 export const MEMBER_ID = 'e63bf15d-beaa-4319-a09f-41be2512f0c3';
+/** Members with credentials (issue 14). */
+export const LOGIN_EMAIL = 'login@harness.example.com';
+export const LOGIN_PASSWORD = 'login-pass-0001';
+export const BLOCKED_EMAIL = 'blocked@harness.example.com';
+export const RESET_EMAIL = 'reset@harness.example.com';
+export const RESET_PASSWORD = 'reset-pass-0001';
+/** The OAuth app of the site whose new members wait for the owner's approval. */
+export const APPROVAL_CLIENT_ID = 'a02c4e6f-8b0d-4f2a-84e6-80c2e4a6c8e0';
+/** The OAuth app of the site that e-mails a code on sign-up. */
+export const VERIFIED_CLIENT_ID = 'b13d5f70-9c1e-4a3b-95f7-91d3f5b7d9f1';
+
+/** E-mails the mock did not send, newest first; `wait` ms for the first one to arrive. */
+export async function outbox(email, wait = 0) {
+  const q = new URLSearchParams({ email, ...(wait && { wait: String(wait) }) });
+  return (await admin('GET', `outbox?${q}`)).messages;
+}
+
 /** An API key of the scenario's site (for the authorized_client grant). */
 export const API_KEY = 'mock-api-key-0001';
 

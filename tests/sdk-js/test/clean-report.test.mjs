@@ -7,8 +7,8 @@ import { AppStrategy, OAuthStrategy, createClient } from '@wix/sdk';
 import { appInstances, biEvents } from '@wix/app-management';
 import { oAuthApps } from '@wix/auth-management';
 import {
-  APP_ID, APP_SECRET, HEADLESS_CLIENT_ID, MOCK_URL, REDIRECT_URL,
-  appAccessToken, followToRedirectUri, instanceAuth, resetMock,
+  API_KEY, APP_ID, APP_SECRET, HEADLESS_CLIENT_ID, LOGIN_EMAIL, LOGIN_PASSWORD, MOCK_URL, REDIRECT_URL,
+  VERIFIED_CLIENT_ID, appAccessToken, followToRedirectUri, instanceAuth, outbox, resetMock,
 } from '../lib/harness.mjs';
 
 before(resetMock);
@@ -78,6 +78,22 @@ test('OAuth Apps CRUD through the app client', async () => {
   await client.oAuthApps.updateOAuthApp(id, { name: 'clean-report app 2' }, ['name']);
   await client.oAuthApps.generateOAuthAppSecret(id);
   await client.oAuthApps.deleteOAuthApp(id);
+});
+
+test('Members with their own login form: register, verify with the code, log in, sign on (issue 14)', async () => {
+  const verified = OAuthStrategy({ clientId: VERIFIED_CLIENT_ID });
+  const email = 'clean-report@harness.example.com';
+  const registered = await verified.register({ email, password: 'clean-pass-1' });
+  assert.equal(registered.loginState, 'EMAIL_VERIFICATION_REQUIRED');
+  const [mail] = await outbox(email);
+  assert.equal((await verified.processVerification({ verificationCode: mail.code })).loginState, 'SUCCESS');
+  assert.equal((await verified.login({ email, password: 'clean-pass-1' })).loginState, 'SUCCESS');
+  const open = OAuthStrategy({ clientId: HEADLESS_CLIENT_ID });
+  // One typo, then the right password: a person, not a loop.
+  assert.equal((await open.login({ email: LOGIN_EMAIL, password: 'typo' })).errorCode, 'invalidPassword');
+  assert.equal((await open.login({ email: LOGIN_EMAIL, password: LOGIN_PASSWORD })).loginState, 'SUCCESS');
+  const tokens = await open.getMemberTokensForExternalLoginWithSession(LOGIN_EMAIL, API_KEY);
+  assert.equal(tokens.refreshToken.role, 'member');
 });
 
 test('the conformance report of all these flows is empty', async () => {
