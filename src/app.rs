@@ -39,6 +39,8 @@ pub struct Overrides {
     /// How many namespaces live at once before the least recently used is evicted
     /// (256, `namespaces::DEFAULT_LIMIT`, when unset).
     pub max_namespaces: Option<usize>,
+    /// Record mode (`wix-oauth-mock record`): requests no endpoint serves go to the upstream.
+    pub recorder: Option<Arc<crate::record::Recorder>>,
     /// The journal bytes of the server, shared by every namespace (`journal::Budget::default()`
     /// per app when unset).
     pub journal_budget: Option<Arc<crate::journal::Budget>>,
@@ -67,6 +69,8 @@ struct Inner {
     faults: Faults,
     conformance: Conformance,
     webhooks: Webhooks,
+    /// The stubs of the rest of wixapis.com (issue 15).
+    stubs: crate::stubs::Stubs,
     /// How many API answers carried a request id since the last reset.
     answered: std::sync::atomic::AtomicU64,
     /// This app's namespace; `None` for the default one.
@@ -118,6 +122,8 @@ impl App {
             frozen,
             admin_token,
             max_namespaces: _,
+            // Recording belongs to the server's own namespace: one upstream, one folder.
+            recorder: _,
             journal_budget,
         } = self.inner.overrides.clone();
         let overrides = Overrides {
@@ -127,6 +133,7 @@ impl App {
             frozen,
             admin_token,
             max_namespaces: None,
+            recorder: None,
             // One budget for the whole server: every namespace counts against the same total.
             journal_budget,
         };
@@ -167,6 +174,7 @@ impl App {
         let faults = Faults::new(&scenario);
         let webhooks = Webhooks::new(&scenario, clock.clone(), ids.clone());
         let start_events = world.take_outbox();
+        let stubs = crate::stubs::Stubs::new(&scenario.stubs);
         match state {
             Some(s) => {
                 // A fresh stream, so no code or id of the earlier run comes back.
@@ -190,6 +198,7 @@ impl App {
                 faults,
                 conformance: Conformance::default(),
                 webhooks,
+                stubs,
                 answered: std::sync::atomic::AtomicU64::new(0),
                 namespace,
             }),
@@ -204,6 +213,17 @@ impl App {
     /// The admin token, if the admin API is protected.
     pub fn admin_token(&self) -> Option<String> {
         self.inner.overrides.admin_token.clone()
+    }
+
+    /// The stubs: add, list and remove at run time (`/__admin/stubs`); requests go through
+    /// [`App::match_stub`] and [`App::answer_stub`].
+    pub fn stubs(&self) -> &crate::stubs::Stubs {
+        &self.inner.stubs
+    }
+
+    /// The recorder, in record mode.
+    pub fn recorder(&self) -> Option<&crate::record::Recorder> {
+        self.inner.overrides.recorder.as_deref()
     }
 
     /// The request journal.
@@ -318,6 +338,7 @@ impl App {
             .store(0, std::sync::atomic::Ordering::Relaxed);
         self.inner.faults.reset(&scenario);
         self.inner.conformance.reset();
+        self.inner.stubs.replace(&scenario.stubs);
         self.inner.webhooks.reset(&scenario);
         let start_events = world.take_outbox();
         self.inner
@@ -421,6 +442,58 @@ impl App {
     pub fn conformance_report(&self) -> crate::conformance::Report {
         let scenario = self.scenario();
         self.read(|w, _| self.inner.conformance.report(&scenario, w))
+    }
+
+    // ---- Stubs (issue 15) ----
+
+    /// The stub that matches a request no endpoint serves (named in `req.stub`, for `match.stub`
+    /// faults), or the nearest misses. Takes the stubs' read lock only.
+    pub fn match_stub(&self, req: &mut crate::request::Incoming) -> crate::stubs::Found {
+        let found = self.inner.stubs.find(&crate::stubs::Seen::new(req));
+        if let crate::stubs::Found::Stub { stub, .. } = &found {
+            req.stub = Some(stub.name.clone());
+        }
+        found
+    }
+
+    /// A matched stub's answer: the caller is checked as Wix checks tokens (401 for a token that
+    /// speaks for no one, 403 for a wrong kind or a missing scope), the stub's sequence and
+    /// scenario state advance, and the answer is rendered in the caller's name. The world is read
+    /// once, under its read lock; rendering happens after.
+    pub fn answer_stub(
+        &self,
+        req: &crate::request::Incoming,
+        stub: &crate::stubs::Compiled,
+        params: &[(String, String)],
+    ) -> crate::stubs::Answer {
+        use crate::stubs::{Answer, Context, Rendered, Seen};
+        let scenario = self.scenario();
+        let checked = self.read(|w, now| {
+            stub_caller(w, now, &scenario, req, &stub.spec.auth)
+                .map(|(who, member)| (who, member, now))
+        });
+        let (who, member, now) = match checked {
+            Ok(x) => x,
+            Err((e, why)) => return Answer::Refused(e, why),
+        };
+        let Some(response) = self.inner.stubs.advance(stub) else {
+            return Answer::Refused(WixError::RouteNotFound, crate::stubs::Refusal::Token);
+        };
+        let n = self.inner.stubs.next_render();
+        // Derived from the seed and a count (not drawn from the stream), so stubs never shift the
+        // tokens and codes a run issues.
+        let random_id = self.inner.ids.request_id(n | 1 << 62);
+        let seen = Seen::new(req);
+        let now = rfc3339_millis(now);
+        let ctx = Context {
+            req: &seen,
+            params,
+            who: who.as_ref(),
+            member: member.as_ref(),
+            now: &now,
+            random_id: &random_id,
+        };
+        Answer::Sent(Rendered::new(&response, &ctx))
     }
 
     // ---- The legacy install flow ----
@@ -900,4 +973,136 @@ impl App {
     ) -> Result<(String, Value), WixError> {
         self.with_world(|w, now, ids| w.signed_instance(instance_id, viewer, now, ids))
     }
+}
+
+/// Who calls a stub, checked against its `auth`: `None` for an anonymous stub. An API key (any
+/// `Authorization` that is not an `OauthNG.` token and is a scenario key) acts on its own site or
+/// the one `wix-site-id` names, as for the OAuth Apps API (docs/fidelity.md I-26).
+#[allow(clippy::type_complexity)]
+fn stub_caller(
+    w: &World,
+    now: DateTime<Utc>,
+    scenario: &Scenario,
+    req: &crate::request::Incoming,
+    auth: &crate::scenario::stubs::AuthSpec,
+) -> Result<(Option<crate::stubs::Who>, Option<Value>), (WixError, crate::stubs::Refusal)> {
+    use crate::scenario::stubs::IdentityKind;
+    use crate::stubs::{Refusal, Who};
+    use crate::world::identity::Identity;
+    if auth.anonymous {
+        return Ok((None, None));
+    }
+    let token = req.access_token();
+    let key = token
+        .as_deref()
+        .filter(|t| !t.starts_with("OauthNG."))
+        .and_then(|t| crate::scenario::api_keys::find(&scenario.api_keys, t));
+    let (who, app_scopes) = if let Some(key) = key {
+        let asked = req.header("wix-site-id");
+        let site = match (key.site_id.as_ref(), asked) {
+            (Some(own), Some(asked)) if own.value != asked => {
+                return Err((
+                    WixError::PermissionDenied(format!("the API key cannot act on site {asked}")),
+                    Refusal::Identity,
+                ));
+            }
+            (Some(own), _) => own.value.clone(),
+            (None, Some(asked)) => asked.to_string(),
+            (None, None) => {
+                return Err((
+                    WixError::BadRequest(
+                        "an API key call to a site-level API needs the wix-site-id header".into(),
+                    ),
+                    Refusal::Identity,
+                ));
+            }
+        };
+        let who = Who {
+            kind: IdentityKind::ApiKey,
+            instance_id: None,
+            app_id: None,
+            site_id: Some(site),
+            user_id: None,
+            member_id: None,
+            visitor_id: None,
+            scopes: key.scopes.clone(),
+        };
+        (who, None)
+    } else {
+        let caller = w
+            .authorize(token.as_deref(), now)
+            .map_err(|e| (e, Refusal::Token))?;
+        let (kind, user, member, visitor) = match &caller.identity {
+            Identity::App => (IdentityKind::App, None, None, None),
+            Identity::User { user_id } => (IdentityKind::User, Some(user_id.clone()), None, None),
+            Identity::Visitor { visitor_id } => {
+                (IdentityKind::Visitor, None, None, Some(visitor_id.clone()))
+            }
+            Identity::Member { member_id } => {
+                (IdentityKind::Member, None, Some(member_id.clone()), None)
+            }
+            Identity::HeadlessAdmin => (IdentityKind::OauthApp, None, None, None),
+        };
+        let app_scopes = w.apps.get(&caller.app_id).map(|a| a.scopes.clone());
+        let nonempty = |s: &String| (!s.is_empty()).then(|| s.clone());
+        let who = Who {
+            kind,
+            instance_id: nonempty(&caller.instance_id),
+            app_id: nonempty(&caller.app_id),
+            site_id: nonempty(&caller.site_id),
+            user_id: user,
+            member_id: member,
+            visitor_id: visitor,
+            scopes: caller.scopes.clone(),
+        };
+        (who, app_scopes)
+    };
+    // INFERRED (docs/fidelity.md I-41): Wix's answer to a token of another identity kind.
+    if !auth.identities.is_empty() && !auth.identities.contains(&who.kind) {
+        let allowed: Vec<&str> = auth.identities.iter().map(|k| k.as_str()).collect();
+        return Err((
+            WixError::PermissionDenied(format!(
+                "this API does not accept a token of kind `{}` (it accepts: {})",
+                who.kind.as_str(),
+                allowed.join(", ")
+            )),
+            Refusal::Identity,
+        ));
+    }
+    // Visitors and members get their permissions from site roles, not from scopes (INFERRED, I-40).
+    let scoped = !matches!(who.kind, IdentityKind::Visitor | IdentityKind::Member);
+    if scoped && !auth.scopes.is_empty() {
+        let has = |scopes: &[String]| auth.scopes.iter().any(|s| scopes.contains(s));
+        if !has(&who.scopes) {
+            let why = match &app_scopes {
+                Some(app) if !has(app) => Refusal::ScopeNotRequested,
+                _ => Refusal::ScopeNotGranted,
+            };
+            let needed: Vec<&str> = auth.scopes.iter().map(String::as_str).collect();
+            return Err((
+                WixError::PermissionDenied(format!(
+                    "the access token lacks the required permission ({})",
+                    needed.join(" or ")
+                )),
+                why,
+            ));
+        }
+    }
+    let member = who.member_id.as_ref().and_then(|id| {
+        w.identities.members.get(id).map(|m| {
+            let slug: String = m
+                .nickname
+                .to_ascii_lowercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            serde_json::json!({
+                "id": m.id,
+                "loginEmail": m.email,
+                "contactId": m.id,
+                "profile": {"nickname": m.nickname, "slug": slug},
+            })
+        })
+    });
+    Ok((Some(who), member))
 }

@@ -73,6 +73,15 @@ pub enum Kind {
     PkcePlain,
     /// A public client's code exchange without `code_verifier` (RFC 7636).
     PkceMissingVerifier,
+    /// A Wix API (a stub) called with a token of a kind it does not accept, e.g. an app token
+    /// where the API needs a member's (issue 15).
+    WrongIdentityKind,
+    /// A Wix API (a stub) called by an app that never asked for any of the scopes it needs: no
+    /// token of that app can ever succeed (issue 15).
+    ScopeNeverRequested,
+    /// A Wix API (a stub) called with an access token past the `expires_in` it came with, instead
+    /// of refreshing first. Warning: the 401 tells the client, and the SDK recovers (issue 15).
+    ExpiredTokenSent,
     /// A member's `sessionToken` presented a second time (direct login or `authorized_client`):
     /// it is single use (docs/fidelity.md I-60).
     SessionTokenReused,
@@ -94,6 +103,7 @@ impl Kind {
             Kind::InstallWithoutState
             | Kind::WastefulRefresh
             | Kind::SetupNotFinished
+            | Kind::ExpiredTokenSent
             | Kind::WrongPasswordLoop => Severity::Warning,
             _ => Severity::Error,
         }
@@ -152,6 +162,8 @@ pub struct Observed<'a> {
     pub now: DateTime<Utc>,
     /// Real (monotonic) time, for `Retry-After`, which a client honours by waiting for real.
     pub instant: tokio::time::Instant,
+    /// Why a stub refused the caller, when one did (issue 15).
+    pub refusal: Option<crate::stubs::Refusal>,
 }
 
 #[derive(Debug, Default)]
@@ -355,6 +367,50 @@ impl Conformance {
                     s.tainted.insert(c.clone(), (*mode, entry.clone()));
                 }
             }
+        }
+
+        // Calls to the rest of wixapis.com that a stub refused (issue 15).
+        match o.refusal {
+            Some(crate::stubs::Refusal::Identity) => s.add(Kind::WrongIdentityKind, || {
+                (
+                    format!(
+                        "{} {} was called with a token of a kind it does not accept",
+                        req.method, req.path
+                    ),
+                    vec![entry.clone()],
+                )
+            }),
+            Some(crate::stubs::Refusal::ScopeNotRequested) => {
+                s.add(Kind::ScopeNeverRequested, || {
+                    (
+                        format!(
+                            "{} {} needs a permission scope the app never requested",
+                            req.method, req.path
+                        ),
+                        vec![entry.clone()],
+                    )
+                })
+            }
+            Some(crate::stubs::Refusal::Token)
+                if o.status == 401
+                    && req.token.as_ref().is_some_and(|t| s.expired.get(t).is_none())
+                    && serde_json::from_slice::<Value>(o.body).is_ok_and(|b| {
+                        b.pointer("/details/applicationError/code")
+                            .and_then(Value::as_str)
+                            == Some("TOKEN_EXPIRED")
+                    }) =>
+            {
+                s.add(Kind::ExpiredTokenSent, || {
+                    (
+                        format!(
+                            "{} {} was called with an access token past its expires_in; refresh before it runs out",
+                            req.method, req.path
+                        ),
+                        vec![entry.clone()],
+                    )
+                })
+            }
+            _ => {}
         }
 
         // Expired tokens.

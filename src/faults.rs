@@ -73,6 +73,11 @@ pub fn matches(m: &Match, req: &Incoming, status: Option<u16>) -> bool {
     {
         return false;
     }
+    if let Some(stub) = &m.stub
+        && req.stub.as_deref() != Some(stub.as_str())
+    {
+        return false;
+    }
     let eq = |want: &Option<String>, have: Option<String>| match want {
         None => true,
         Some(w) => have.as_deref() == Some(w.as_str()),

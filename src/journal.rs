@@ -113,6 +113,12 @@ pub struct Entry {
     /// The faults that fired on this request, by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<String>,
+    /// The stub that answered (or refused the caller), by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stub: Option<String>,
+    /// For a request no endpoint and no stub matched: the stubs that came closest, and why not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub near_misses: Vec<crate::stubs::NearMiss>,
 }
 
 /// A request as answered, for [`Journal::record_full`].
@@ -128,6 +134,10 @@ pub struct Answered<'a> {
     pub status: u16,
     /// Names of the faults that fired.
     pub faults: Vec<String>,
+    /// The stub that answered, by name.
+    pub stub: Option<String>,
+    /// The nearest misses of an unmatched request.
+    pub near_misses: Vec<crate::stubs::NearMiss>,
 }
 
 /// The bounded journal. Shared through [`crate::App`].
@@ -214,6 +224,8 @@ impl Journal {
                 body: &BTreeMap::new(),
                 status,
                 faults: Vec::new(),
+                stub: None,
+                near_misses: Vec::new(),
             },
         );
     }
@@ -229,6 +241,8 @@ impl Journal {
             body,
             status,
             faults,
+            stub,
+            near_misses,
         } = answered;
         let query = redact_query(raw_query);
         let body = redact_body(body);
@@ -245,7 +259,16 @@ impl Journal {
                 .iter()
                 .map(|(k, v)| 48 + k.len() + approx_size(v))
                 .sum::<usize>()
-            + faults.iter().map(|f| 24 + f.len()).sum::<usize>();
+            + faults.iter().map(|f| 24 + f.len()).sum::<usize>()
+            + stub.as_ref().map_or(0, |s| 24 + s.len())
+            + near_misses
+                .iter()
+                .map(|m| {
+                    96 + m.stub.len()
+                        + m.request.len()
+                        + m.why.iter().map(|w| 24 + w.len()).sum::<usize>()
+                })
+                .sum::<usize>();
         let budget = &*self.budget;
         let mut inner = self.inner.lock();
         inner.next_id += 1;
@@ -268,6 +291,8 @@ impl Journal {
             body,
             status,
             faults,
+            stub,
+            near_misses,
         });
         inner.entries.push_back((entry.clone(), size));
         inner.bytes += size;
@@ -504,6 +529,8 @@ mod tests {
                 body,
                 status: 400,
                 faults: Vec::new(),
+                stub: None,
+                near_misses: Vec::new(),
             },
         )
     }

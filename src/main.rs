@@ -8,7 +8,7 @@ use wix_oauth_mock::{cli, server};
 fn main() -> ExitCode {
     let cli = cli::parse();
     match cli.serve_args() {
-        Some(args) => server::serve(args.clone()),
+        Some(args) => server::serve(args),
         None => cli::run(&cli),
     }
 }

@@ -493,6 +493,48 @@ fn operation(id: Id) -> Option<Op> {
             answer: ("application/x-pem-file", string()),
             ..op(200, Value::Null)
         },
+        AdminStubsList => op(
+            200,
+            object(
+                &["count", "stubs", "states"],
+                json!({
+                    "count": {"type": "integer"},
+                    "stubs": {"type": "array", "items": {"type": "object", "description": "A stub (see Stub) with `matched`"}},
+                    "states": {"type": "object", "additionalProperties": string(), "description": "Scenario name → state"}
+                }),
+            ),
+        ),
+        AdminStubsAdd => with_body(
+            op(
+                201,
+                object(
+                    &["added"],
+                    json!({"added": {"type": "array", "items": string()}}),
+                ),
+            ),
+            json!({"oneOf": [
+                reference("Stub"),
+                {"type": "array", "items": reference("Stub")},
+                object(&["stubs"], json!({"stubs": {"type": "array", "items": reference("Stub")}}))
+            ], "description": "YAML or JSON (docs/stubs.md)"}),
+            json!({"name": "ping", "request": {"method": "GET", "path": "/ping/v1"}, "auth": {"anonymous": true}, "response": {"body": {"pong": true}}}),
+        ),
+        AdminStubsClear => op(
+            200,
+            object(&["removed"], json!({"removed": {"type": "integer"}})),
+        ),
+        AdminStubsReset => op(
+            200,
+            object(
+                &["stubs"],
+                json!({"stubs": {"type": "integer", "description": "How many stubs the scenario has"}}),
+            ),
+        ),
+        AdminStubGet => op(
+            200,
+            json!({"type": "object", "description": "A stub (see Stub) with `matched`"}),
+        ),
+        AdminStubDelete => op(200, object(&["removed"], json!({"removed": string()}))),
     })
 }
 
@@ -507,6 +549,7 @@ fn components() -> Value {
         s
     };
     let fault = scenario["properties"]["faults"]["items"].clone();
+    let stub = scenario["properties"]["stubs"]["items"].clone();
     json!({
         "schemas": {
             "Clock": object(&["now", "unix", "frozen"], json!({
@@ -528,6 +571,7 @@ fn components() -> Value {
             })),
             "Scenario": scenario,
             "Fault": fault,
+            "Stub": stub,
         },
         "securitySchemes": {
             "adminToken": {

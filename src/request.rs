@@ -235,6 +235,8 @@ pub struct Incoming {
     pub token: Option<String>,
     /// The fault name (`match.endpoint`) of the endpoint the path routes to.
     pub endpoint: Option<&'static str>,
+    /// The stub that matched (`match.stub`), when no endpoint serves the path.
+    pub stub: Option<String>,
     /// The app: `appId` query, `client_id` field, or the access token's (derived for faults).
     pub app_id: Option<String>,
     /// The instance: a field, the access token's, or that of the code or refresh token sent.
@@ -276,6 +278,7 @@ impl Incoming {
             params_error,
             token,
             endpoint: None,
+            stub: None,
             app_id: None,
             instance_id: None,
         }

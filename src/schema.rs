@@ -80,6 +80,7 @@ fn matcher() -> Value {
                 s("Instance: a field, the token's, or the code's / refresh token's"),
             ),
             ("client_id", s("client_id / clientId field")),
+            ("stub", s("The stub that matched, by name")),
             (
                 "field",
                 field_match("Any query or body field (snake_case compared)"),
@@ -89,6 +90,120 @@ fn matcher() -> Value {
                 "status",
                 json!({"type": "integer", "minimum": 100, "maximum": 599, "description": "Answer status (expectations only)"}),
             ),
+        ],
+    )
+}
+
+/// A WireMock-style value matcher: one operator.
+fn value_matcher() -> Value {
+    json!({
+        "type": "object", "additionalProperties": false, "minProperties": 1, "maxProperties": 1,
+        "description": "One of equalTo, contains, matches (a whole-value regex), doesNotMatch, absent",
+        "properties": {
+            "equalTo": {"type": "string"},
+            "contains": {"type": "string"},
+            "matches": {"type": "string", "description": "Regular expression the whole value matches"},
+            "doesNotMatch": {"type": "string"},
+            "absent": {"type": "boolean", "description": "true: must be absent; false: must be present"}
+        }
+    })
+}
+
+/// One stub (docs/stubs.md).
+fn stub() -> Value {
+    let answer = obj(
+        &[],
+        vec![
+            (
+                "status",
+                json!({"type": "integer", "minimum": 100, "maximum": 599, "description": "200 when absent"}),
+            ),
+            (
+                "headers",
+                json!({"type": "object", "additionalProperties": {"type": "string"}, "description": "Header values (templated)"}),
+            ),
+            (
+                "body",
+                json!({"description": "JSON body; every string is a template ({{request.path.x}}, {{caller.memberId}}, {{member.profile.nickname}}, {{now}}, {{randomId}})"}),
+            ),
+            ("body_text", s("A text body, sent as it is")),
+            ("delay_ms", n("Real milliseconds to wait (at most 30000)")),
+        ],
+    );
+    let body_pattern = json!({
+        "type": "object", "additionalProperties": false,
+        "description": "One of equalTo, contains, matches, equalToJson (+ ignoreExtraElements), matchesJsonPath",
+        "properties": {
+            "equalTo": {"type": "string"},
+            "contains": {"type": "string"},
+            "matches": {"type": "string"},
+            "equalToJson": {"description": "The body is this JSON"},
+            "ignoreExtraElements": {"type": "boolean", "description": "With equalToJson: a subset is enough"},
+            "matchesJsonPath": {"oneOf": [
+                {"type": "string", "description": "A JSONPath that must select something"},
+                {"type": "object", "required": ["expression"], "properties": {
+                    "expression": {"type": "string"},
+                    "equalTo": {"type": "string"}, "contains": {"type": "string"},
+                    "matches": {"type": "string"}, "doesNotMatch": {"type": "string"},
+                    "absent": {"type": "boolean"}
+                }, "additionalProperties": false}
+            ]}
+        }
+    });
+    let identities = ["app", "user", "visitor", "member", "oauth_app", "api_key"];
+    obj(
+        &["request"],
+        vec![
+            ("name", s("Unique name: letters, digits, . _ -")),
+            ("source", s("Where the example comes from")),
+            ("priority", n("1 is tried first; 5 when absent")),
+            (
+                "request",
+                obj(
+                    &["method", "path"],
+                    vec![
+                        (
+                            "method",
+                            one_of(crate::scenario::stubs::METHODS, "HTTP method"),
+                        ),
+                        ("path", s("Path template: {name} is one segment")),
+                        (
+                            "query",
+                            json!({"type": "object", "additionalProperties": value_matcher(), "description": "Query parameters"}),
+                        ),
+                        (
+                            "headers",
+                            json!({"type": "object", "additionalProperties": value_matcher(), "description": "Headers (any case)"}),
+                        ),
+                        ("body", list(body_pattern, "Body patterns, all must hold")),
+                    ],
+                ),
+            ),
+            (
+                "auth",
+                obj(
+                    &[],
+                    vec![
+                        ("anonymous", b("No token needed")),
+                        (
+                            "identities",
+                            list(
+                                one_of(&identities, "Identity kind"),
+                                "Kinds allowed; every kind when empty",
+                            ),
+                        ),
+                        ("scopes", list(s("Scope"), "One of these is needed")),
+                    ],
+                ),
+            ),
+            ("response", answer.clone()),
+            ("responses", list(answer, "A sequence; the last repeats")),
+            ("scenario_name", s("WireMock scenario name")),
+            (
+                "required_state",
+                s("Matches only in this state (Started at first)"),
+            ),
+            ("new_state", s("State after answering")),
         ],
     )
 }
@@ -434,6 +549,11 @@ pub fn scenario_schema() -> Value {
                 "expect",
                 list(expectation(), "Checks of the conformance report"),
             ),
+            ("stubs", list(stub(), "Stubs for the rest of wixapis.com")),
+            (
+                "stubs_dir",
+                s("A folder of stub files, relative to the scenario file"),
+            ),
         ],
     );
     schema["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
@@ -485,6 +605,20 @@ mod tests {
                 if let Some(faults) = value.get_mut("faults").and_then(Value::as_array_mut) {
                     for f in faults {
                         f.as_object_mut().unwrap().remove("effects");
+                    }
+                }
+                // Stub bodies, query and header maps hold any keys: their schema is open.
+                if let Some(stubs) = value.get_mut("stubs").and_then(Value::as_array_mut) {
+                    for s in stubs {
+                        let o = s.as_object_mut().unwrap();
+                        if let Some(r) = o.get_mut("response") {
+                            r.as_object_mut().unwrap().remove("body");
+                        }
+                        if let Some(rs) = o.get_mut("responses").and_then(Value::as_array_mut) {
+                            rs.iter_mut().for_each(|r| {
+                                r.as_object_mut().unwrap().remove("body");
+                            });
+                        }
                     }
                 }
                 covered(&value, &schema, &path.display().to_string());

@@ -86,10 +86,28 @@ pub fn serve(args: ServeArgs) -> ExitCode {
             }
         }
         let name = scenario.name.clone();
+        let recorder = match &args.record {
+            None => None,
+            Some((upstream, out)) => {
+                match crate::record::Credentials::from_env()
+                    .and_then(|c| crate::record::Recorder::new(upstream, out.clone(), c))
+                {
+                    Ok(r) => {
+                        println!("recording: requests no endpoint serves go to {upstream}; stubs are written to {}", out.display());
+                        Some(std::sync::Arc::new(r))
+                    }
+                    Err(e) => {
+                        tracing::error!("{e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
+        };
         let overrides = Overrides {
             seed: args.seed,
             admin_token: args.admin_token.clone().filter(|t| !t.is_empty()),
             max_namespaces: Some(args.max_namespaces),
+            recorder,
             journal_budget: Some(crate::journal::Budget::new(
                 args.journal_mib << 20,
                 args.journal_total_mib << 20,

@@ -254,8 +254,38 @@ function renderJournal(journal) {
       ['Request', (r) => el('code', { class: 'nowrap' }, `${r.method} ${r.path}`)],
       ['Status', (r) => el('span', { class: r.status >= 400 ? 'bad-status' : 'ok' }, r.status)],
       ['Fault fired', (r) => (r.faults && r.faults.length ? el('span', { class: 'fault' }, r.faults.join(', ')) : '—')],
+      ['Stub', (r) => r.stub || (r.near_misses && r.near_misses.length ? el('span', { class: 'muted' }, 'near miss') : '—')],
       ['Parameters', (r) => el('code', { class: 'params' }, JSON.stringify({ ...r.query, ...(r.body || {}) }))],
     ], rows, 'No requests yet.', (r) => (r.faults && r.faults.length ? 'faulted' : null))));
+}
+
+function renderStubs(stubs, journal) {
+  const answered = new Map();
+  for (const r of journal.requests) {
+    if (r.stub) answered.set(r.stub, [...(answered.get(r.stub) || []), `#${r.id} ${r.status}`]);
+  }
+  render('stubs-body', [stubs, journal.count], () => el('div', {},
+    Object.keys(stubs.states || {}).length
+      ? el('p', { class: 'muted' }, 'Scenario states: ' + Object.entries(stubs.states).map(([k, v]) => `${k} = ${v}`).join(', '))
+      : '',
+    table([
+      ['Stub', (s) => el('span', {}, el('strong', {}, s.name), s.source ? el('br') : '', s.source ? el('span', { class: 'muted' }, s.source) : '')],
+      ['Request', (s) => el('code', { class: 'nowrap' }, `${s.request.method} ${s.request.path}`)],
+      ['Who', (s) => (s.auth && s.auth.anonymous ? 'anyone' : [
+        (s.auth && s.auth.identities && s.auth.identities.length ? s.auth.identities.join(', ') : 'any token'),
+        ...(s.auth && s.auth.scopes && s.auth.scopes.length ? ['needs ' + s.auth.scopes.join(' or ')] : []),
+      ].join('; '))],
+      ['Matched', (s) => s.matched],
+      ['Requests in the journal', (s) => (answered.get(s.name) || []).slice(-8).join(', ') || '—'],
+    ], stubs.stubs, 'No stubs loaded.')));
+  const misses = journal.requests.filter((r) => r.near_misses && r.near_misses.length).slice(-JOURNAL_ROWS).reverse();
+  render('near-misses-body', [misses, journal.count], () => table([
+    ['#', (r) => r.id],
+    ['Request', (r) => el('code', { class: 'nowrap' }, `${r.method} ${r.path}`)],
+    ['Nearest stubs, and why they missed', (r) => el('span', {}, ...r.near_misses.flatMap((m, i) => [
+      i ? el('br') : '', el('strong', {}, m.stub), ': ', m.why.join('; '),
+    ]))],
+  ], misses, 'No request missed a stub narrowly.'));
 }
 
 function renderConformance(report) {
@@ -311,12 +341,13 @@ async function refresh() {
   if (polling) return;
   polling = true;
   try {
-    const [state, faults, journal, report, hooks, outbox] = await Promise.all([
+    const [state, faults, journal, report, hooks, stubs, outbox] = await Promise.all([
       api('GET', '/__admin/state'),
       api('GET', '/__admin/faults'),
       api('GET', '/__admin/requests'),
       api('GET', '/__admin/conformance'),
       api('GET', '/__admin/webhooks'),
+      api('GET', '/__admin/stubs'),
       api('GET', '/__admin/outbox'),
     ]);
     if (!presets.length) renderPresets((await api('GET', '/__admin/faults/presets')).presets);
@@ -324,6 +355,7 @@ async function refresh() {
     renderState(state);
     renderFaults(faults.faults);
     renderJournal(journal);
+    renderStubs(stubs, journal);
     renderConformance(report);
     renderWebhooks(hooks);
     renderOutbox(outbox);

@@ -90,6 +90,24 @@ pub enum Command {
     },
     /// Print the JSON Schema of scenario files (for editors).
     Schema,
+    /// Serve, and send every request no endpoint serves to `--upstream` with a token obtained there
+    /// (credentials from WIX_RECORD_APP_ID, WIX_RECORD_APP_SECRET and WIX_RECORD_INSTANCE_ID, or
+    /// WIX_RECORD_API_KEY and WIX_RECORD_SITE_ID), writing each exchange, redacted, as a stub file
+    /// in `--out`. Replay with a scenario that has `stubs_dir: <out>` (docs/stubs.md).
+    Record(RecordArgs),
+}
+
+/// `record`'s flags: the upstream, the folder, and everything `serve` takes.
+#[derive(Debug, Clone, Args)]
+pub struct RecordArgs {
+    /// The upstream's base URL (`http://` only).
+    #[arg(long, env = "WIX_RECORD_UPSTREAM")]
+    pub upstream: String,
+    /// The folder the stub files are written to (made if absent).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 /// Where `health` looks for the mock.
@@ -110,6 +128,9 @@ pub struct HealthArgs {
 /// How to serve.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
+    /// Record mode's upstream and folder (set by `record`, never a flag of `serve`).
+    #[arg(skip)]
+    pub record: Option<(String, PathBuf)>,
     /// Address to listen on. The default keeps the mock off the network.
     #[arg(long, env = "WIX_MOCK_BIND", default_value = "127.0.0.1")]
     pub bind: IpAddr,
@@ -247,10 +268,14 @@ pub enum LogFormat {
 
 impl Cli {
     /// The serve arguments, whether given after `serve` or bare.
-    pub fn serve_args(&self) -> Option<&ServeArgs> {
+    pub fn serve_args(&self) -> Option<ServeArgs> {
         match &self.command {
-            None => Some(&self.serve),
-            Some(Command::Serve(args)) => Some(args),
+            None => Some(self.serve.clone()),
+            Some(Command::Serve(args)) => Some(args.clone()),
+            Some(Command::Record(r)) => Some(ServeArgs {
+                record: Some((r.upstream.clone(), r.out.clone())),
+                ..r.serve.clone()
+            }),
             Some(_) => None,
         }
     }
@@ -293,7 +318,7 @@ pub fn run(cli: &Cli) -> ExitCode {
             ExitCode::SUCCESS
         }
         // A caller's mistake, not the user's: main.rs sends `serve` to `server::serve`.
-        Some(Command::Serve(_)) | None => {
+        Some(Command::Serve(_)) | Some(Command::Record(_)) | None => {
             eprintln!("`serve` is run by server::serve, not cli::run");
             ExitCode::FAILURE
         }

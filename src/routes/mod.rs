@@ -17,6 +17,7 @@ mod oauth2;
 mod oauth_apps;
 mod redirect_session;
 mod reply;
+mod stubs;
 mod wrap;
 
 use std::convert::Infallible;
@@ -144,6 +145,12 @@ async fn dispatch(
         Id::AdminWebhooksRelease => admin::webhooks::release(app, req).await,
         Id::AdminInstanceUninstall => admin::instances::uninstall(app, arg).await,
         Id::AdminSignedInstance => admin::instances::signed_instance(app, req, arg).await,
+        Id::AdminStubsList => stubs::list(app).await,
+        Id::AdminStubsAdd => stubs::add(app, req).await,
+        Id::AdminStubsClear => stubs::clear(app).await,
+        Id::AdminStubsReset => stubs::reset(app).await,
+        Id::AdminStubGet => stubs::get(app, arg).await,
+        Id::AdminStubDelete => stubs::remove(app, arg).await,
         Id::AdminTlsCa => admin::tls_ca(all),
         Id::AdminOpenApi => json_response(warp::http::StatusCode::OK, &crate::openapi::admin_api()),
     }

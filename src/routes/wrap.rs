@@ -14,7 +14,7 @@ use warp::Reply;
 use warp::http::{HeaderMap, HeaderValue, Method, header};
 use warp::reply::Response;
 
-use super::{Incoming, admin_guard, dispatch};
+use super::{Incoming, admin_guard, dispatch, stubs};
 use crate::app::App;
 use crate::conformance::Observed;
 use crate::endpoints::{self, Endpoint, Routed};
@@ -24,6 +24,7 @@ use crate::ids::rfc3339_millis;
 use crate::journal::Answered;
 use crate::namespaces::{self, Namespaces};
 use crate::scenario::faults::DropMode;
+use crate::stubs::Found;
 
 /// The header Wix puts its request id in.
 const REQUEST_ID: &str = "x-wix-request-id";
@@ -146,8 +147,16 @@ async fn api(
     let now = app.now();
     let scenario = app.scenario();
     let routed = routed(req);
-    if let Ok((endpoint, _)) = &routed {
-        req.endpoint = endpoint.fault_name;
+    // No endpoint serves the path: a stub may (issue 15). Matched before the fault plan, so a
+    // `match.stub` fault sees the stub's name.
+    let mut found = None;
+    match &routed {
+        Ok((endpoint, _)) => req.endpoint = endpoint.fault_name,
+        Err(_) if unreadable.is_none() && app.recorder().is_some() => {}
+        Err(_) if unreadable.is_none() && !app.stubs().is_empty() => {
+            found = Some(app.match_stub(req));
+        }
+        Err(_) => {}
     }
     // With no fault armed or pending, nothing can change this request: skip the fault work. The
     // ids it derives (a token decode and a world lock) only serve fault and `expect:` matchers.
@@ -168,9 +177,27 @@ async fn api(
         None if quiet => None,
         None => app.fault_before(req, &plan).or_else(|| plan.error.clone()),
     };
-    let res = match (early, routed) {
-        (Some(e), _) | (None, Err(e)) => e.into_response(),
-        (None, Ok((endpoint, args))) => dispatch(endpoint.id, all, app.clone(), req, args).await,
+    let mut refusal = None;
+    let mut near_misses = Vec::new();
+    let res = match (early, routed, found) {
+        (Some(e), _, _) => e.into_response(),
+        (None, Ok((endpoint, args)), _) => dispatch(endpoint.id, all, app.clone(), req, args).await,
+        (None, Err(_), None) if app.recorder().is_some() => {
+            let (res, name) = stubs::record(&app, req).await;
+            req.stub = name;
+            res
+        }
+        (None, Err(_), Some(Found::Stub { stub, params })) => {
+            let (res, why) = stubs::answer(&app, req, &stub, &params).await;
+            refusal = why;
+            res
+        }
+        (None, Err(e), Some(Found::Unmatched(near))) => {
+            let res = stubs::unmatched(e, &near);
+            near_misses = near;
+            res
+        }
+        (None, Err(e), None) => e.into_response(),
     };
     let (mut parts, res_body) = res.into_parts();
     // Handlers answer with whole in-memory bodies: this only takes the bytes back, it waits on nothing.
@@ -210,6 +237,8 @@ async fn api(
             body: req.params.fields(),
             status: parts.status.as_u16(),
             faults: plan.fired.clone(),
+            stub: req.stub.clone(),
+            near_misses,
         },
     );
     app.conformance().observe(
@@ -222,6 +251,7 @@ async fn api(
             applied: &applied,
             now,
             instant: tokio::time::Instant::now(),
+            refusal,
         },
         &scenario,
     );

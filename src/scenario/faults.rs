@@ -179,6 +179,9 @@ pub struct Match {
     /// The HTTP method, any case.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
+    /// The stub that matched the request, by name (docs/stubs.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stub: Option<String>,
     /// The `grant_type` (or `grantType`) of a token request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_type: Option<String>,

@@ -23,8 +23,12 @@ pub use api_keys::ApiKeySpec;
 pub mod faults;
 /// The shipped scenario library, embedded, and the fault presets drawn from it.
 pub mod library;
+pub mod stubs;
 
 pub use faults::{Expectation, FaultSpec};
+
+/// The origin the built-in scenario is loaded as.
+pub const BUILTIN_ORIGIN: &str = "<built-in>";
 
 /// The built-in default scenario, also shipped as `scenarios/default.yaml`.
 pub const DEFAULT_YAML: &str = include_str!("../../scenarios/default.yaml");
@@ -75,6 +79,14 @@ pub struct Scenario {
     /// How webhooks are delivered, and further events to emit.
     #[serde(default)]
     pub webhooks: WebhooksSpec,
+    /// Stubs for the rest of wixapis.com (issue 15, docs/stubs.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stubs: Vec<stubs::StubSpec>,
+    /// A folder of stub files (one stub, a list, or `{stubs: [...]}` each), relative to the scenario
+    /// file. Read when the scenario is loaded: its stubs are appended to `stubs` and the field is
+    /// cleared, so `GET /__admin/scenario` shows every stub inline and can be `PUT` back as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stubs_dir: Option<String>,
 }
 
 fn default_name() -> String {
@@ -384,7 +396,7 @@ impl Scenario {
     /// The built-in default scenario.
     pub fn builtin() -> Scenario {
         // The embedded file is checked by a unit test, so this cannot fail in a released binary.
-        Scenario::parse(DEFAULT_YAML, "<built-in>").expect("the built-in scenario is valid")
+        Scenario::parse(DEFAULT_YAML, BUILTIN_ORIGIN).expect("the built-in scenario is valid")
     }
 
     /// Reads and checks a scenario file.
@@ -398,11 +410,21 @@ impl Scenario {
                 message: format!("cannot read file: {e}"),
             }],
         })?;
-        Scenario::parse(&text, &origin)
+        Scenario::parse_at(&text, &origin, path.parent())
     }
 
     /// Parses and checks scenario text. JSON is recognised by its opening `{`; anything else is YAML.
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::parse_at(text, origin, None)
+    }
+
+    /// [`Scenario::parse`] for a file in `dir`, against which `stubs_dir` is resolved. Without a
+    /// directory only the built-in scenario may name a `stubs_dir`: it gets the embedded starter pack.
+    pub fn parse_at(
+        text: &str,
+        origin: &str,
+        dir: Option<&Path>,
+    ) -> Result<Scenario, ScenarioError> {
         let fail = |problems| ScenarioError {
             origin: origin.to_string(),
             problems,
@@ -424,8 +446,45 @@ impl Scenario {
         } else {
             serde_saphyr::from_str(text).map_err(|e| fail(vec![yaml_problem(&e)]))?
         };
+        let mut scenario = scenario;
+        if let Some(stubs_dir) = scenario.stubs_dir.take() {
+            let loaded = match dir {
+                // A copy of scenarios/default.yaml elsewhere still finds the starter pack.
+                Some(dir) if dir.join(&stubs_dir).exists() || !stubs::names_starter(&stubs_dir) => {
+                    stubs::read_dir(&dir.join(&stubs_dir))
+                }
+                // Scenario text that is not a file (the built-in one, `PUT /__admin/scenario`, a
+                // test) can still name the starter pack, as scenarios/default.yaml does.
+                _ if origin == BUILTIN_ORIGIN || stubs::names_starter(&stubs_dir) => {
+                    stubs::starter_pack()
+                }
+                _ => Err(format!(
+                    "stubs_dir `{stubs_dir}` needs a scenario file to be relative to; list the stubs under `stubs:` instead"
+                )),
+            };
+            match loaded {
+                Ok(more) => scenario.stubs.extend(more),
+                Err(message) => {
+                    return Err(fail(vec![Problem {
+                        line: 0,
+                        column: 0,
+                        message,
+                    }]));
+                }
+            }
+        }
         // serde_json keeps no positions: for JSON, problems are located by finding the value in the text.
         let mut problems = scenario.check(is_json.then_some(text));
+        // Names are given here (a derived name needs the whole list), so this is not in `check`.
+        problems.extend(
+            crate::stubs::name_and_check(&mut scenario.stubs, &[])
+                .into_iter()
+                .map(|message| Problem {
+                    line: 0,
+                    column: 0,
+                    message,
+                }),
+        );
         problems.sort_by_key(|p| (p.line, p.column));
         if problems.is_empty() {
             Ok(scenario)

@@ -493,3 +493,70 @@ async fn issue_16_fresh_installs_of_an_app_without_a_setup_step_are_not_reported
     assert_eq!(report["violations"], json!([]), "{report:#}");
     assert_eq!(report["passed"], true);
 }
+
+// ---- Calls to the rest of wixapis.com (issue 15): stubs refuse, the report says why ----
+
+#[tokio::test]
+async fn rule_wrong_identity_kind_fires_for_an_app_token_where_a_member_is_needed() {
+    // Arrange
+    let app = spawn_app();
+    let token = app.app_token().await;
+    // Act: Get Current Member accepts member tokens only.
+    let res = app.get_with_token("/members/v1/members/my", &token).await;
+    // Assert
+    assert_eq!(res.status, 403);
+    assert_eq!(kinds(&app.conformance().await), ["wrong_identity_kind"]);
+}
+
+#[tokio::test]
+async fn rule_scope_never_requested_fires_when_the_app_lacks_every_scope_the_api_needs() {
+    // Arrange: an app without any contacts scope, and a user whose role lacks one the app has.
+    let app =
+        spawn_app_with(&default_yaml().replace("      - SCOPE.DC-CONTACTS.READ-CONTACTS\n", ""));
+    let token = app.app_token().await;
+    let (editor, _) = app
+        .mint(&json!({"identity": "user", "instance_id": INSTANCE_ID, "user_id": EDITOR_USER_ID}))
+        .await;
+    let fixed = spawn_app();
+    let (fixed_editor, _) = fixed
+        .mint(&json!({"identity": "user", "instance_id": INSTANCE_ID, "user_id": EDITOR_USER_ID}))
+        .await;
+    // Act
+    let res = app
+        .post_json_with_token("/contacts/v4/contacts/query", &token, &json!({}))
+        .await;
+    app.post_json_with_token("/contacts/v4/contacts/query", &editor, &json!({}))
+        .await;
+    let role = fixed
+        .post_json_with_token("/contacts/v4/contacts/query", &fixed_editor, &json!({}))
+        .await;
+    // Assert: a role without the scope is the site's choice, not the client's mistake.
+    assert_eq!((res.status.as_u16(), role.status.as_u16()), (403, 403));
+    assert_eq!(
+        kinds(&app.conformance().await),
+        ["scope_never_requested", "scope_never_requested"]
+    );
+    assert!(kinds(&fixed.conformance().await).is_empty());
+}
+
+#[tokio::test]
+async fn rule_expired_token_sent_warns_for_a_stub_call_past_expires_in_and_reuse_is_an_error() {
+    // Arrange
+    let app = spawn_app();
+    let token = app.app_token().await;
+    app.advance_clock(4 * 3600 + 1).await;
+    // Act
+    let body = json!({"query": {}});
+    app.post_json_with_token("/stores/v1/products/query", &token, &body)
+        .await;
+    let once = app.conformance().await;
+    app.post_json_with_token("/stores/v1/products/query", &token, &body)
+        .await;
+    // Assert
+    assert_eq!(kinds(&once), ["expired_token_sent"]);
+    assert_eq!(once["passed"], true);
+    assert_eq!(
+        kinds(&app.conformance().await),
+        ["expired_token_reused", "expired_token_sent"]
+    );
+}

@@ -60,6 +60,10 @@ mod fidelity;
 mod fixtures;
 // The endpoint tables of docs/endpoints.md and docs/admin-api.md against src/endpoints.rs.
 mod readme;
+// Stubs for the rest of wixapis.com: matchers, auth, templates, near misses, admin API (issue 15).
+mod stubs;
+// Record and replay with a second mock as the upstream (issue 15).
+mod record;
 // The command line: environment booleans, exit codes, logs, start-up lines, --version, --help.
 mod cli;
 // Relative links of the README, docs/ and the other READMEs name files in the repository.

@@ -309,6 +309,29 @@ test('the dashboard opened under /__ns/NAME shows and drives that namespace only
   await context.close();
 });
 
+test('the dashboard lists stubs with the requests each answered, and near misses', async () => {
+  // Arrange: a stub added at run time, one call it answers and one that narrowly misses it.
+  await admin('POST', '/__admin/stubs', {
+    name: 'browser-ping', request: { method: 'GET', path: '/ping/v1/{id}' },
+    auth: { anonymous: true }, response: { body: { pong: '{{request.path.id}}' } },
+  });
+  assert.equal((await fetch(`${base}/ping/v1/a`)).status, 200);
+  assert.equal((await fetch(`${base}/ping/v1/a`, { method: 'POST' })).status, 404);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // Act
+  await page.goto(`${base}/__admin/ui?token=${ADMIN_TOKEN}`);
+  await page.waitForSelector('body[data-loaded="true"]');
+  // Assert
+  const row = page.locator('#stubs-body tr', { hasText: 'browser-ping' });
+  await row.waitFor();
+  assert.match(await row.innerText(), /GET \/ping\/v1\/\{id\}[\s\S]*anyone[\s\S]*\b1\b[\s\S]*#\d+ 200/);
+  const miss = page.locator('#near-misses-body tr', { hasText: 'POST /ping/v1/a' });
+  assert.match(await miss.innerText(), /browser-ping: method is POST, the stub wants GET/);
+  await page.locator('#stubs').screenshot({ path: path.join(ARTIFACTS, 'dashboard-stubs.png') });
+  await context.close();
+});
+
 // ---- Direct login with the real @wix/sdk (issue 14) ----
 
 /** The real @wix/sdk, bundled for the browser by esbuild from this package's devDependencies. */
