@@ -7,7 +7,8 @@
 #   5. how long `docker stop` takes with a `POST /__admin/requests/wait` pending (printed);
 #   6. `--tls` as uid 65532: the CA is written to /data, a client trusting only it gets a 200, and
 #      `GET /__admin/tls/ca.pem` serves the same file;
-#   7. `--state-file` on a named volume as uid 65532: saved on `docker stop`, restored on the next run.
+#   7. `--state-file` on a named volume as uid 65532: saved on `docker stop`, restored on the next run;
+#   8. the npm package's `startWixMock({image})` through testcontainers (npm install from the registry).
 # Not part of `cargo test` or .ci/run: it needs a Docker engine (Debian: apt-get install docker.io;
 # dockerd &). SKIP_PLAIN_BUILD=1 skips step 1, which pulls rust:1 and compiles for minutes; STATIC_BIN=path
 # reuses a static binary built earlier (see scripts/docker-local.sh).
@@ -132,4 +133,18 @@ docker logs "$NAME" 2>&1 | grep -q "state restored from /data/state.json" || { d
 AFTER=$(curl -fs "$BASE/__admin/clock" | python3 -c 'import json,sys; print(json.load(sys.stdin)["unix"])')
 (( AFTER >= BEFORE )) || { echo "the clock was not restored: $AFTER < $BEFORE"; exit 1; }
 echo "state saved on docker stop and restored from the volume: ok"
+echo "== 8. startWixMock({image}) through testcontainers (clients/node)"
+TC="$SCRATCH/testcontainers"
+mkdir -p "$TC"
+(cd clients/node && npm pack --silent --pack-destination "$TC" >/dev/null)
+cp clients/node/examples/container/testcontainers.test.mjs "$TC/"
+(
+  cd "$TC"
+  printf '{"name":"tc","private":true,"type":"module"}\n' > package.json
+  npm install --silent --no-audit --no-fund ./wix-oauth-mock-*.tgz testcontainers@11 >/dev/null
+  # Ryuk (the reaper) comes from Docker Hub, which this machine cannot reach; the test stops its container.
+  IMAGE="$IMAGE" TESTCONTAINERS_RYUK_DISABLED=true node --test testcontainers.test.mjs >/dev/null
+)
+echo "startWixMock({image: $IMAGE}) answered on 127.0.0.1 and stopped: ok"
+
 echo "docker smoke: all ok"

@@ -130,6 +130,11 @@ export class WixMockAdmin {
 export interface StartOptions {
   /** The binary; default WIX_OAUTH_MOCK_BIN, else `wix-oauth-mock` on PATH. */
   bin?: string;
+  /**
+   * Run this container image instead (default WIX_OAUTH_MOCK_IMAGE when no binary is named), through
+   * testcontainers (`npm install -D testcontainers`) on the host's network.
+   */
+  image?: string;
   /** A scenario file (YAML or JSON). */
   scenario?: string;
   seed?: number;
@@ -147,7 +152,10 @@ export interface RunningWixMock {
   /** Its base URL, e.g. http://127.0.0.1:41234. */
   url: string;
   admin: WixMockAdmin;
-  process: ChildProcess;
+  /** The child process (null when the mock runs in a container). */
+  process: ChildProcess | null;
+  /** The testcontainers container, when started from an image. */
+  container?: unknown;
   /** SIGTERM, then waits for the exit. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;

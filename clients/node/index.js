@@ -3,6 +3,7 @@
 // fetch and child_process. Types are in index.d.ts.
 
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 
 /** An admin call answered with an unexpected status. */
@@ -201,6 +202,8 @@ export class WixMockAdmin {
  * answers. The binary comes from `options.bin`, else WIX_OAUTH_MOCK_BIN, else `wix-oauth-mock` on PATH.
  */
 export async function startWixMock(options = {}) {
+  const image = options.image ?? process.env.WIX_OAUTH_MOCK_IMAGE;
+  if (image && !options.bin && !process.env.WIX_OAUTH_MOCK_BIN) return startInContainer(image, options);
   const bin = options.bin ?? process.env.WIX_OAUTH_MOCK_BIN ?? 'wix-oauth-mock';
   const args = ['serve', '--port', '0', '--no-watch'];
   if (options.scenario) args.push('--scenario', options.scenario);
@@ -266,6 +269,61 @@ export async function startWixMock(options = {}) {
   };
   const mock = { url, admin, process: child, stop };
   // `await using mock = await startWixMock()` where the runtime has explicit resource management.
+  if (Symbol.asyncDispose) mock[Symbol.asyncDispose] = stop;
+  return mock;
+}
+
+/** A free TCP port on 127.0.0.1 (the OS picks it; released before the mock binds it). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * `startWixMock({image})`: the container image through testcontainers (an optional peer dependency:
+ * `npm install -D testcontainers`), on the host's network so the mock is at 127.0.0.1 like the binary
+ * (and can POST webhooks to an app on the host). Ryuk is left as testcontainers configures it.
+ */
+async function startInContainer(image, options) {
+  let tc;
+  try {
+    tc = await import('testcontainers');
+  } catch (e) {
+    throw new Error(
+      `startWixMock({image: ${JSON.stringify(image)}}) needs testcontainers: npm install -D testcontainers (${e.message})`,
+    );
+  }
+  const port = await freePort();
+  // On the host's network the image's 0.0.0.0 would reach every interface: loopback only.
+  const args = ['serve', '--port', String(port), '--bind', '127.0.0.1', '--no-watch'];
+  if (options.seed !== undefined) args.push('--seed', String(options.seed));
+  if (options.adminToken) args.push('--admin-token', options.adminToken);
+  args.push(...(options.args ?? []));
+  let container = new tc.GenericContainer(image)
+    .withNetworkMode('host')
+    .withCommand(args)
+    .withEnvironment(options.env ?? {})
+    .withWaitStrategy(tc.Wait.forLogMessage(/listening on http:/))
+    .withStartupTimeout(options.timeoutMs ?? 30_000);
+  if (options.scenario) {
+    container = container
+      .withCopyFilesToContainer([{ source: options.scenario, target: '/data/scenario.yaml' }])
+      .withCommand([...args, '--scenario', '/data/scenario.yaml']);
+  }
+  const started = await container.start();
+  const url = `http://127.0.0.1:${port}`;
+  const admin = new WixMockAdmin(url, { adminToken: options.adminToken });
+  await admin.health();
+  const stop = async () => {
+    await started.stop();
+  };
+  const mock = { url, admin, process: null, container: started, stop };
   if (Symbol.asyncDispose) mock[Symbol.asyncDispose] = stop;
   return mock;
 }
