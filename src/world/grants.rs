@@ -210,29 +210,13 @@ impl World {
                 "code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636)".into(),
             ));
         }
-        let grant = self
-            .identities
-            .member_codes
-            .get(code)
-            .ok_or_else(|| WixError::InvalidGrant("authorization code is unknown".into()))?;
-        if grant.client_id != client_id {
-            return Err(WixError::InvalidGrant(
-                "authorization code was issued to another client".into(),
-            ));
-        }
-        if grant.used {
-            return Err(WixError::InvalidGrant(
-                "authorization code was already used".into(),
-            ));
-        }
-        if now >= grant.expires_at {
-            return Err(WixError::InvalidGrant("authorization code expired".into()));
-        }
-        if redirect_uri.is_some_and(|u| u != grant.redirect_uri) {
-            return Err(WixError::InvalidGrant(
-                "redirect_uri does not match the authorization request".into(),
-            ));
-        }
+        let grant = super::redeemable(
+            self.identities.member_codes.get(code),
+            client_id,
+            "client",
+            redirect_uri,
+            now,
+        )?;
         let challenge = pkce_challenge(code_verifier);
         if !bool::from(challenge.as_bytes().ct_eq(grant.code_challenge.as_bytes())) {
             return Err(WixError::InvalidGrant(

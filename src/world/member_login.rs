@@ -55,6 +55,21 @@ pub struct MemberCode {
     pub used: bool,
 }
 
+impl super::IssuedCode for MemberCode {
+    fn issued_to(&self) -> &str {
+        &self.client_id
+    }
+    fn used(&self) -> bool {
+        self.used
+    }
+    fn expires_at(&self) -> DateTime<Utc> {
+        self.expires_at
+    }
+    fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+}
+
 /// `auth.authRequest` of a redirect session, as sent (camelCase on the wire).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]

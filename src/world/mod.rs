@@ -117,6 +117,67 @@ pub struct AuthCode {
     pub used: bool,
 }
 
+/// What every authorization code the mock issues has, legacy app codes ([`AuthCode`]) and Headless
+/// member codes alike, for [`redeemable`].
+pub(crate) trait IssuedCode {
+    /// The app id or OAuth client id it was issued to.
+    fn issued_to(&self) -> &str;
+    fn used(&self) -> bool;
+    fn expires_at(&self) -> DateTime<Utc>;
+    /// The redirect URI of the authorization request it answered.
+    fn redirect_uri(&self) -> &str;
+}
+
+impl IssuedCode for AuthCode {
+    fn issued_to(&self) -> &str {
+        &self.app_id
+    }
+    fn used(&self) -> bool {
+        self.used
+    }
+    fn expires_at(&self) -> DateTime<Utc> {
+        self.expires_at
+    }
+    fn redirect_uri(&self) -> &str {
+        &self.redirect_url
+    }
+}
+
+/// The checks every code redemption makes (RFC 6749 §4.1.3), in one place for both kinds of code:
+/// known, issued to this `client` (`whom` names it in the message: "app" or "client"), not used,
+/// not expired, and for the redirect URI the client names, when it names one (Wix's legacy
+/// exchange takes none). A used code fails and leaves what it issued valid (INFERRED,
+/// docs/fidelity.md I-10). The caller marks the code used once the rest of its grant succeeded.
+pub(crate) fn redeemable<'c, C: IssuedCode>(
+    found: Option<&'c C>,
+    client: &str,
+    whom: &str,
+    redirect_uri: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<&'c C, WixError> {
+    let grant =
+        found.ok_or_else(|| WixError::InvalidGrant("authorization code is unknown".into()))?;
+    if grant.issued_to() != client {
+        return Err(WixError::InvalidGrant(format!(
+            "authorization code was issued to another {whom}"
+        )));
+    }
+    if grant.used() {
+        return Err(WixError::InvalidGrant(
+            "authorization code was already used".into(),
+        ));
+    }
+    if now >= grant.expires_at() {
+        return Err(WixError::InvalidGrant("authorization code expired".into()));
+    }
+    if redirect_uri.is_some_and(|u| u != grant.redirect_uri()) {
+        return Err(WixError::InvalidGrant(
+            "redirect_uri does not match the authorization request".into(),
+        ));
+    }
+    Ok(grant)
+}
+
 /// A legacy refresh token: valid while the app stays installed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefreshGrant {
@@ -718,34 +779,7 @@ impl World {
         ids: &Ids,
     ) -> Result<(String, String), WixError> {
         self.maybe_gc(now);
-        let grant = self
-            .codes
-            .get(code)
-            .ok_or_else(|| WixError::InvalidGrant("authorization code is unknown".into()))?;
-        if grant.app_id != app_id {
-            return Err(WixError::InvalidGrant(
-                "authorization code was issued to another app".into(),
-            ));
-        }
-        if grant.used {
-            // RFC 6749 §4.1.2 lets a server revoke what the code issued; Wix's behaviour is
-            // undocumented, so the earlier tokens stay valid and only the reuse fails (INFERRED, docs/fidelity.md I-10).
-            return Err(WixError::InvalidGrant(
-                "authorization code was already used".into(),
-            ));
-        }
-        if now >= grant.expires_at {
-            return Err(WixError::InvalidGrant("authorization code expired".into()));
-        }
-        if let Some(uri) = redirect_uri {
-            // Wix's legacy exchange takes no redirect URI; RFC 6749 clients send one, and when they
-            // do it must be the one the code was issued for (§4.1.3).
-            if uri != grant.redirect_url {
-                return Err(WixError::InvalidGrant(
-                    "redirect_uri does not match the authorization request".into(),
-                ));
-            }
-        }
+        let grant = redeemable(self.codes.get(code), app_id, "app", redirect_uri, now)?;
         let instance_id = grant.instance_id.clone();
         if !self.instances.contains_key(&instance_id) {
             return Err(WixError::InvalidGrant(
