@@ -258,6 +258,12 @@ impl Token {
         }))
     }
 
+    /// When the token expires (its `exp`), known without decoding for a token the mock minted.
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        let (_, _, _, _, exp) = self.0.unsigned.as_ref()?;
+        DateTime::from_timestamp(*exp, 0)
+    }
+
     /// The token's text, signed now if it was not yet.
     pub fn as_str(&self) -> &str {
         self.0.text.get_or_init(|| match &self.0.unsigned {

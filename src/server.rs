@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tower_service::Service;
 
 use crate::app::{App, Overrides};
 use crate::cli::ServeArgs;
@@ -392,7 +391,6 @@ pub async fn serve_on(
 ) {
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let https = acceptor.is_some();
-    let routes = warp::service(routes::routes(namespaces));
     let max = limits.max_connections.max(1);
     let permits = Arc::new(tokio::sync::Semaphore::new(max));
     let mut open = OpenConnections::default();
@@ -441,7 +439,7 @@ pub async fn serve_on(
         }
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
-        let routes = routes.clone();
+        let namespaces = namespaces.clone();
         let watcher = graceful.watcher();
         let busy = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let in_service = busy.clone();
@@ -456,11 +454,11 @@ pub async fn serve_on(
                         );
                     }
                     let busy = Busy::start(&in_service);
-                    let answer = routes.clone().call(req);
+                    let namespaces = namespaces.clone();
                     async move {
-                        let res = answer.await;
+                        let res = routes::answer(&namespaces, req).await;
                         drop(busy);
-                        res
+                        Ok::<_, std::convert::Infallible>(res)
                     }
                 },
             );

@@ -7,13 +7,21 @@ use base64::Engine as _;
 use base64::prelude::BASE64_STANDARD;
 use warp::reply::Response;
 
-use super::{Incoming, Params, reply_json};
+use super::{Incoming, Params, reply_tokens};
 use crate::app::{AccessResponse, App, LegacyGrant};
+use crate::conformance::Issued;
 use crate::error::WixError;
 
 /// POST /oauth/access (and /oauth/access/) — exchange an authorization code or a refresh token.
 pub async fn access(app: App, req: &Incoming) -> Response {
-    reply_json(exchange(req.params(), req.header("authorization"), app))
+    reply_tokens(
+        exchange(req.params(), req.header("authorization"), app),
+        |a| Issued {
+            access_token: a.access_token.clone(),
+            refresh_token: Some(a.refresh_token.clone().into()),
+            expires_in: None,
+        },
+    )
 }
 
 fn exchange(

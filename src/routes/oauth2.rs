@@ -9,15 +9,22 @@
 use warp::reply::Response;
 
 use super::oauth::client_credentials;
-use super::{Incoming, Params, reply_json, strip_bearer};
+use super::{Incoming, Params, reply_json, reply_tokens, strip_bearer};
 use crate::app::App;
+use crate::conformance::Issued;
 use crate::error::WixError;
 use crate::world::identity::{Minted, TokenInfo};
 
 /// POST /oauth2/token — every grant: `client_credentials`, `anonymous`, `refresh_token`,
 /// `authorization_code`, `strip_bound_session`, `authorized_client`.
 pub async fn token(app: App, req: &Incoming) -> Response {
-    reply_json(grant(req.params(), req.header("authorization"), app))
+    reply_tokens(grant(req.params(), req.header("authorization"), app), |m| {
+        Issued {
+            access_token: m.access_token.clone(),
+            refresh_token: m.refresh_token.clone(),
+            expires_in: Some(m.expires_in),
+        }
+    })
 }
 
 fn grant(

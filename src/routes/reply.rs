@@ -54,6 +54,23 @@ pub fn reply_json<T: serde::Serialize>(result: Result<T, WixError>) -> Response 
     }
 }
 
+/// Like [`reply_json`], with the tokens the value carries attached for the conformance observer
+/// (so it need not parse the answer back).
+pub fn reply_tokens<T: serde::Serialize>(
+    result: Result<T, WixError>,
+    issued: impl FnOnce(&T) -> crate::conformance::Issued,
+) -> Response {
+    match result {
+        Ok(value) => {
+            let tokens = issued(&value);
+            let mut res = json_response(StatusCode::OK, &value);
+            res.extensions_mut().insert(tokens);
+            res
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
 /// `value` as a JSON response with `status`.
 pub fn json_response<T: serde::Serialize>(status: StatusCode, value: &T) -> Response {
     let mut res = warp::reply::json(value).into_response();

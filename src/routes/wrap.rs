@@ -16,7 +16,7 @@ use warp::reply::Response;
 
 use super::{Incoming, admin_guard, dispatch, stubs};
 use crate::app::App;
-use crate::conformance::Observed;
+use crate::conformance::{Issued, Observed};
 use crate::endpoints::{self, Endpoint, Routed};
 use crate::error::WixError;
 use crate::faults::{Applied, Plan};
@@ -205,17 +205,20 @@ async fn api(
         Ok(collected) => collected.to_bytes(),
         Err(_) => Bytes::new(),
     };
+    let mut issued = parts.extensions.remove::<Issued>();
     let applied = if plan.state.is_some()
         || !plan.expires.is_empty()
         || parts.headers.contains_key(header::LOCATION)
     {
-        let before = bytes.len();
+        let before = bytes.clone();
         let applied =
             app.faults()
                 .after(req, &plan, &mut parts.headers, &mut bytes, now, app.ids());
-        if bytes.len() != before {
-            // The body was rewritten: let hyper count it again.
+        if bytes != before {
+            // The body was rewritten: let hyper count it again, and let the observer read what
+            // was sent rather than what the handler issued.
             parts.headers.remove(header::CONTENT_LENGTH);
+            issued = None;
         }
         applied
     } else {
@@ -252,6 +255,7 @@ async fn api(
             now,
             instant: tokio::time::Instant::now(),
             refusal,
+            issued: issued.as_ref(),
         },
         &scenario,
     );
