@@ -8,9 +8,17 @@
 #   6. `--tls` as uid 65532: the CA is written to /data, a client trusting only it gets a 200, and
 #      `GET /__admin/tls/ca.pem` serves the same file;
 #   7. `--state-file` on a named volume as uid 65532: saved on `docker stop`, restored on the next run;
-#   8. the npm package's `startWixMock({image})` through testcontainers (npm install from the registry).
+#   8. the npm package's `startWixMock({image})` through testcontainers (npm install from the registry);
+#   9. the README's compose recipe, host-networking form (clients/recipes/compose.host.yaml): the mock with
+#      its scenario mounted, an app service (a webhook receiver FROM scratch on a static busybox) started
+#      once the mock is healthy; an install delivers AppInstalled to the app;
+#  10. the README's GitHub Actions job (clients/recipes/github-actions.yml) as the runner would run it:
+#      the `services:` container (here on the host's network) waited on until healthy, then each `run:`
+#      step as printed (scripts/github-actions-run.py).
+# Steps 9 and 10 use the ports of the recipes, 8787 and 3000, which must be free.
 # Not part of `cargo test` or .ci/run: it needs a Docker engine (Debian: apt-get install docker.io;
-# dockerd &). SKIP_PLAIN_BUILD=1 skips step 1, which pulls rust:1 and compiles for minutes; STATIC_BIN=path
+# dockerd &), and for steps 9-10 docker compose (v2, or Debian's docker-compose 1.29), a static busybox
+# (apt-get install busybox-static) and PyYAML. SKIP_PLAIN_BUILD=1 skips step 1, which pulls rust:1 and compiles for minutes; STATIC_BIN=path
 # reuses a static binary built earlier (see scripts/docker-local.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,9 +32,18 @@ REDIRECT=http://localhost:3000/wix/oauth/callback
 NAME="wix-oauth-mock-smoke-$$"
 VOLUME="wix-oauth-mock-smoke-$$"
 SCRATCH=$(mktemp -d)
+# Steps 9-10: the compose project (its containers; with every service on the host's network it makes no
+# network), the app's image, and the emulated runner's service container.
+PROJECT="wix-oauth-mock-smoke-$$"
+APP_IMAGE="wix-mock-recipe-app:smoke-$$"
+RECIPES=clients/recipes
+if docker compose version >/dev/null 2>&1; then COMPOSE=(docker compose); else COMPOSE=(docker-compose); fi
+compose() { WIX_MOCK_IMAGE="$IMAGE" APP_IMAGE="$APP_IMAGE" "${COMPOSE[@]}" -p "$PROJECT" -f "$RECIPES/compose.host.yaml" "$@"; }
 cleanup() {
-  docker rm -f "$NAME" >/dev/null 2>&1 || true
+  docker rm -f "$NAME" "$NAME-gha-wix-mock" >/dev/null 2>&1 || true
   docker volume rm -f "$VOLUME" >/dev/null 2>&1 || true
+  if [ -n "${COMPOSE_UP:-}" ]; then compose down >/dev/null 2>&1 || true; fi
+  docker rmi "$APP_IMAGE" >/dev/null 2>&1 || true
   rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
@@ -146,5 +163,54 @@ cp clients/node/examples/container/testcontainers.test.mjs "$TC/"
   IMAGE="$IMAGE" TESTCONTAINERS_RYUK_DISABLED=true node --test testcontainers.test.mjs >/dev/null
 )
 echo "startWixMock({image: $IMAGE}) answered on 127.0.0.1 and stopped: ok"
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for port in 8787 3000; do
+  port_free "$port" || { echo "127.0.0.1:$port is in use: steps 9-10 need it (the recipes' ports)"; exit 1; }
+done
+
+echo "== 9. compose recipe, host networking ($RECIPES/compose.host.yaml; $("${COMPOSE[@]}" version --short 2>/dev/null || "${COMPOSE[@]}" version | head -1))"
+BUSYBOX=$(command -v busybox)
+file -L "$BUSYBOX" | grep -q 'statically linked' || { echo "$BUSYBOX is not statically linked (apt-get install busybox-static)"; exit 1; }
+mkdir -p "$SCRATCH/receiver"
+cp "$RECIPES/receiver/Dockerfile" "$RECIPES/receiver/receive.sh" "$SCRATCH/receiver/"
+cp "$BUSYBOX" "$SCRATCH/receiver/busybox"
+DOCKER_BUILDKIT=0 docker build --quiet -t "$APP_IMAGE" "$SCRATCH/receiver" >/dev/null 2>"$SCRATCH/build.log" ||
+  { cat "$SCRATCH/build.log"; exit 1; }
+echo "app image (webhook receiver, FROM scratch): $APP_IMAGE, $(( $(docker image inspect "$APP_IMAGE" --format '{{.Size}}') / 1024 )) KiB"
+START=$(date +%s%N)
+COMPOSE_UP=1
+compose up -d >/dev/null 2>&1 || { compose logs; exit 1; }
+echo "compose up -d (the app waits for the mock's HEALTHCHECK: service_healthy): $(ms_since "$START") ms"
+[ "$(docker inspect "$(compose ps -q wix-mock)" --format '{{.State.Health.Status}}')" = healthy ] || { echo "wix-mock is not healthy"; exit 1; }
+[ -z "$(docker network ls -q --filter "name=$PROJECT")" ] || { echo "compose made a network:"; docker network ls --filter "name=$PROJECT"; exit 1; }
+echo "no compose network made (every service on the host's network): ok"
+B9=http://127.0.0.1:8787
+curl -fs "$B9/__admin/ready" | grep -q '"scenario":"my-app"' || { echo "the mounted scenario is not loaded"; compose logs wix-mock; exit 1; }
+wait_for 20 curl -s -o /dev/null http://127.0.0.1:3000/
+APP_URL=$(curl -s -o /dev/null -w '%{redirect_url}' "$B9/app-market/install?appId=$APP_ID")
+CALLBACK=$(curl -s -o /dev/null -w '%{redirect_url}' -G "$B9/installer/install" \
+  --data-urlencode "appId=$APP_ID" --data-urlencode "redirectUrl=http://127.0.0.1:3000/wix/oauth/callback" \
+  --data-urlencode "state=compose" --data-urlencode "token=$(query "$APP_URL" token)")
+curl -fs -X POST "$B9/oauth/access" -H 'Content-Type: application/json' \
+  -d "{\"grant_type\":\"authorization_code\",\"client_id\":\"$APP_ID\",\"client_secret\":\"mock-app-secret-0001\",\"code\":\"$(query "$CALLBACK" code)\"}" >/dev/null
+START=$(date +%s%N)
+delivered() { curl -fs "$B9/__admin/webhooks" | python3 -c 'import json,sys; w=json.load(sys.stdin)["webhooks"]; sys.exit(not any(d["event_type"]=="AppInstalled" and d["status"]=="delivered" for d in w))'; }
+wait_for 20 delivered
+echo "AppInstalled delivered to the app service: $(ms_since "$START") ms after the install flow's last request"
+JWT=$(curl -fs "$B9/__admin/webhooks" | python3 -c 'import json,sys; print([d for d in json.load(sys.stdin)["webhooks"] if d["event_type"]=="AppInstalled"][0]["jwt"])')
+compose exec -T app /bin/busybox cat /data/webhooks.log | grep -qxF "$JWT" || { echo "the app did not log the JWT"; compose logs app; exit 1; }
+echo "the app's log holds the delivered JWT, byte for byte: ok"
+START=$(date +%s%N)
+compose down >/dev/null 2>&1
+COMPOSE_UP=
+echo "compose down: $(ms_since "$START") ms"
+
+echo "== 10. GitHub Actions job ($RECIPES/github-actions.yml) through scripts/github-actions-run.py"
+python3 -c 'import yaml' 2>/dev/null || { echo "PyYAML is missing (pip install pyyaml)"; exit 1; }
+START=$(date +%s%N)
+python3 scripts/github-actions-run.py "$RECIPES/github-actions.yml" test --name-prefix "$NAME-gha" \
+  --image "ghcr.io/your-org/wix-oauth-mock:latest=$IMAGE" | sed 's/^/   /'
+echo "the job passed: $(ms_since "$START") ms in all (the runner's health wait backs off 2 s, 4 s, ...)"
 
 echo "docker smoke: all ok"
