@@ -10,6 +10,22 @@ fn every_shipped_scenario_loads() {
     });
 }
 
+/// docker-smoke step 9 mounts it into the compose recipe; a change of the format must not break it unseen.
+#[test]
+fn the_compose_recipes_scenario_loads_and_sends_webhooks_to_the_app_service() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/clients/recipes/scenarios/my-app.yaml"
+    );
+    let scenario =
+        Scenario::from_file(std::path::Path::new(path)).unwrap_or_else(|e| panic!("{e}"));
+    let url = scenario.apps[0]
+        .webhook_url
+        .as_ref()
+        .map(|u| u.value.as_str());
+    assert_eq!(url, Some("http://127.0.0.1:3000/webhooks"));
+}
+
 #[test]
 fn the_shipped_default_is_the_built_in_scenario() {
     let shipped = std::fs::read_to_string(concat!(
