@@ -18,7 +18,9 @@
 # Steps 9 and 10 use the ports of the recipes, 8787 and 3000, which must be free.
 # Not part of `cargo test` or .ci/run: it needs a Docker engine (Debian: apt-get install docker.io;
 # dockerd &), and for steps 9-10 docker compose (v2, or Debian's docker-compose 1.29), a static busybox
-# (apt-get install busybox-static) and PyYAML. SKIP_PLAIN_BUILD=1 skips step 1, which pulls rust:1 and compiles for minutes; STATIC_BIN=path
+# (apt-get install busybox-static) and PyYAML. SKIP_PLAIN_BUILD=1 skips step 1, which pulls rust:1 and compiles for minutes;
+# STAND_IN_RUST=1 makes a local rust:1 from this host's toolchain where Docker Hub is unreachable
+# (scripts/stand-in-rust-image.sh); BUILD_CPUS=N gives step 1's compiler CPU N only. STATIC_BIN=path
 # reuses a static binary built earlier (see scripts/docker-local.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,11 +75,28 @@ if [ "${SKIP_PLAIN_BUILD:-}" = 1 ]; then
   echo "== 1. plain docker build . (skipped: SKIP_PLAIN_BUILD=1)"
 else
   echo "== 1. plain docker build . on the tracked files only (classic builder, no --target)"
+  # The build stage is FROM rust:1, from Docker Hub. Where it cannot be pulled (this machine reaches
+  # package registries only), say so rather than fail inside docker build, or with STAND_IN_RUST=1 make
+  # a local stand-in from this host's toolchain.
+  if ! docker image inspect rust:1 >/dev/null 2>&1 && ! docker pull --quiet rust:1 >/dev/null 2>&1; then
+    if [ "${STAND_IN_RUST:-}" = 1 ]; then
+      echo "   rust:1 cannot be pulled: making a stand-in from this host's files (scripts/stand-in-rust-image.sh)"
+      bash scripts/stand-in-rust-image.sh rust:1 | sed 's/^/   /'
+    else
+      echo "rust:1 is not here and cannot be pulled (no Docker Hub?). Pull it elsewhere and docker load it," \
+        "or run with STAND_IN_RUST=1 to make a stand-in from this host's toolchain" \
+        "(scripts/stand-in-rust-image.sh), or skip this step with SKIP_PLAIN_BUILD=1." >&2
+      exit 1
+    fi
+  fi
   git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$SCRATCH"
   dockerfile_for_engine Dockerfile > "$SCRATCH/Dockerfile"
-  (cd "$SCRATCH" && DOCKER_BUILDKIT=0 docker build --quiet \
+  # RUN steps on the host's network (crates.io); BUILD_CPUS=1 pins the compiler to one CPU.
+  START=$(date +%s)
+  (cd "$SCRATCH" && DOCKER_BUILDKIT=0 docker build --quiet --network host ${BUILD_CPUS:+--cpuset-cpus "$BUILD_CPUS"} \
     --build-arg WIX_MOCK_GIT_COMMIT="$(git -C "$OLDPWD" rev-parse --short HEAD)" -t "$IMAGE-plain" . >/dev/null)
-  docker run --rm "$IMAGE-plain" --version
+  echo "built in $(( $(date +%s) - START )) s; $(( $(docker image inspect "$IMAGE-plain" --format '{{.Size}}') / 1024 / 1024 )) MiB"
+  docker run --rm --network host "$IMAGE-plain" --version
 fi
 
 echo "== 2. image from a host-built binary (scripts/docker-local.sh)"
