@@ -323,8 +323,11 @@ fn claims_json(unsigned: &Unsigned, iat: i64, exp: i64) -> Vec<u8> {
     out.extend_from_slice(b"{\"data\":\"");
     match unsigned {
         Unsigned::Instance(instance) => {
-            // Writing to a Vec cannot fail; the claim's fields are plain strings.
-            let _ = serde_json::to_writer(JsonStringBody(&mut out), &DataRef { instance });
+            // Written whole, then escaped in one pass (cheaper than escaping serde's many small
+            // writes). Writing to a Vec cannot fail.
+            let mut data = Vec::with_capacity(384);
+            let _ = serde_json::to_writer(&mut data, &DataRef { instance });
+            escape_json_string_body(&mut out, &data);
         }
         Unsigned::Data(data) => escape_json_string_body(&mut out, data.as_bytes()),
     }
@@ -332,45 +335,45 @@ fn claims_json(unsigned: &Unsigned, iat: i64, exp: i64) -> Vec<u8> {
     out
 }
 
-/// A writer that escapes what is written into the body of a JSON string, as serde_json does.
-struct JsonStringBody<'a>(&'a mut Vec<u8>);
-
-impl std::io::Write for JsonStringBody<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        escape_json_string_body(self.0, buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Appends `bytes` (UTF-8) escaped the way serde_json escapes a string's content.
+/// Appends `bytes` (UTF-8) escaped the way serde_json escapes a string's content: a table lookup
+/// per byte, and plain runs copied whole.
 fn escape_json_string_body(out: &mut Vec<u8>, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    // What follows the backslash, or 0 for a byte written as it is (serde_json's table).
+    const ESCAPE: [u8; 256] = {
+        let mut t = [0u8; 256];
+        let mut i = 0;
+        while i < 0x20 {
+            t[i] = b'u';
+            i += 1;
+        }
+        t[0x08] = b'b';
+        t[0x09] = b't';
+        t[0x0a] = b'n';
+        t[0x0c] = b'f';
+        t[0x0d] = b'r';
+        t[b'"' as usize] = b'"';
+        t[b'\\' as usize] = b'\\';
+        t
+    };
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0x00..=0x1f => {
-                out.extend_from_slice(&bytes[start..i]);
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(b >> 4)]);
-                out.push(HEX[usize::from(b & 0xf)]);
-                start = i + 1;
-                continue;
-            }
-            _ => continue,
-        };
+        let escape = ESCAPE[usize::from(b)];
+        if escape == 0 {
+            continue;
+        }
         out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(escape);
+        match escape {
+            b'u' => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ]),
+            c => out.extend_from_slice(&[b'\\', c]),
+        }
         start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
