@@ -195,7 +195,8 @@ struct State {
     /// Access tokens the mock refused as expired → that first refusal.
     expired: Recent<Entry>,
     /// Grant (refresh token, or client + instance) → the last access token issued and its expiry.
-    last_token: Recent<(String, DateTime<Utc>)>,
+    /// (The token is the handler's own, shared: no copy of its ~700 bytes per request.)
+    last_token: Recent<(crate::jwt::Token, DateTime<Utc>)>,
     /// Grant → (start of the current burst of early tokens, how many so far).
     early: Recent<(tokio::time::Instant, u32)>,
     /// Path → (virtual time, real time, seconds, the 429/503 entry).
@@ -443,7 +444,7 @@ impl Conformance {
                 }
                 // The grant's last token is known expired now: refreshing is the right move.
                 for (t, exp) in s.last_token.values_mut() {
-                    if t == token {
+                    if t.as_str() == token {
                         *exp = o.now;
                     }
                 }
@@ -486,7 +487,7 @@ impl Conformance {
         // fault rewrote it or the handler did not say (only when it can hold a token: issue 8).
         let issued = match o.issued {
             Some(i) if o.status == 200 => Some((
-                i.access_token.as_str().to_string(),
+                i.access_token.clone(),
                 i.refresh_token.as_ref().map(|t| t.as_str().to_string()),
                 i.expires_in.and_then(|s| i64::try_from(s).ok()),
                 i.access_token.expires_at(),
@@ -496,7 +497,9 @@ impl Conformance {
                 serde_json::from_slice::<Value>(o.body)
                     .ok()
                     .and_then(|body| {
-                        let token = body.get("access_token")?.as_str()?.to_string();
+                        let token = crate::jwt::Token::from(
+                            body.get("access_token")?.as_str()?.to_string(),
+                        );
                         let refresh = body
                             .get("refresh_token")
                             .and_then(Value::as_str)
@@ -520,7 +523,7 @@ impl Conformance {
                         .and_then(|d| o.now.checked_add_signed(d))
                 })
                 .or(known_exp)
-                .or_else(|| unverified_exp(&token));
+                .or_else(|| unverified_exp(token.as_str()));
             if let (Some(key), Some(exp)) = (issued_key, exp) {
                 s.last_token.insert(key, (token, exp));
             }

@@ -106,8 +106,8 @@ pub struct Entry {
     /// Query parameters, secrets redacted.
     pub query: BTreeMap<String, String>,
     /// Body fields (JSON object or form), secrets redacted; absent when there were none.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub body: BTreeMap<String, Value>,
+    #[serde(default, skip_serializing_if = "Fields::is_empty")]
+    pub body: Fields,
     /// The status the mock answered with.
     pub status: u16,
     /// The faults that fired on this request, by name.
@@ -119,6 +119,45 @@ pub struct Entry {
     /// For a request no endpoint and no stub matched: the stubs that came closest, and why not.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub near_misses: Vec<crate::stubs::NearMiss>,
+}
+
+/// A journaled request's body fields: redacted and cut when recorded, and kept as one JSON object
+/// text, so an entry is a handful of allocations instead of one per field and value. The journal
+/// holds thousands of entries, and freeing the oldest (long out of the cache) cost a token request
+/// more than recording the new one (issue 13). Serialised as the JSON object it holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fields(Box<str>);
+
+impl Fields {
+    /// Whether the request had no body fields.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The fields by name (the object the admin API shows).
+    pub fn to_map(&self) -> BTreeMap<String, Value> {
+        if self.0.is_empty() {
+            return BTreeMap::new();
+        }
+        // Written by `redact_body` as a JSON object: this cannot fail.
+        serde_json::from_str(&self.0).unwrap_or_default()
+    }
+
+    /// One field's (redacted) value.
+    pub fn get(&self, name: &str) -> Option<Value> {
+        self.to_map().remove(name)
+    }
+
+    /// The fields as JSON object text (empty when there are none).
+    pub fn as_json(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for Fields {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_map().serialize(serializer)
+    }
 }
 
 /// A request as answered, for [`Journal::record_full`].
@@ -255,10 +294,7 @@ impl Journal {
                 .iter()
                 .map(|(k, v)| 48 + k.len() + v.len())
                 .sum::<usize>()
-            + body
-                .iter()
-                .map(|(k, v)| 48 + k.len() + approx_size(v))
-                .sum::<usize>()
+            + body.0.len()
             + faults.iter().map(|f| 24 + f.len()).sum::<usize>()
             + stub.as_ref().map_or(0, |s| 24 + s.len())
             + near_misses
@@ -286,7 +322,7 @@ impl Journal {
             request_id,
             time,
             method: method.to_string(),
-            path: truncated(path),
+            path: truncated(path).into_owned(),
             query,
             body,
             status,
@@ -375,7 +411,7 @@ fn redact_value(name: &str, value: &Value, room: &mut usize) -> Value {
                     continue;
                 }
                 *room = room.saturating_sub(k.len().min(FIELD_MAX));
-                out.insert(truncated(k), redact_value(k, v, room));
+                out.insert(truncated(k).into_owned(), redact_value(k, v, room));
             }
             if left_out > 0 {
                 out.insert(
@@ -400,7 +436,7 @@ fn redact_value(name: &str, value: &Value, room: &mut usize) -> Value {
             Value::Array(out)
         }
         Value::String(s) => {
-            let kept = truncated(s);
+            let kept = truncated(s).into_owned();
             *room = room.saturating_sub(kept.len());
             Value::String(kept)
         }
@@ -411,10 +447,15 @@ fn redact_value(name: &str, value: &Value, room: &mut usize) -> Value {
     }
 }
 
-/// Body fields as the journal keeps them: redacted and cut to [`ENTRY_BODY_MAX`] bytes.
-fn redact_body(body: &BTreeMap<String, Value>) -> BTreeMap<String, Value> {
+/// Body fields as the journal keeps them: redacted and cut to [`ENTRY_BODY_MAX`] bytes, written
+/// straight into one JSON object text (no intermediate map).
+fn redact_body(body: &BTreeMap<String, Value>) -> Fields {
+    if body.is_empty() {
+        return Fields::default();
+    }
     let mut room = ENTRY_BODY_MAX;
-    let mut out = BTreeMap::new();
+    let mut out: Vec<u8> = Vec::with_capacity(2 + body.len() * 48);
+    out.push(b'{');
     let mut left_out = 0;
     for (k, v) in body {
         if room == 0 {
@@ -422,42 +463,58 @@ fn redact_body(body: &BTreeMap<String, Value>) -> BTreeMap<String, Value> {
             continue;
         }
         room = room.saturating_sub(k.len().min(FIELD_MAX));
-        out.insert(truncated(k), redact_value(k, v, &mut room));
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        json_str(&mut out, &truncated(k));
+        out.push(b':');
+        match v {
+            _ if is_secret(k) => json_str(&mut out, REDACTED),
+            Value::String(text) => {
+                let kept = truncated(text);
+                room = room.saturating_sub(kept.len());
+                json_str(&mut out, &kept);
+            }
+            other => {
+                // Writing to a Vec cannot fail.
+                let _ = serde_json::to_writer(&mut out, &redact_value(k, other, &mut room));
+            }
+        }
     }
     if left_out > 0 {
-        out.insert(
-            "…".into(),
-            Value::String(format!("[{left_out} more fields not kept]")),
-        );
+        // `…` sorts after every ASCII name, where the map kept it.
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        json_str(&mut out, "…");
+        out.push(b':');
+        json_str(&mut out, &format!("[{left_out} more fields not kept]"));
     }
-    out
+    out.push(b'}');
+    // serde_json writes UTF-8 only.
+    Fields(String::from_utf8(out).unwrap_or_default().into_boxed_str())
+}
+
+/// `text` as a JSON string.
+fn json_str(out: &mut Vec<u8>, text: &str) {
+    // Writing to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
 }
 
 /// `s`, or its first [`FIELD_MAX`] bytes (on a character boundary) and how many were cut.
-fn truncated(s: &str) -> String {
+fn truncated(s: &str) -> std::borrow::Cow<'_, str> {
     if s.len() <= FIELD_MAX {
-        return s.to_string();
+        return std::borrow::Cow::Borrowed(s);
     }
     let mut end = FIELD_MAX;
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}…[{} more bytes not kept]", &s[..end], s.len() - end)
-}
-
-/// About how many heap bytes `value` holds.
-fn approx_size(value: &Value) -> usize {
-    match value {
-        Value::String(s) => 24 + s.len(),
-        Value::Array(items) => 24 + items.iter().map(approx_size).sum::<usize>(),
-        Value::Object(map) => {
-            24 + map
-                .iter()
-                .map(|(k, v)| 48 + k.len() + approx_size(v))
-                .sum::<usize>()
-        }
-        _ => 16,
-    }
+    std::borrow::Cow::Owned(format!(
+        "{}…[{} more bytes not kept]",
+        &s[..end],
+        s.len() - end
+    ))
 }
 
 fn redact_query(raw: &str) -> BTreeMap<String, String> {
@@ -471,9 +528,9 @@ fn redact_query(raw: &str) -> BTreeMap<String, String> {
         let v = if is_secret(&k) {
             REDACTED.to_string()
         } else {
-            truncated(&v)
+            truncated(&v).into_owned()
         };
-        let k = truncated(&k);
+        let k = truncated(&k).into_owned();
         room = room.saturating_sub(k.len() + v.len());
         out.insert(k, v);
     }
@@ -544,14 +601,15 @@ mod tests {
     fn a_huge_body_is_kept_as_a_few_kib_with_markers_saying_what_was_cut() {
         let j = Journal::new(10);
         let entry = record_body(&j, &big_body(20));
-        let first = entry.body["field0"].as_str().unwrap();
+        let body = entry.body.to_map();
+        let first = body["field0"].as_str().unwrap();
         assert!(first.len() < FIELD_MAX + 40, "{}", first.len());
         assert!(
             first.ends_with("…[64512 more bytes not kept]"),
             "{}",
             &first[FIELD_MAX..]
         );
-        assert_eq!(entry.body["…"], "[16 more fields not kept]");
+        assert_eq!(body["…"], "[16 more fields not kept]");
         assert!(j.bytes() < 2 * ENTRY_BODY_MAX, "{}", j.bytes());
     }
 
