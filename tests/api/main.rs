@@ -84,3 +84,5 @@ mod hardening;
 mod connections;
 // Issue 17: the admin API's OpenAPI description agrees with the code and the npm client.
 mod openapi;
+// The container build's context holds every file the crate compiles in (issue 17).
+mod dockerignore;

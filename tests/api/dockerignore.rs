@@ -1,0 +1,104 @@
+//! The plain `docker build .` sends only what `.dockerignore` lets through; a file that `src/` pulls
+//! in with `include_str!` but the list leaves out breaks the image build on a fresh clone, and only a
+//! Docker build would notice (issue 17: `fixtures/stubs/` was missing). This checks it without Docker.
+
+use std::path::{Component, Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `.dockerignore` as this repository writes it: `*`, then `!path` or `!dir/` for what goes in.
+fn allowed() -> Vec<String> {
+    let text = std::fs::read_to_string(root().join(".dockerignore")).expect(".dockerignore");
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    assert_eq!(
+        lines.first(),
+        Some(&"*"),
+        "the list starts by leaving everything out"
+    );
+    lines[1..]
+        .iter()
+        .map(|l| {
+            l.strip_prefix('!')
+                .unwrap_or_else(|| panic!("only `!path` lines follow `*`, not `{l}`"))
+                .to_string()
+        })
+        .collect()
+}
+
+fn sends(allowed: &[String], path: &str) -> bool {
+    allowed
+        .iter()
+        .any(|a| path == a || (a.ends_with('/') && path.starts_with(a.as_str())))
+}
+
+/// Every file under `dir` ending in `.rs`.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("a readable folder").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// `path` relative to the repository, with `..` resolved.
+fn normalised(path: &Path) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for c in path
+        .strip_prefix(root())
+        .expect("inside the repository")
+        .components()
+    {
+        match c {
+            Component::ParentDir => {
+                parts.pop();
+            }
+            Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
+            _ => {}
+        }
+    }
+    parts.join("/")
+}
+
+#[test]
+fn every_file_the_crate_includes_is_in_the_docker_build_context() {
+    let allowed = allowed();
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    let mut included = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("a source file");
+        for macro_name in ["include_str!(\"", "include_bytes!(\""] {
+            for (at, _) in text.match_indices(macro_name) {
+                let rest = &text[at + macro_name.len()..];
+                let Some(end) = rest.find('"') else { continue };
+                let target = file.parent().expect("a folder").join(&rest[..end]);
+                included.push(normalised(&target));
+            }
+        }
+    }
+    assert!(
+        included.iter().any(|p| p.starts_with("fixtures/stubs/")),
+        "the scan finds the starter stubs, so it reads the includes at all: {included:?}"
+    );
+    let missing: Vec<&String> = included.iter().filter(|p| !sends(&allowed, p)).collect();
+    assert!(
+        missing.is_empty(),
+        "src/ includes files .dockerignore leaves out of `docker build .`: {missing:?}"
+    );
+    let unsent = [
+        "fixtures/wix-docs/oauth2-token-info.json",
+        "docs/running.md",
+    ];
+    for path in unsent {
+        assert!(!sends(&allowed, path), "`{path}` is not needed to build");
+    }
+}
