@@ -260,7 +260,8 @@ def mixed(secs=60):
 def ab(secs, rounds=3):
     """Before/after and worker A/B in one run: each binary in $AB_BINS (label=path, comma-separated)
     against the static server, for the issue-13 cases at 16 and 64 connections, wrk pinned to core
-    0, `rounds` rounds, medians; then the last binary with 1 and 2 workers driving 4 namespaces."""
+    0, `rounds` rounds, medians; then the last binary with 1 and 2 workers driving 4 namespaces.
+    AB_CASES=client_credentials,... keeps only those cases; AB_WORKERS=0 skips the workers table."""
     bins = [b.split("=", 1) for b in os.environ.get("AB_BINS", f"mock={MOCK}").split(",")]
     print(f"# wix-oauth-mock A/B, {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPUs, {load()}")
     print(f"wrk -t1 pinned to core 0, {secs} s per run, median of {rounds} rounds; CPU = server user+sys per request\n")
@@ -313,12 +314,18 @@ def ab(secs, rounds=3):
             cs = cases(probe_port)
             idle = rss_kib(probe.pid)
             stop(probe)
+            only = [c for c in os.environ.get("AB_CASES", "").split(",") if c]
             for name, path, body, auth in cs:
+                if only and name not in only:
+                    continue
                 r = measure(lambda port: [binary, "--port", str(port), "--no-watch"], path, body, auth, conns)
                 print(f"| {label} | {name} | {conns} | {r['rps']:.0f} | {r['rps'] / base['rps']:.2f} | "
                       f"{r['cpu_us']:.1f} | {r['p99_us']:.0f} µs | {r['peak'] / 1024:.1f} MiB (idle "
                       f"{idle / 1024:.1f}) | {r['errors']} |", flush=True)
 
+    if os.environ.get("AB_WORKERS", "1") == "0":
+        print(f"\nfinished with {load()}")
+        return
     label, binary = bins[-1]
     ns_lua = os.path.join(ROOT, "benches/wrk/namespaces.lua")
     print(f"\nworkers, {label}: client_credentials at 64 connections, 4 namespaces round robin")

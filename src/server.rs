@@ -288,7 +288,7 @@ async fn start_tls(
     Ok((listener, local, note, material.config, material.ca_pem))
 }
 
-/// Asks glibc for a single malloc arena. It otherwise makes one per thread that allocates, which
+/// Asks glibc for a single malloc arena, without fastbins. It otherwise makes one arena per thread that allocates, which
 /// adds about 2 MiB of peak RSS under load for nothing: every request takes the one world lock
 /// anyway (benches/RESULTS.md, issue 8). Same effect as `MALLOC_ARENA_MAX=1`, which still wins.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
