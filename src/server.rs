@@ -288,9 +288,10 @@ async fn start_tls(
     Ok((listener, local, note, material.config, material.ca_pem))
 }
 
-/// Asks glibc for a single malloc arena, without fastbins. It otherwise makes one arena per thread that allocates, which
-/// adds about 2 MiB of peak RSS under load for nothing: every request takes the one world lock
-/// anyway (benches/RESULTS.md, issue 8). Same effect as `MALLOC_ARENA_MAX=1`, which still wins.
+/// Asks glibc for a single malloc arena, without fastbins. It otherwise makes one arena per thread
+/// that allocates, which adds about 2 MiB of peak RSS under load for nothing: every request takes
+/// the one world lock anyway (benches/RESULTS.md, issue 8). Same effect as `MALLOC_ARENA_MAX=1`,
+/// which still wins (and then the fastbins stay too).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn one_malloc_arena() {
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
