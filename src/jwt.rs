@@ -29,7 +29,21 @@ pub struct Signer {
     header_b64: String,
     decoding: DecodingKey,
     validation: Validation,
+    /// Access tokens this key verified lately (shared by clones, which hold the same key).
+    verified: Arc<parking_lot::Mutex<Verified>>,
 }
+
+/// Access tokens a signer decoded lately, by their signature: an SDK sends one token with every
+/// call, and decoding it again (base64, the HMAC, two JSON parses) was a fifth of a protected call's
+/// CPU (issue 13). A hit still compares the whole token, so only a token this key verified is ever
+/// answered from here; expiry stays the caller's check, against the clock, on every call.
+#[derive(Default)]
+struct Verified {
+    by_signature: std::collections::HashMap<Box<str>, (Box<str>, InstanceClaim, Claims)>,
+}
+
+/// How many verified tokens a signer remembers before it starts over (~300 KiB at most).
+const VERIFIED_MAX: usize = 256;
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -125,6 +139,7 @@ impl Signer {
             header_b64,
             decoding: DecodingKey::from_secret(key),
             validation,
+            verified: Arc::default(),
         }
     }
 
@@ -216,8 +231,22 @@ impl Signer {
     /// Checks the signature only, for callers that report on expired tokens too (token-info, admin).
     pub fn decode(&self, token: &str) -> Option<(InstanceClaim, Claims)> {
         let jwt = token.strip_prefix(TOKEN_PREFIX)?;
+        let signature = jwt.rsplit('.').next()?;
+        if let Some((known, claim, claims)) = self.verified.lock().by_signature.get(signature)
+            && **known == *token
+        {
+            return Some((claim.clone(), claims.clone()));
+        }
         let decoded = jsonwebtoken::decode::<Claims>(jwt, &self.decoding, &self.validation).ok()?;
         let data: Data = serde_json::from_str(&decoded.claims.data).ok()?;
+        let mut verified = self.verified.lock();
+        if verified.by_signature.len() >= VERIFIED_MAX {
+            verified.by_signature.clear();
+        }
+        verified.by_signature.insert(
+            signature.into(),
+            (token.into(), data.instance.clone(), decoded.claims.clone()),
+        );
         Some((data.instance, decoded.claims))
     }
 }
@@ -495,6 +524,41 @@ mod tests {
             Err(Invalid::Unknown)
         );
         assert_eq!(a.verify(&token[12..], now), Err(Invalid::Unknown));
+    }
+
+    #[test]
+    fn a_remembered_token_is_answered_only_for_exactly_that_token() {
+        let a = Arc::new(Signer::new(b"0123456789abcdef0123456789abcdef", "a".into()));
+        let mint = |secs: i64| {
+            a.mint(
+                claim(),
+                t("2026-01-01T00:00:00Z"),
+                t("2026-01-01T00:05:00Z") + chrono::Duration::seconds(secs),
+            )
+            .to_string()
+        };
+        let token = mint(0);
+        let now = t("2026-01-01T00:00:01Z");
+        let first = a.verify(&token, now).expect("valid");
+        // Answered from what the signer remembers: the same claims, and expiry still checked.
+        assert_eq!(a.verify(&token, now), Ok(first));
+        assert_eq!(
+            a.verify(&token, t("2026-01-01T00:05:00Z")),
+            Err(Invalid::Expired)
+        );
+        // The same signature on another payload (one payload byte changed) is not that token.
+        let (head, signature) = token.rsplit_once('.').expect("a JWS");
+        let mut forged = head.to_string();
+        let last = forged.pop().expect("a payload");
+        forged.push(if last == 'A' { 'B' } else { 'A' });
+        let forged = format!("{forged}.{signature}");
+        assert_eq!(a.verify(&forged, now), Err(Invalid::Unknown));
+        // Past the limit it starts over and keeps verifying.
+        for i in 1..=(VERIFIED_MAX as i64 + 3) {
+            assert!(a.verify(&mint(i), now).is_ok());
+        }
+        assert!(a.verify(&token, now).is_ok());
+        assert!(a.verified.lock().by_signature.len() <= VERIFIED_MAX);
     }
 
     #[test]
