@@ -1,9 +1,10 @@
-//! The HTTP surface: one filter that reads each request once, the handlers of every endpoint (one
+//! The HTTP surface: the one entry that reads each request once, the handlers of every endpoint (one
 //! file per area), and the replies they share.
 //!
-//! [`routes`] is the only warp filter tree: it reads the request into an [`Incoming`] and hands it to
-//! `wrap.rs`, which resolves the namespace, checks the admin token, routes through the endpoint table
-//! ([`crate::endpoints`]) and calls `dispatch` between the faults, the journal and the observer.
+//! The server calls [`answer`] straight from hyper; in-process tests drive the same path through
+//! [`routes`], a warp filter for `warp::test`. Both read the request into an [`Incoming`] and hand
+//! it to `wrap.rs`, which resolves the namespace, checks the admin token, routes through the endpoint
+//! table ([`crate::endpoints`]) and calls `dispatch` between the faults, the journal and the observer.
 //! Handlers follow the quickwit shape: an adaptor that reads what it needs from the [`Incoming`], an
 //! `async fn` that returns `Result<T, WixError>` and knows nothing of warp, then one reply function.
 
