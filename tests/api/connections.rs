@@ -207,3 +207,70 @@ async fn when_every_connection_is_busy_a_new_client_waits_for_one_to_finish() {
         assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 408"));
     }
 }
+
+/// Sends `head` then `body` on a fresh connection and returns the status line and the body.
+async fn exchange(addr: &str, head: &str, body: &[u8]) -> (String, String) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The server may answer (and close) before it has read everything: a failed write is fine.
+    let _ = stream.write_all(body).await;
+    let got = read_to_close(&mut stream, Duration::from_secs(5))
+        .await
+        .expect("an answer within 5 s");
+    let text = String::from_utf8_lossy(&got).into_owned();
+    let status = text.lines().next().unwrap_or_default().to_string();
+    let body = text
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_gets_413_on_the_real_socket_whether_announced_or_chunked() {
+    // Arrange: the server's own body reader (routes::answer), not warp::test's.
+    let addr = serve_with(Limits::default()).await;
+    let big = vec![b'a'; 64 * 1024 + 1];
+
+    // Act: a Content-Length over the limit, refused before the body is read.
+    let (status, body) = exchange(
+        &addr,
+        &format!(
+            "POST /oauth2/token HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            big.len()
+        ),
+        &big,
+    )
+    .await;
+    // Assert
+    assert!(status.contains(" 413 "), "{status}");
+    assert!(
+        body.contains("PAYLOAD_TOO_LARGE") || body.contains("too large"),
+        "{body}"
+    );
+
+    // Act: the same size chunked, with no length announced: counted while it arrives.
+    let mut chunked = format!("{:x}\r\n", big.len()).into_bytes();
+    chunked.extend_from_slice(&big);
+    chunked.extend_from_slice(b"\r\n0\r\n\r\n");
+    let (status, _) = exchange(
+        &addr,
+        "POST /oauth2/token HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n",
+        &chunked,
+    )
+    .await;
+    // Assert
+    assert!(status.contains(" 413 "), "{status}");
+
+    // Act: a body within the limit is read and answered by the endpoint.
+    let (status, body) = exchange(
+        &addr,
+        "POST /oauth2/token HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 27\r\nconnection: close\r\n\r\n",
+        br#"{"grant_type":"anonymous"} "#,
+    )
+    .await;
+    // Assert: the handler saw the body (it asks for the client id next).
+    assert!(status.contains(" 400 "), "{status}");
+    assert!(body.contains("client_id"), "{body}");
+}
