@@ -262,10 +262,9 @@ impl Identities {
                         id: m.id.value.clone(),
                         site_id: site_id.clone(),
                         email: m.email.clone(),
-                        password: m
-                            .password
-                            .as_deref()
-                            .map(|p| super::credentials::PasswordHash::new(p, &salt[..16])),
+                        password: m.password.as_deref().map(|p| {
+                            super::credentials::PasswordHash::deferred(p.into(), &salt[..16])
+                        }),
                         nickname: m.nickname.clone(),
                         first_name: m.first_name.clone(),
                         last_name: m.last_name.clone(),

@@ -963,6 +963,22 @@ mod tests {
     }
 
     #[test]
+    fn a_scenario_members_deferred_hash_is_the_same_hash_once_used() {
+        let deferred = PasswordHash::deferred("correct horse".into(), &[7u8; 16]);
+        assert_eq!(format!("{deferred:?}"), "PasswordHash([redacted])");
+        assert!(!deferred.verify("correct horsf"));
+        assert!(deferred.verify("correct horse"));
+        // Saved (the state file) before any check: the digest, never the text.
+        let saved = PasswordHash::deferred("correct horse".into(), &[7u8; 16]).encode();
+        assert_eq!(
+            saved,
+            PasswordHash::new("correct horse", &[7u8; 16]).encode()
+        );
+        assert!(!saved.contains("horse"));
+        assert_eq!(PasswordHash::decode(&saved).unwrap(), deferred);
+    }
+
+    #[test]
     fn emails_are_checked_like_wixs_forms() {
         for good in ["a@b.co", " m@demo-site.example.com "] {
             assert!(check_email("e", good).is_ok(), "{good}");
