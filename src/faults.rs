@@ -78,14 +78,14 @@ pub fn matches(m: &Match, req: &Incoming, status: Option<u16>) -> bool {
     {
         return false;
     }
-    let eq = |want: &Option<String>, have: Option<String>| match want {
+    let eq = |want: &Option<String>, have: Option<&str>| match want {
         None => true,
-        Some(w) => have.as_deref() == Some(w.as_str()),
+        Some(w) => have == Some(w.as_str()),
     };
-    if !eq(&m.grant_type, req.grant_type())
-        || !eq(&m.client_id, req.text("client_id"))
-        || !eq(&m.app_id, req.app_id.clone())
-        || !eq(&m.instance_id, req.instance_id.clone())
+    if !eq(&m.grant_type, req.grant_type().as_deref())
+        || !eq(&m.client_id, req.text_ref("client_id").as_deref())
+        || !eq(&m.app_id, req.app_id.as_deref())
+        || !eq(&m.instance_id, req.instance_id.as_deref())
     {
         return false;
     }

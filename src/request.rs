@@ -6,6 +6,7 @@
 //! engines around it may use it. The small helpers everyone shares live here too: [`snake_case`],
 //! [`strip_bearer`], [`query_params`] and [`BODY_LIMIT`].
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
@@ -294,6 +295,12 @@ impl Incoming {
 
     /// A body field (snake_case name) or else a query parameter, as text.
     pub fn text(&self, name: &str) -> Option<String> {
+        self.text_ref(name).map(Cow::into_owned)
+    }
+
+    /// [`Incoming::text`], borrowed where the request holds the text as it is (a string field or a
+    /// query parameter): the conformance observer reads several fields of every request.
+    pub fn text_ref(&self, name: &str) -> Option<Cow<'_, str>> {
         // Callers name fields in snake_case already; fold only when they do not (no allocation on
         // the hot path, where faults and the observer ask for several fields per request).
         let folded;
@@ -307,14 +314,14 @@ impl Incoming {
             self.query
                 .iter()
                 .find(|(k, _)| folds_to(k, snake))
-                .map(|(_, v)| v.clone())
+                .map(|(_, v)| Cow::Borrowed(v.as_str()))
         });
         value.filter(|v| !v.is_empty())
     }
 
     /// The `grant_type` field.
-    pub fn grant_type(&self) -> Option<String> {
-        self.text("grant_type")
+    pub fn grant_type(&self) -> Option<Cow<'_, str>> {
+        self.text_ref("grant_type")
     }
 
     /// A header's value as text (`None` when absent or not visible ASCII).
@@ -335,11 +342,11 @@ impl Incoming {
     }
 }
 
-fn value_text(v: &Value) -> String {
+fn value_text(v: &Value) -> Cow<'_, str> {
     match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
+        Value::String(s) => Cow::Borrowed(s),
+        Value::Null => Cow::Borrowed(""),
+        other => Cow::Owned(other.to_string()),
     }
 }
 
