@@ -261,7 +261,9 @@ def ab(secs, rounds=3):
     """Before/after and worker A/B in one run: each binary in $AB_BINS (label=path, comma-separated)
     against the static server, for the issue-13 cases at 16 and 64 connections, wrk pinned to core
     0, `rounds` rounds, medians; then the last binary with 1 and 2 workers driving 4 namespaces.
-    AB_CASES=client_credentials,... keeps only those cases; AB_WORKERS=0 skips the workers table."""
+    AB_CASES=client_credentials,... keeps only those cases; AB_WORKERS=0 skips the workers table;
+    AB_ROUNDS=5 takes the median of more rounds on a noisy machine."""
+    rounds = int(os.environ.get("AB_ROUNDS", rounds))
     bins = [b.split("=", 1) for b in os.environ.get("AB_BINS", f"mock={MOCK}").split(",")]
     print(f"# wix-oauth-mock A/B, {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPUs, {load()}")
     print(f"wrk -t1 pinned to core 0, {secs} s per run, median of {rounds} rounds; CPU = server user+sys per request\n")
