@@ -399,6 +399,17 @@ pub struct AccessResponse {
     pub refresh_token: String,
 }
 
+impl crate::jwt::WriteJson for AccessResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        use crate::jwt::write_json_str;
+        out.extend_from_slice(b"{\"access_token\":");
+        write_json_str(out, self.access_token.as_str());
+        out.extend_from_slice(b",\"refresh_token\":");
+        write_json_str(out, &self.refresh_token);
+        out.push(b'}');
+    }
+}
+
 /// The named operations routes call. Each decides its own lock scope: a read takes the world lock
 /// for the lookup alone, a change holds it for exactly the updates that must be atomic (a code is
 /// redeemed once, a secret generated once), and what an answer needs is copied out before the

@@ -56,14 +56,22 @@ pub fn reply_json<T: serde::Serialize>(result: Result<T, WixError>) -> Response 
 
 /// Like [`reply_json`], with the tokens the value carries attached for the conformance observer
 /// (so it need not parse the answer back).
-pub fn reply_tokens<T: serde::Serialize>(
+pub fn reply_tokens<T: crate::jwt::WriteJson>(
     result: Result<T, WixError>,
     issued: impl FnOnce(&T) -> crate::conformance::Issued,
 ) -> Response {
     match result {
         Ok(value) => {
             let tokens = issued(&value);
-            let mut res = json_response(StatusCode::OK, &value);
+            // Written by the answer itself (the tokens copied, not escaped byte by byte), into a
+            // buffer sized once for a token answer.
+            let mut body = Vec::with_capacity(1024);
+            value.write_json(&mut body);
+            let mut res = Response::new(body.into());
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             res.extensions_mut().insert(tokens);
             res
         }

@@ -155,6 +155,23 @@ pub struct Minted {
     pub refresh_token: Option<crate::jwt::Token>,
 }
 
+impl crate::jwt::WriteJson for Minted {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        use crate::jwt::write_json_str;
+        out.extend_from_slice(b"{\"access_token\":");
+        write_json_str(out, self.access_token.as_str());
+        out.extend_from_slice(b",\"token_type\":");
+        write_json_str(out, self.token_type);
+        out.extend_from_slice(b",\"expires_in\":");
+        out.extend_from_slice(self.expires_in.to_string().as_bytes());
+        if let Some(refresh) = &self.refresh_token {
+            out.extend_from_slice(b",\"refresh_token\":");
+            write_json_str(out, refresh.as_str());
+        }
+        out.push(b'}');
+    }
+}
+
 /// The `data` of a Headless refresh token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct RefreshData {
@@ -790,6 +807,40 @@ impl World {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_answers_are_written_byte_for_byte_as_serde_json_writes_them() {
+        use crate::jwt::{Token, WriteJson};
+        let written = |v: &dyn Fn(&mut Vec<u8>)| {
+            let mut out = Vec::new();
+            v(&mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let jwt = "OauthNG.JWS.eyJhbGciOiJIUzI1NiJ9.eyJkYXRhIjoie30ifQ.c2lnbmF0dXJl-_";
+        // Text that needs escaping takes serde_json's escape, not the copy.
+        for text in [jwt, "a\"quoted\\token\u{1}\n", "visitor-tökén"] {
+            for refresh in [None, Some(Token::from(format!("{text}.refresh")))] {
+                let minted = Minted {
+                    access_token: Token::from(text.to_string()),
+                    token_type: "Bearer",
+                    expires_in: 14_400,
+                    refresh_token: refresh,
+                };
+                assert_eq!(
+                    written(&|out| minted.write_json(out)),
+                    serde_json::to_string(&minted).unwrap()
+                );
+            }
+            let access = crate::app::AccessResponse {
+                access_token: Token::from(text.to_string()),
+                refresh_token: format!("OAUTH2.REFRESH.{text}"),
+            };
+            assert_eq!(
+                written(&|out| access.write_json(out)),
+                serde_json::to_string(&access).unwrap()
+            );
+        }
+    }
 
     #[test]
     fn a_user_gets_the_app_scopes_its_role_allows() {
