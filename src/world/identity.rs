@@ -163,7 +163,8 @@ impl crate::jwt::WriteJson for Minted {
         out.extend_from_slice(b",\"token_type\":");
         write_json_str(out, self.token_type);
         out.extend_from_slice(b",\"expires_in\":");
-        out.extend_from_slice(self.expires_in.to_string().as_bytes());
+        // serde_json writes numbers with itoa, without allocating; writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, &self.expires_in);
         if let Some(refresh) = &self.refresh_token {
             out.extend_from_slice(b",\"refresh_token\":");
             write_json_str(out, refresh.as_str());
