@@ -658,9 +658,6 @@ fn uses_plain_pkce(req: &Incoming) -> bool {
         || req.params.fields().values().any(walk)
 }
 
-/// The `exp` of an `OauthNG.JWS.<JWT>` token, read without checking it (only to time refreshes).
-/// The member rules (issue 14): re-used session tokens, login instead of verifying, wrong-password
-/// loops, and another OAuth app's visitor token.
 /// `parts` joined into one map key, allocated once at its final size (`format!` grew it from 8
 /// bytes, four reallocations for a `client_credentials` key, on every token request).
 fn key(parts: &[&str]) -> String {
@@ -671,6 +668,8 @@ fn key(parts: &[&str]) -> String {
     out
 }
 
+/// The member rules (issue 14): re-used session tokens, login instead of verifying, wrong-password
+/// loops, and another OAuth app's visitor token.
 fn observe_members(s: &mut State, o: &Observed<'_>) {
     let (req, entry) = (o.req, o.entry);
     let endpoint = req.endpoint.unwrap_or_default();
@@ -810,6 +809,7 @@ fn unverified_app_id(token: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The `exp` of an `OauthNG.JWS.<JWT>` token, read without checking it (only to time refreshes).
 fn unverified_exp(token: &str) -> Option<DateTime<Utc>> {
     use base64::Engine as _;
     let payload = token
