@@ -67,11 +67,7 @@ pub fn reply_tokens<T: crate::jwt::WriteJson>(
             // buffer sized once for a token answer.
             let mut body = Vec::with_capacity(1024);
             value.write_json(&mut body);
-            let mut res = Response::new(body.into());
-            res.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
+            let mut res = json_bytes(StatusCode::OK, body);
             res.extensions_mut().insert(tokens);
             res
         }
@@ -91,6 +87,11 @@ pub fn json_response<T: serde::Serialize>(status: StatusCode, value: &T) -> Resp
         *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         return res;
     }
+    json_bytes(status, body)
+}
+
+/// `body`, already JSON, as a response with `status`.
+fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
     let mut res = Response::new(body.into());
     res.headers_mut().insert(
         header::CONTENT_TYPE,
