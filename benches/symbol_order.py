@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Writes benches/symbol-order.txt: the functions a release binary runs from exec to its first answers,
+hottest first, for the linker to lay out side by side (build.rs passes the file to rust-lld as
+`--symbol-ordering-file` in release builds).
+
+Why: an idle mock's RSS is mostly its own code pages. The kernel maps the 64 KiB around every first
+touch of a code page (fault-around), and in a 10 MB `.text` the few thousand functions that start the
+server and answer a token request are spread over most of it, so most of the text ended up resident
+(benches/RESULTS.md, 2026-12-02). Laid out together they fill a few hundred KiB.
+
+    cargo rustc --release --bin wix-oauth-mock -- -C strip=none
+    python3 benches/symbol_order.py target/release/wix-oauth-mock
+
+The binary must keep its symbols (the command above builds the release profile without stripping:
+the same code and symbol names as the shipped build). It serves under `valgrind --tool=callgrind
+--demangle=no` on 127.0.0.1: the start, a health probe, then 50 of each of issue 13's benchmark
+requests; every function that ran is listed, the most instructions first. A stale file costs nothing
+but layout: symbols that no longer exist are skipped without a warning, and new functions land
+where the linker puts them by default. Regenerate after large changes (needs valgrind)."""
+import collections
+import glob
+import http.client
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "benches/symbol-order.txt")
+APP_ID = "5e2c9a6f-8a61-4b4f-9a43-0f3d2b1c7a10"
+APP_SECRET = "mock-app-secret-0001"
+INSTANCE = "54f783ac-8c25-4a73-9ebf-a1125f71c5e3"
+REFRESH = "OAUTH2.REFRESH.demo-site-refresh-token"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(binary, dumps):
+    port = free_port()
+    proc = subprocess.Popen(
+        ["valgrind", "--tool=callgrind", "--demangle=no", f"--callgrind-out-file={dumps}/cg.%p",
+         binary, "--port", str(port), "--no-watch"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.request("GET", "/__admin/health")
+                conn.getresponse().read()
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise SystemExit(f"{binary} did not answer under valgrind")
+                time.sleep(0.2)
+
+        def post(path, body, auth=None):
+            headers = {"Content-Type": "application/json", **({"Authorization": auth} if auth else {})}
+            conn.request("POST", path, json.dumps(body), headers)
+            res = conn.getresponse()
+            data = res.read()
+            if res.status != 200:
+                raise SystemExit(f"{path} answered {res.status}: {data[:200]!r}")
+            return data
+
+        refresh = {"grant_type": "refresh_token", "client_id": APP_ID, "client_secret": APP_SECRET,
+                   "refresh_token": REFRESH}
+        token = json.loads(post("/oauth/access", refresh))["access_token"]
+        for _ in range(50):
+            post("/oauth2/token", {"grant_type": "client_credentials", "client_id": APP_ID,
+                                   "client_secret": APP_SECRET, "instance_id": INSTANCE})
+            post("/oauth/access", refresh)
+            post("/apps/v1/bi-event", {"eventName": "APP_DASHBOARD_LOADED"}, token)
+    finally:
+        # SIGTERM: the server shuts down gracefully and callgrind writes its profile at exit.
+        proc.terminate()
+        proc.wait()
+
+
+def functions(dumps):
+    """Each function's own instruction count, from callgrind's (name-compressed) profiles."""
+    names, cost = {}, collections.Counter()
+    for path in glob.glob(f"{dumps}/cg.*"):
+        current, call_line = None, False
+        with open(path, errors="replace") as f:
+            for line in f:
+                named = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
+                if named:
+                    kind, key, name = named.groups()
+                    if name:
+                        names[key] = name
+                    if kind == "fn":
+                        current = key
+                    continue
+                if line.startswith("calls="):
+                    # The next line is the call's inclusive cost, not the caller's own.
+                    call_line = True
+                    continue
+                if call_line:
+                    call_line = False
+                    continue
+                fields = line.split()
+                if current and len(fields) >= 2 and fields[-1].isdigit() and line[:1] in "0123456789+-*":
+                    cost[current] += int(fields[-1])
+    ordered, seen = [], set()
+    for key, _ in cost.most_common():
+        # Callgrind marks recursion depth as `name'2`; the symbol is the name.
+        name = re.sub(r"'\d+$", "", names.get(key, ""))
+        # Rust symbols only: the C library's live in their own files.
+        if name.startswith(("_ZN", "_R", "__rust")) and name not in seen:
+            seen.add(name)
+            ordered.append(name)
+    return ordered
+
+
+def main():
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__)
+    with tempfile.TemporaryDirectory(prefix="symbol-order-") as dumps:
+        run(sys.argv[1], dumps)
+        symbols = functions(dumps)
+    if len(symbols) < 100:
+        raise SystemExit(f"only {len(symbols)} Rust symbols: is the binary stripped?")
+    with open(OUT, "w") as f:
+        f.write("".join(s + "\n" for s in symbols))
+    print(f"{OUT}: {len(symbols)} symbols")
+
+
+if __name__ == "__main__":
+    main()
