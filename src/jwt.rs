@@ -352,16 +352,63 @@ fn claims_json(unsigned: &Unsigned, iat: i64, exp: i64) -> Vec<u8> {
     out.extend_from_slice(b"{\"data\":\"");
     match unsigned {
         Unsigned::Instance(instance) => {
-            // Written whole, then escaped in one pass (cheaper than escaping serde's many small
-            // writes). Writing to a Vec cannot fail.
-            let mut data = Vec::with_capacity(384);
-            let _ = serde_json::to_writer(&mut data, &DataRef { instance });
-            escape_json_string_body(&mut out, &data);
+            // serde_json writes the `data` JSON straight into the claims, already escaped by the
+            // formatter: no second buffer and no second pass over it. Writing to a Vec cannot fail.
+            let mut ser = serde_json::Serializer::with_formatter(&mut out, InsideString);
+            let _ = DataRef { instance }.serialize(&mut ser);
         }
         Unsigned::Data(data) => escape_json_string_body(&mut out, data.as_bytes()),
     }
     let _ = write!(out, "\",\"iat\":{iat},\"exp\":{exp}}}");
     out
+}
+
+/// Writes JSON as the content of a JSON string: what serde_json's compact output would be once
+/// escaped again, in the same pass. A string's plain fragments hold no `"`, `\` or control byte
+/// (serde_json hands those to `write_char_escape`), so only the quotes and escapes it writes
+/// itself change: `"` becomes `\"` and an escape's backslash is doubled.
+struct InsideString;
+
+impl serde_json::ser::Formatter for InsideString {
+    fn begin_string<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b"\\\"")
+    }
+
+    fn end_string<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b"\\\"")
+    }
+
+    fn write_char_escape<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        escape: serde_json::ser::CharEscape,
+    ) -> std::io::Result<()> {
+        use serde_json::ser::CharEscape;
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        // serde_json's escape (`\n`, `\"`, `\u001f`), each of its bytes escaped once more.
+        let escaped: &[u8] = match escape {
+            CharEscape::Quote => b"\\\\\\\"",
+            CharEscape::ReverseSolidus => b"\\\\\\\\",
+            CharEscape::Solidus => b"\\\\/",
+            CharEscape::Backspace => b"\\\\b",
+            CharEscape::FormFeed => b"\\\\f",
+            CharEscape::LineFeed => b"\\\\n",
+            CharEscape::CarriageReturn => b"\\\\r",
+            CharEscape::Tab => b"\\\\t",
+            CharEscape::AsciiControl(byte) => {
+                return w.write_all(&[
+                    b'\\',
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(byte >> 4)],
+                    HEX[usize::from(byte & 0xf)],
+                ]);
+            }
+        };
+        w.write_all(escaped)
+    }
 }
 
 /// A JSON answer the mock writes itself, byte for byte what `serde_json::to_vec` writes for the
