@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use parking_lot::Mutex;
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
@@ -170,13 +170,74 @@ pub fn is_guid(s: &str) -> bool {
 }
 
 /// RFC 3339 with milliseconds and `Z`, the form of every Wix timestamp (`createdDate`, `signDate`).
+///
+/// Written digit by digit: chrono's formatter goes through `core::fmt` (about 700 instructions a
+/// timestamp, and a token request writes three: issue 13). Years outside 0-9999 and leap seconds,
+/// which RFC 3339's fixed shape does not cover, are left to chrono.
 pub fn rfc3339_millis(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+    // The UTC date and time as stored: each of `t`'s own accessors would convert it again.
+    let (date, time) = (t.naive_utc().date(), t.naive_utc().time());
+    let (year, nanos) = (date.year(), time.nanosecond());
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        return t.to_rfc3339_opts(SecondsFormat::Millis, true);
+    }
+    let mut out = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut value: u32| {
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, 4, year as u32);
+    put(5, 2, date.month());
+    put(8, 2, date.day());
+    put(11, 2, time.hour());
+    put(14, 2, time.minute());
+    put(17, 2, time.second());
+    put(20, 3, nanos / 1_000_000);
+    // Only ASCII digits and separators went in, so this is always the whole text.
+    std::str::from_utf8(&out).unwrap_or_default().to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_are_written_as_chrono_writes_them() {
+        use chrono::TimeZone;
+        let mut seconds: i64 = -62_167_219_200; // 0000-01-01
+        let mut checked = 0;
+        while seconds < 253_402_300_800 + 86_400 * 800 {
+            for millis in [0, 1, 9, 10, 99, 100, 999] {
+                let nanos = millis * 1_000_000 + (seconds.rem_euclid(7) as u32) * 1_000;
+                let t = Utc.timestamp_opt(seconds, nanos).unwrap();
+                assert_eq!(
+                    rfc3339_millis(t),
+                    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+                );
+                checked += 1;
+            }
+            // Steps of 97 days and 1:01:11 land on every month, day, hour and minute in turn.
+            seconds += 86_400 * 97 + 3_671;
+        }
+        assert!(checked > 20_000);
+        // Before year 0, after 9999, and a leap second: chrono's own answer.
+        for t in [
+            Utc.timestamp_opt(-62_167_219_201, 0).unwrap(),
+            Utc.timestamp_opt(253_402_300_800, 5_000_000).unwrap(),
+            Utc.timestamp_opt(1_483_228_799, 1_500_000_000).unwrap(),
+        ] {
+            assert_eq!(
+                rfc3339_millis(t),
+                t.to_rfc3339_opts(SecondsFormat::Millis, true)
+            );
+        }
+        assert_eq!(
+            rfc3339_millis(Utc.timestamp_opt(1_700_000_000, 123_456_789).unwrap()),
+            "2023-11-14T22:13:20.123Z"
+        );
+    }
 
     #[test]
     fn the_same_seed_gives_the_same_sequence() {
