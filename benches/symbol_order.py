@@ -9,14 +9,21 @@ server and answer a token request are spread over most of it, so most of the tex
 (benches/RESULTS.md, 2026-12-02). Laid out together they fill a few hundred KiB.
 
     cargo rustc --release --bin wix-oauth-mock -- -C strip=none
-    python3 benches/symbol_order.py target/release/wix-oauth-mock
+    CARGO_TARGET_DIR=target/static RUSTFLAGS="-C target-feature=+crt-static" \
+      cargo rustc --release --target x86_64-unknown-linux-gnu --bin wix-oauth-mock -- -C strip=none
+    python3 benches/symbol_order.py target/release/wix-oauth-mock \
+      target/static/x86_64-unknown-linux-gnu/release/wix-oauth-mock
 
-The binary must keep its symbols (the command above builds the release profile without stripping:
-the same code and symbol names as the shipped build). It serves under `valgrind --tool=callgrind
+Two builds, because symbol names carry a hash of how their crate was built: the container's static
+build (the Dockerfile's flags, second command) names its functions differently from `cargo build
+--release`, so the file lists both builds' names, each binary's after the previous ones'; the linker
+skips the names a build does not have. The binaries must keep their symbols (`-C strip=none`: the
+same code and names as the shipped builds). Each serves under `valgrind --tool=callgrind
 --demangle=no` on 127.0.0.1: the start, a health probe, then 50 of each of issue 13's benchmark
-requests; every function that ran is listed, the most instructions first. A stale file costs nothing
-but layout: symbols that no longer exist are skipped without a warning, and new functions land
-where the linker puts them by default. Regenerate after large changes (needs valgrind)."""
+requests; every Rust function that ran is listed, the most instructions first. A stale file costs
+nothing but layout: new functions land where the linker puts them by default. The names also carry
+the compiler's version (the file was written with rustc 1.95.0): regenerate after a toolchain update
+and after large changes (needs valgrind)."""
 import collections
 import glob
 import http.client
@@ -122,16 +129,22 @@ def functions(dumps):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         raise SystemExit(__doc__)
-    with tempfile.TemporaryDirectory(prefix="symbol-order-") as dumps:
-        run(sys.argv[1], dumps)
-        symbols = functions(dumps)
-    if len(symbols) < 100:
-        raise SystemExit(f"only {len(symbols)} Rust symbols: is the binary stripped?")
+    listed, seen = [], set()
+    for binary in sys.argv[1:]:
+        with tempfile.TemporaryDirectory(prefix="symbol-order-") as dumps:
+            run(binary, dumps)
+            symbols = functions(dumps)
+        if len(symbols) < 100:
+            raise SystemExit(f"{binary}: only {len(symbols)} Rust symbols: is it stripped?")
+        new = [s for s in symbols if s not in seen]
+        seen.update(new)
+        listed += new
+        print(f"{binary}: {len(symbols)} functions ran, {len(new)} names not listed before")
     with open(OUT, "w") as f:
-        f.write("".join(s + "\n" for s in symbols))
-    print(f"{OUT}: {len(symbols)} symbols")
+        f.write("".join(s + "\n" for s in listed))
+    print(f"{OUT}: {len(listed)} symbols")
 
 
 if __name__ == "__main__":
