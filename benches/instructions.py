@@ -33,11 +33,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def measure(binary, n):
-    port, out = free_port(), tempfile.mkdtemp(prefix="callgrind-")
+def serve(binary, callgrind_args):
+    """Starts `binary` under callgrind on a free 127.0.0.1 port and waits for its health probe.
+    Returns the process and `post(path, body, auth=None)`, which sends a JSON POST over one
+    keep-alive connection and returns the body of its 200 (anything else stops the script)."""
+    port = free_port()
     proc = subprocess.Popen(
-        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/callgrind.out.%p",
-         binary, "--port", str(port), "--no-watch"],
+        ["valgrind", "--tool=callgrind", *callgrind_args, binary, "--port", str(port), "--no-watch"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while True:
@@ -48,6 +50,7 @@ def measure(binary, n):
             break
         except OSError:
             if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
                 raise SystemExit(f"{binary} did not answer under valgrind")
             time.sleep(0.2)
 
@@ -60,21 +63,29 @@ def measure(binary, n):
             raise SystemExit(f"{path} answered {res.status}: {data[:200]!r}")
         return data
 
-    token = json.loads(post("/oauth/access", {
-        "grant_type": "refresh_token", "client_id": APP_ID, "client_secret": APP_SECRET,
-        "refresh_token": REFRESH}))["access_token"]
-    cases = {
+    return proc, post
+
+
+def cases(post):
+    """Issue 13's three benchmark requests, name -> (path, body, Authorization)."""
+    refresh = {"grant_type": "refresh_token", "client_id": APP_ID, "client_secret": APP_SECRET,
+               "refresh_token": REFRESH}
+    token = json.loads(post("/oauth/access", refresh))["access_token"]
+    return {
         "client_credentials": ("/oauth2/token", {
             "grant_type": "client_credentials", "client_id": APP_ID, "client_secret": APP_SECRET,
             "instance_id": INSTANCE}, None),
-        "refresh_token": ("/oauth/access", {
-            "grant_type": "refresh_token", "client_id": APP_ID, "client_secret": APP_SECRET,
-            "refresh_token": REFRESH}, None),
+        "refresh_token": ("/oauth/access", refresh, None),
         "bi-event": ("/apps/v1/bi-event", {"eventName": "APP_DASHBOARD_LOADED"}, token),
     }
+
+
+def measure(binary, n):
+    out = tempfile.mkdtemp(prefix="callgrind-")
+    proc, post = serve(binary, [f"--callgrind-out-file={out}/callgrind.out.%p"])
     result = {}
     try:
-        for name, (path, body, auth) in cases.items():
+        for name, (path, body, auth) in cases(post).items():
             for _ in range(300):
                 post(path, body, auth)
             subprocess.run(["callgrind_control", "-z", str(proc.pid)], capture_output=True, check=True)

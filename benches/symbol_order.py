@@ -26,66 +26,24 @@ the compiler's version (the file was written with rustc 1.95.0): regenerate afte
 and after large changes (needs valgrind)."""
 import collections
 import glob
-import http.client
-import json
 import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
-import time
+
+from instructions import cases, serve  # the same server start and requests as the instruction counts
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "benches/symbol-order.txt")
-APP_ID = "5e2c9a6f-8a61-4b4f-9a43-0f3d2b1c7a10"
-APP_SECRET = "mock-app-secret-0001"
-INSTANCE = "54f783ac-8c25-4a73-9ebf-a1125f71c5e3"
-REFRESH = "OAUTH2.REFRESH.demo-site-refresh-token"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run(binary, dumps):
-    port = free_port()
-    proc = subprocess.Popen(
-        ["valgrind", "--tool=callgrind", "--demangle=no", f"--callgrind-out-file={dumps}/cg.%p",
-         binary, "--port", str(port), "--no-watch"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, post = serve(binary, ["--demangle=no", f"--callgrind-out-file={dumps}/cg.%p"])
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                conn.request("GET", "/__admin/health")
-                conn.getresponse().read()
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise SystemExit(f"{binary} did not answer under valgrind")
-                time.sleep(0.2)
-
-        def post(path, body, auth=None):
-            headers = {"Content-Type": "application/json", **({"Authorization": auth} if auth else {})}
-            conn.request("POST", path, json.dumps(body), headers)
-            res = conn.getresponse()
-            data = res.read()
-            if res.status != 200:
-                raise SystemExit(f"{path} answered {res.status}: {data[:200]!r}")
-            return data
-
-        refresh = {"grant_type": "refresh_token", "client_id": APP_ID, "client_secret": APP_SECRET,
-                   "refresh_token": REFRESH}
-        token = json.loads(post("/oauth/access", refresh))["access_token"]
+        requests = cases(post)
         for _ in range(50):
-            post("/oauth2/token", {"grant_type": "client_credentials", "client_id": APP_ID,
-                                   "client_secret": APP_SECRET, "instance_id": INSTANCE})
-            post("/oauth/access", refresh)
-            post("/apps/v1/bi-event", {"eventName": "APP_DASHBOARD_LOADED"}, token)
+            for path, body, auth in requests.values():
+                post(path, body, auth)
     finally:
         # SIGTERM: the server shuts down gracefully and callgrind writes its profile at exit.
         proc.terminate()
