@@ -357,9 +357,13 @@ impl App {
 
     /// Appends a request to the journal, stamped with the virtual time.
     pub fn journal_request(&self, method: &str, path: &str, raw_query: &str, status: u16) {
-        self.inner
-            .journal
-            .record(rfc3339_millis(self.now()), method, path, raw_query, status);
+        self.inner.journal.record(
+            crate::journal::Stamp(self.now()),
+            method,
+            path,
+            raw_query,
+            status,
+        );
     }
 
     /// The state to save in the state file, taken under the lock.

@@ -3,6 +3,7 @@
 //! Like wiremock's `received_requests`, it lets a test verify what happened after the fact. Admin
 //! calls (`/__admin/...`) are not journaled, so reading the journal does not change it.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
@@ -90,6 +91,35 @@ impl Default for Budget {
     }
 }
 
+/// When a request arrived: kept as the instant and written as RFC 3339 (milliseconds, `Z`) only
+/// when the journal is read. Every API request is journaled, few entries are ever read, and the
+/// text cost a token request an allocation and 1 % of its instructions (issue 13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp(pub chrono::DateTime<chrono::Utc>);
+
+impl Serialize for Stamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::ids::rfc3339_millis(self.0))
+    }
+}
+
+impl std::fmt::Display for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::ids::rfc3339_millis(self.0))
+    }
+}
+
+/// A method's name as an entry keeps it: borrowed for the methods every client sends.
+fn method_name(method: &str) -> Cow<'static, str> {
+    const STANDARD: [&str; 9] = [
+        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    match STANDARD.iter().find(|m| **m == method) {
+        Some(m) => Cow::Borrowed(m),
+        None => Cow::Owned(method.to_string()),
+    }
+}
+
 /// One journaled request.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Entry {
@@ -99,9 +129,10 @@ pub struct Entry {
     /// mock answered without one.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub request_id: String,
-    /// When it arrived, on the virtual clock (RFC 3339).
-    pub time: String,
-    pub method: String,
+    /// When it arrived, on the virtual clock (RFC 3339 with milliseconds when serialised).
+    pub time: Stamp,
+    /// The method; the standard ones are not copied per entry.
+    pub method: Cow<'static, str>,
     pub path: String,
     /// Query parameters, secrets redacted.
     pub query: BTreeMap<String, String>,
@@ -252,7 +283,7 @@ impl Journal {
     }
 
     /// Appends a request, dropping the oldest when full.
-    pub fn record(&self, time: String, method: &str, path: &str, raw_query: &str, status: u16) {
+    pub fn record(&self, time: Stamp, method: &str, path: &str, raw_query: &str, status: u16) {
         self.record_full(
             time,
             Answered {
@@ -271,7 +302,7 @@ impl Journal {
 
     /// Appends a request with its body fields (redacted here) and the faults that fired; returns
     /// the entry as stored.
-    pub fn record_full(&self, time: String, answered: Answered<'_>) -> Arc<Entry> {
+    pub fn record_full(&self, time: Stamp, answered: Answered<'_>) -> Arc<Entry> {
         let Answered {
             request_id,
             method,
@@ -287,7 +318,7 @@ impl Journal {
         let body = redact_body(body);
         let size = 160
             + request_id.len()
-            + time.len()
+            + 24 // the time, as it is written
             + method.len()
             + path.len().min(FIELD_MAX)
             + query
@@ -321,7 +352,7 @@ impl Journal {
             id,
             request_id,
             time,
-            method: method.to_string(),
+            method: method_name(method),
             path: truncated(path).into_owned(),
             query,
             body,
@@ -551,6 +582,8 @@ fn redact_query(raw: &str) -> BTreeMap<String, String> {
 mod tests {
     use super::*;
 
+    const T0: Stamp = Stamp(chrono::DateTime::UNIX_EPOCH);
+
     #[test]
     fn secret_names_are_recognised_in_any_case_and_spelling() {
         for name in [
@@ -583,7 +616,7 @@ mod tests {
     fn secrets_in_the_query_are_redacted() {
         let j = Journal::new(10);
         j.record(
-            "t".into(),
+            T0,
             "GET",
             "/installer/close-window",
             "access_token=abc&x=1",
@@ -604,7 +637,7 @@ mod tests {
 
     fn record_body(j: &Journal, body: &BTreeMap<String, Value>) -> Arc<Entry> {
         j.record_full(
-            "t".into(),
+            T0,
             Answered {
                 request_id: String::new(),
                 method: "POST",
@@ -668,7 +701,7 @@ mod tests {
     fn the_journal_keeps_only_the_newest_entries() {
         let j = Journal::new(2);
         for i in 0..5 {
-            j.record("t".into(), "GET", &format!("/{i}"), "", 200);
+            j.record(T0, "GET", &format!("/{i}"), "", 200);
         }
         let paths: Vec<_> = j.entries().into_iter().map(|e| (e.id, e.path)).collect();
         assert_eq!(paths, vec![(4, "/3".to_string()), (5, "/4".to_string())]);

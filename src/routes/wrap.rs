@@ -20,7 +20,6 @@ use crate::conformance::{Issued, Observed};
 use crate::endpoints::{self, Endpoint, Routed};
 use crate::error::WixError;
 use crate::faults::{Applied, Plan};
-use crate::ids::rfc3339_millis;
 use crate::journal::Answered;
 use crate::namespaces::{self, Namespaces};
 use crate::scenario::faults::DropMode;
@@ -231,7 +230,7 @@ async fn api(
         parts.headers.insert(REQUEST_ID, v);
     }
     let entry = app.journal().record_full(
-        rfc3339_millis(now),
+        crate::journal::Stamp(now),
         Answered {
             request_id,
             method: req.method.as_str(),

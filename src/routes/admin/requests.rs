@@ -101,14 +101,10 @@ impl JournalFilter {
             && self.request_id.as_ref().is_none_or(|r| *r == e.request_id)
             && self.since.as_ref().is_none_or(|s| match s.parse::<u64>() {
                 Ok(id) => e.id > id,
-                // Both sides are RFC 3339 UTC with milliseconds, so they compare as times.
-                Err(_) => match (
-                    s.parse::<chrono::DateTime<chrono::Utc>>(),
-                    e.time.parse::<chrono::DateTime<chrono::Utc>>(),
-                ) {
-                    (Ok(since), Ok(at)) => at >= since,
-                    _ => false,
-                },
+                // Compared as the entry shows its time: cut to milliseconds.
+                Err(_) => s
+                    .parse::<chrono::DateTime<chrono::Utc>>()
+                    .is_ok_and(|since| chrono::SubsecRound::trunc_subsecs(e.time.0, 3) >= since),
             })
     }
 
