@@ -785,6 +785,11 @@ pub fn route<'p>(method: &str, path: &'p str) -> Routed<'p> {
 }
 
 fn match_template<'p>(template: &str, path: &'p str) -> Option<Vec<&'p str>> {
+    // Most templates have no `{param}`: one comparison, which fails on the length for nearly every
+    // row, instead of splitting both (the table's scan was 2 % of a token request, issue 13).
+    if !template.contains('{') {
+        return (template.get(1..) == Some(path)).then(Vec::new);
+    }
     let mut args = Vec::new();
     let mut segments = path.split('/');
     for want in template[1..].split('/') {
