@@ -519,9 +519,7 @@ impl Conformance {
             None => None,
         };
         if let Some((token, refresh, expires_in, known_exp)) = issued {
-            let issued_key = grant_key
-                .clone()
-                .or_else(|| refresh.map(|t| format!("rt:{t}")));
+            let issued_key = grant_key.or_else(|| refresh.map(|t| format!("rt:{t}")));
             let exp = o
                 .applied
                 .issued_token_expiry

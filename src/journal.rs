@@ -495,7 +495,9 @@ fn redact_body(body: &BTreeMap<String, Value>) -> Fields {
         return Fields::default();
     }
     let mut room = ENTRY_BODY_MAX;
-    let mut out: Vec<u8> = Vec::with_capacity(2 + body.len() * 48);
+    // Room for names and short values as they usually come (a token request's ids are 36 bytes):
+    // growing mid-way was a realloc per journaled request.
+    let mut out: Vec<u8> = Vec::with_capacity(2 + body.len() * 64);
     out.push(b'{');
     let mut left_out = 0;
     for (k, v) in body {

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use tracing::Instrument;
 use warp::Reply;
-use warp::http::{HeaderMap, HeaderValue, Method, header};
+use warp::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use warp::reply::Response;
 
 use super::{Incoming, admin_guard, dispatch, stubs};
@@ -25,8 +25,9 @@ use crate::namespaces::{self, Namespaces};
 use crate::scenario::faults::DropMode;
 use crate::stubs::Found;
 
-/// The header Wix puts its request id in.
-const REQUEST_ID: &str = "x-wix-request-id";
+/// The header Wix puts its request id in: a `HeaderName` made once, since inserting by `&str`
+/// checks and copies the name on every request (0.5 % of a token request, issue 13).
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-wix-request-id");
 
 /// Answers one request read by the filter: picks the namespace's app, then [`serve`]s.
 pub async fn handle(
@@ -227,7 +228,7 @@ async fn api(
     // journal keeps it so the request an error names can be found.
     let request_id = app.next_request_id();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
-        parts.headers.insert(REQUEST_ID, v);
+        parts.headers.insert(REQUEST_ID.clone(), v);
     }
     let entry = app.journal().record_full(
         crate::journal::Stamp(now),
