@@ -22,8 +22,11 @@ same code and names as the shipped builds). Each serves under `valgrind --tool=c
 --demangle=no` on 127.0.0.1: the start, a health probe, then 50 of each of issue 13's benchmark
 requests; every Rust function that ran is listed, the most instructions first. A stale file costs
 nothing but layout: new functions land where the linker puts them by default. The names also carry
-the compiler's version (the file was written with rustc 1.95.0): regenerate after a toolchain update
-and after large changes (needs valgrind)."""
+the compiler's version and, through Cargo's build hash, every dependency's and their features (a
+build that also builds an example or a test turns on dev-dependency features: none of the names
+match, which is why benches/run.sh builds the mock on its own): regenerate after a
+toolchain update, after any change to Cargo.lock (a test checks the digest the file's header
+records), and after large changes (needs valgrind)."""
 import collections
 import glob
 import os
@@ -86,6 +89,20 @@ def functions(dumps):
     return ordered
 
 
+def header():
+    """What the names were made from, as `#` lines (lld skips them). A symbol's name hashes its
+    crate's build, which Cargo derives from every dependency's: any change to Cargo.lock renames all
+    of the mock's own functions, and the list then orders nothing of ours (adding one crate took idle
+    RSS from 5.4 back to 8.4 MiB). `tests/api/dockerignore.rs` compares the digest with Cargo.lock's."""
+    import hashlib
+    import subprocess
+    with open(os.path.join(ROOT, "Cargo.lock"), "rb") as f:
+        lock = hashlib.sha256(f.read()).hexdigest()
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    return (f"# written by benches/symbol_order.py for {rustc}\n"
+            f"# Cargo.lock sha256 {lock}\n")
+
+
 def main():
     if len(sys.argv) < 2:
         raise SystemExit(__doc__)
@@ -101,7 +118,7 @@ def main():
         listed += new
         print(f"{binary}: {len(symbols)} functions ran, {len(new)} names not listed before")
     with open(OUT, "w") as f:
-        f.write("".join(s + "\n" for s in listed))
+        f.write(header() + "".join(s + "\n" for s in listed))
     print(f"{OUT}: {len(listed)} symbols")
 
 
