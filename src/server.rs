@@ -25,7 +25,18 @@ use crate::{routes, state_file, tls, watch};
 /// `tracing` (on stderr, as `--log-format` says); stdout carries only the start-up lines that
 /// scripts read, the first of which contains `listening on http://ADDR`.
 pub fn serve(args: ServeArgs) -> ExitCode {
-    one_malloc_arena();
+    // Half the cores (at least one) unless `--workers` or tokio's TOKIO_WORKER_THREADS say
+    // otherwise: the client under test almost always runs on the same machine, and on 2 cores with
+    // the load generator beside it a second worker cost 20-50 % more CPU per request for at most
+    // 2 % more throughput (benches/RESULTS.md, issue 13). On a bigger machine the spare cores serve.
+    let tokio_workers = std::env::var("TOKIO_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    let workers = args.workers.unwrap_or_else(|| {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        (cores / 2).max(1)
+    });
+    malloc_arenas(args.workers.or(tokio_workers).unwrap_or(workers));
     crate::cli::init_logs(&args.log, args.log_format);
     let (scenario, origin) = match &args.scenario {
         Some(path) => match Scenario::from_file(path) {
@@ -38,14 +49,6 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         None => (Scenario::builtin(), "built-in".to_string()),
     };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    // Half the cores (at least one) unless `--workers` or tokio's TOKIO_WORKER_THREADS say
-    // otherwise: the client under test almost always runs on the same machine, and on 2 cores with
-    // the load generator beside it a second worker cost 20-50 % more CPU per request for at most
-    // 2 % more throughput (benches/RESULTS.md, issue 13). On a bigger machine the spare cores serve.
-    let workers = args.workers.unwrap_or_else(|| {
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        (cores / 2).max(1)
-    });
     if args.workers.is_some() || std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
         builder.worker_threads(workers);
     }
@@ -288,16 +291,20 @@ async fn start_tls(
     Ok((listener, local, note, material.config, material.ca_pem))
 }
 
-/// Asks glibc for a single malloc arena, without fastbins. It otherwise makes one arena per thread
-/// that allocates, which adds about 2 MiB of peak RSS under load for nothing: every request takes
-/// the one world lock anyway (benches/RESULTS.md, issue 8). Same effect as `MALLOC_ARENA_MAX=1`,
-/// which still wins (and then the fastbins stay too).
+/// Asks glibc for one malloc arena per runtime worker, without fastbins. It otherwise makes an arena
+/// per thread that allocates (up to eight per core), which adds about 2 MiB of peak RSS under load
+/// for nothing (benches/RESULTS.md, issue 8); fewer arenas than workers, though, and the workers
+/// queue on the arena's lock: with two workers sharing one, that lock's futex calls were 14 % of the
+/// server's CPU, 21-25 µs per token request against 18-19 with an arena each (one worker: 12-13;
+/// benches/RESULTS.md, issue 13, fourth session). Same effect as `MALLOC_ARENA_MAX`, which still
+/// wins (and then the fastbins stay too).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn one_malloc_arena() {
+fn malloc_arenas(workers: usize) {
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        let arenas = libc::c_int::try_from(workers.max(1)).unwrap_or(libc::c_int::MAX);
         // SAFETY: called before the runtime starts any thread, so no allocation races the change.
         unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 1);
+            libc::mallopt(libc::M_ARENA_MAX, arenas);
             // No fastbins: tcache already serves small blocks, and fastbins made every
             // allocation of 1 KiB or more (a token answer) consolidate them first (issue 13's
             // profile: malloc_consolidate ~1.3 % of a token request).
@@ -307,7 +314,7 @@ fn one_malloc_arena() {
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn one_malloc_arena() {}
+fn malloc_arenas(_workers: usize) {}
 
 /// Binds `addr` (port 0 picks a free port).
 pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
