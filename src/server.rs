@@ -29,14 +29,16 @@ pub fn serve(args: ServeArgs) -> ExitCode {
     // otherwise: the client under test almost always runs on the same machine, and on 2 cores with
     // the load generator beside it a second worker cost 20-50 % more CPU per request for at most
     // 2 % more throughput (benches/RESULTS.md, issue 13). On a bigger machine the spare cores serve.
+    // tokio's own variable is read here, so a value it would panic on (`0`, `two`) means the default.
     let tokio_workers = std::env::var("TOKIO_WORKER_THREADS")
         .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok());
-    let workers = args.workers.unwrap_or_else(|| {
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0);
+    let workers = args.workers.or(tokio_workers).unwrap_or_else(|| {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         (cores / 2).max(1)
     });
-    malloc_arenas(args.workers.or(tokio_workers).unwrap_or(workers));
+    malloc_arenas(workers);
     crate::cli::init_logs(&args.log, args.log_format);
     let (scenario, origin) = match &args.scenario {
         Some(path) => match Scenario::from_file(path) {
@@ -49,9 +51,7 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         None => (Scenario::builtin(), "built-in".to_string()),
     };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if args.workers.is_some() || std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
-        builder.worker_threads(workers);
-    }
+    builder.worker_threads(workers);
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -27,8 +27,22 @@ async fn start_binary(
     tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
     String,
 ) {
+    start_binary_with_env(args, &[]).await
+}
+
+/// [`start_binary`] with extra environment variables.
+async fn start_binary_with_env(
+    args: &[&std::ffi::OsStr],
+    env: &[(&str, &str)],
+) -> (
+    tokio::process::Child,
+    String,
+    tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    String,
+) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wix-oauth-mock"))
         .args(args)
+        .envs(env.iter().copied())
         .env_remove("WIX_MOCK_PORT")
         .env_remove("WIX_MOCK_SCENARIO")
         .stdout(Stdio::piped())
@@ -99,6 +113,26 @@ async fn the_binary_serves_the_default_scenario_on_a_free_port() {
         "{access}"
     );
     child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_tokio_worker_count_tokio_would_panic_on_starts_the_default_instead() {
+    // The server reads TOKIO_WORKER_THREADS itself (it sizes the malloc arenas by it): `0` or a
+    // word would make tokio panic at start; they mean the default worker count instead.
+    for value in ["0", "two"] {
+        let (mut child, _, _, addr) = start_binary_with_env(
+            &["--port".as_ref(), "0".as_ref()],
+            &[("TOKIO_WORKER_THREADS", value)],
+        )
+        .await;
+        let health = http(
+            &addr,
+            format!("GET /__admin/health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+        )
+        .await;
+        assert!(health.starts_with("HTTP/1.1 200"), "{value}: {health}");
+        child.kill().await.unwrap();
+    }
 }
 
 /// Regression for issue 18 (shutdown waits for clients): SIGTERM with a pending long poll and a
