@@ -643,7 +643,7 @@ impl App {
     pub fn refresh(
         &self,
         client_id: Option<&str>,
-        credentials: Result<(String, String), WixError>,
+        credentials: Result<(&str, &str), WixError>,
         refresh_token: &str,
     ) -> Result<Minted, WixError> {
         self.with_world(|w, now, ids| w.refresh(client_id, credentials, refresh_token, now, ids))

@@ -169,16 +169,7 @@ pub struct Observed<'a> {
     pub issued: Option<&'a Issued>,
 }
 
-/// The tokens a token endpoint's answer carries, attached to the response by the handler so the
-/// observer need not parse the JSON it just wrote (issue 13: the re-parse was ~3 % of a token
-/// request).
-#[derive(Debug, Clone)]
-pub struct Issued {
-    pub access_token: crate::jwt::Token,
-    pub refresh_token: Option<crate::jwt::Token>,
-    /// `None` for `/oauth/access`, whose answer has no `expires_in` (F-12).
-    pub expires_in: Option<u64>,
-}
+pub use crate::request::Issued;
 
 #[derive(Debug, Default)]
 struct State {
@@ -306,7 +297,8 @@ impl Conformance {
                 (
                     format!(
                         "client_secret sent in the query string of {} {}",
-                        req.method, req.path
+                        req.method,
+                        req.path()
                     ),
                     vec![entry.clone()],
                 )
@@ -324,7 +316,7 @@ impl Conformance {
 
         // State and PKCE on the way in.
         if req.method == "GET"
-            && req.path == "/installer/install"
+            && req.path() == "/installer/install"
             && !req.query.contains_key("state")
         {
             s.add(Kind::InstallWithoutState, || {
@@ -344,7 +336,7 @@ impl Conformance {
         }
         let grant = req.grant_type();
         if grant.as_deref() == Some("authorization_code") {
-            if req.path != "/oauth/access"
+            if req.path() != "/oauth/access"
                 && !secret_sent
                 && req.text_ref("code_verifier").is_none()
             {
@@ -397,7 +389,7 @@ impl Conformance {
                 (
                     format!(
                         "{} {} was called with a token of a kind it does not accept",
-                        req.method, req.path
+                        req.method, req.path()
                     ),
                     vec![entry.clone()],
                 )
@@ -407,7 +399,7 @@ impl Conformance {
                     (
                         format!(
                             "{} {} needs a permission scope the app never requested",
-                            req.method, req.path
+                            req.method, req.path()
                         ),
                         vec![entry.clone()],
                     )
@@ -426,7 +418,7 @@ impl Conformance {
                     (
                         format!(
                             "{} {} was called with an access token past its expires_in; refresh before it runs out",
-                            req.method, req.path
+                            req.method, req.path()
                         ),
                         vec![entry.clone()],
                     )
@@ -470,7 +462,7 @@ impl Conformance {
             _ => None,
         };
         // A failed request issued nothing, and `/oauth/access` refreshes are the documented way.
-        let legacy = req.path.trim_end_matches('/') == "/oauth/access";
+        let legacy = req.path().trim_end_matches('/') == "/oauth/access";
         if o.status == 200
             && !legacy
             && let Some(key) = &grant_key
@@ -538,17 +530,19 @@ impl Conformance {
         observe_members(&mut s, &o);
 
         // Retry-After.
-        if let Some((at, instant, secs, limited)) = s.retry_after.get(&req.path).cloned() {
+        if let Some((at, instant, secs, limited)) = s.retry_after.get(req.path()).cloned() {
             let virtual_waited = (o.now - at).num_seconds() >= secs as i64;
             let really_waited = o.instant.duration_since(instant).as_secs() >= secs;
             if virtual_waited || really_waited {
-                s.retry_after.remove(&req.path);
+                s.retry_after.remove(req.path());
             } else {
                 s.add(Kind::IgnoredRetryAfter, || {
                     (
                         format!(
                             "{} {} sent before the Retry-After: {secs} of request {} had passed",
-                            req.method, req.path, limited.id
+                            req.method,
+                            req.path(),
+                            limited.id
                         ),
                         vec![limited, entry.clone()],
                     )
@@ -562,8 +556,10 @@ impl Conformance {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
         {
-            s.retry_after
-                .insert(req.path.clone(), (o.now, o.instant, secs, entry.clone()));
+            s.retry_after.insert(
+                req.path().to_string(),
+                (o.now, o.instant, secs, entry.clone()),
+            );
         }
     }
 

@@ -64,7 +64,7 @@ pub fn matches(m: &Match, req: &Incoming, status: Option<u16>) -> bool {
         return false;
     }
     if let Some(p) = &m.path
-        && !path_matches(p, &req.path)
+        && !path_matches(p, req.path())
     {
         return false;
     }

@@ -133,7 +133,8 @@ pub struct Entry {
     pub time: Stamp,
     /// The method; the standard ones are not copied per entry.
     pub method: Cow<'static, str>,
-    pub path: String,
+    /// The path as received; an endpoint's literal path is not copied per entry.
+    pub path: Cow<'static, str>,
     /// Query parameters, secrets redacted.
     pub query: BTreeMap<String, String>,
     /// Body fields (JSON object or form), secrets redacted; absent when there were none.
@@ -157,7 +158,7 @@ pub struct Entry {
 /// holds thousands of entries, and freeing the oldest (long out of the cache) cost a token request
 /// more than recording the new one (issue 13). Serialised as the JSON object it holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Fields(Box<str>);
+pub struct Fields(String);
 
 impl Fields {
     /// Whether the request had no body fields.
@@ -197,10 +198,11 @@ pub struct Answered<'a> {
     /// The answer's `x-wix-request-id`.
     pub request_id: String,
     pub method: &'a str,
-    pub path: &'a str,
+    /// Borrowed from the endpoint table when it is one of its literal paths (no copy per request).
+    pub path: Cow<'static, str>,
     pub raw_query: &'a str,
     /// Body fields, not yet redacted.
-    pub body: &'a BTreeMap<String, Value>,
+    pub body: &'a BTreeMap<Cow<'static, str>, Value>,
     pub status: u16,
     /// Names of the faults that fired.
     pub faults: Vec<String>,
@@ -289,7 +291,7 @@ impl Journal {
             Answered {
                 request_id: String::new(),
                 method,
-                path,
+                path: Cow::Owned(path.to_string()),
                 raw_query,
                 body: &BTreeMap::new(),
                 status,
@@ -325,7 +327,7 @@ impl Journal {
                 .iter()
                 .map(|(k, v)| 48 + k.len() + v.len())
                 .sum::<usize>()
-            + body.0.len()
+            + body.0.capacity()
             + faults.iter().map(|f| 24 + f.len()).sum::<usize>()
             + stub.as_ref().map_or(0, |s| 24 + s.len())
             + near_misses
@@ -353,7 +355,10 @@ impl Journal {
             request_id,
             time,
             method: method_name(method),
-            path: truncated(path).into_owned(),
+            path: match truncated(&path) {
+                Cow::Borrowed(_) => path,
+                Cow::Owned(cut) => Cow::Owned(cut),
+            },
             query,
             body,
             status,
@@ -490,7 +495,7 @@ fn redact_value(name: &str, value: &Value, room: &mut usize) -> Value {
 
 /// Body fields as the journal keeps them: redacted and cut to [`ENTRY_BODY_MAX`] bytes, written
 /// straight into one JSON object text (no intermediate map).
-fn redact_body(body: &BTreeMap<String, Value>) -> Fields {
+fn redact_body(body: &BTreeMap<Cow<'static, str>, Value>) -> Fields {
     if body.is_empty() {
         return Fields::default();
     }
@@ -535,7 +540,8 @@ fn redact_body(body: &BTreeMap<String, Value>) -> Fields {
     }
     out.push(b'}');
     // serde_json writes UTF-8 only.
-    Fields(String::from_utf8(out).unwrap_or_default().into_boxed_str())
+    // Kept at the capacity it was written in: shrinking it was a realloc per request (issue 13).
+    Fields(String::from_utf8(out).unwrap_or_default())
 }
 
 /// `text` as a JSON string.
@@ -638,14 +644,18 @@ mod tests {
     }
 
     fn record_body(j: &Journal, body: &BTreeMap<String, Value>) -> Arc<Entry> {
+        let body = body
+            .iter()
+            .map(|(k, v)| (Cow::Owned(k.clone()), v.clone()))
+            .collect();
         j.record_full(
             T0,
             Answered {
                 request_id: String::new(),
                 method: "POST",
-                path: "/oauth2/token",
+                path: Cow::Borrowed("/oauth2/token"),
                 raw_query: "",
-                body,
+                body: &body,
                 status: 400,
                 faults: Vec::new(),
                 stub: None,
@@ -705,7 +715,11 @@ mod tests {
         for i in 0..5 {
             j.record(T0, "GET", &format!("/{i}"), "", 200);
         }
-        let paths: Vec<_> = j.entries().into_iter().map(|e| (e.id, e.path)).collect();
+        let paths: Vec<_> = j
+            .entries()
+            .into_iter()
+            .map(|e| (e.id, e.path.to_string()))
+            .collect();
         assert_eq!(paths, vec![(4, "/3".to_string()), (5, "/4".to_string())]);
     }
 }

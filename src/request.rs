@@ -27,33 +27,88 @@ pub const BODY_LIMIT: u64 = 64 * 1024;
 /// mid-body gets 408 and its connection back, instead of holding it for ever).
 pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// A JSON object's members in order, repeated names included: `serde_json`'s `Map` keeps only the
-/// last of a repeated name, which would let `{"grant_type": "a", "grant_type": "b"}` through where
-/// the same form body is refused.
-struct Members(Vec<(String, Value)>);
+/// A JSON object's members in order, handed to `put` one by one, repeated names included:
+/// `serde_json`'s `Map` keeps only the last of a repeated name, which would let
+/// `{"grant_type": "a", "grant_type": "b"}` through where the same form body is refused. Straight
+/// into the caller's map, with names borrowed from the body: no list of members and no copy of a
+/// name per field (issue 13).
+struct Members<'f, F>(&'f mut F);
 
-impl<'de> serde::Deserialize<'de> for Members {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Members, D::Error> {
+impl<'de, F: FnMut(Cow<'de, str>, Value)> serde::de::DeserializeSeed<'de> for Members<'_, F> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F: FnMut(Cow<'de, str>, Value)> serde::de::Visitor<'de> for Members<'_, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Name(name)) = map.next_key()? {
+            let value = map.next_value()?;
+            (self.0)(name, value);
+        }
+        Ok(())
+    }
+}
+
+/// A member's name, borrowed from the body unless it holds an escape. (`Cow<str>`'s own
+/// `Deserialize` always copies.)
+struct Name<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Name<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Name<'de>, D::Error> {
         struct Visit;
         impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = Members;
+            type Value = Name<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
+                f.write_str("a string")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Members, A::Error> {
-                // Token requests carry four or five fields: no regrowth on the hot path.
-                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8).min(16));
-                while let Some(member) = map.next_entry::<String, Value>()? {
-                    members.push(member);
-                }
-                Ok(Members(members))
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(v)))
             }
         }
-        d.deserialize_map(Visit)
+        d.deserialize_str(Visit)
     }
+}
+
+/// A parameter's name as the map keeps it: snake_case, and one of the names the endpoints read
+/// borrowed from this list instead of copied per request.
+fn param_name(name: Cow<'_, str>) -> Cow<'static, str> {
+    let name = match name {
+        n if n.bytes().any(|c| c.is_ascii_uppercase()) => Cow::Owned(snake_case(&n)),
+        n => n,
+    };
+    let known = match &*name {
+        "grant_type" => "grant_type",
+        "client_id" => "client_id",
+        "client_secret" => "client_secret",
+        "instance_id" => "instance_id",
+        "refresh_token" => "refresh_token",
+        "access_token" => "access_token",
+        "code" => "code",
+        "code_verifier" => "code_verifier",
+        "code_challenge_method" => "code_challenge_method",
+        "redirect_uri" => "redirect_uri",
+        "state" => "state",
+        "scope" => "scope",
+        "token" => "token",
+        "member_id" => "member_id",
+        "session_token" => "session_token",
+        "email" => "email",
+        "password" => "password",
+        _ => return Cow::Owned(name.into_owned()),
+    };
+    Cow::Borrowed(known)
 }
 
 /// Request parameters from a JSON object or a form body, with lowerCamel names folded to snake_case.
@@ -61,7 +116,7 @@ impl<'de> serde::Deserialize<'de> for Members {
 /// Wix's token endpoints take both case styles and both encodings "whatever the Content-Type says"
 /// (docs/fidelity.md I-03: an old client sent JSON as text/plain), so the body is sniffed instead.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Params(BTreeMap<String, Value>);
+pub struct Params(BTreeMap<Cow<'static, str>, Value>);
 
 impl Params {
     /// Parses a body: empty, a JSON object, or `application/x-www-form-urlencoded`. Strict: a
@@ -84,8 +139,8 @@ impl Params {
         let trimmed = text.trim();
         let mut params = BTreeMap::new();
         let mut error = None;
-        let mut put = |key: String, value: Value, error: &mut Option<WixError>| {
-            match params.entry(snake_case_owned(key)) {
+        let mut put = |key: Cow<'_, str>, value: Value, error: &mut Option<WixError>| {
+            match params.entry(param_name(key)) {
                 std::collections::btree_map::Entry::Vacant(slot) => {
                     slot.insert(value);
                 }
@@ -103,13 +158,17 @@ impl Params {
         };
         if trimmed.is_empty() {
         } else if trimmed.starts_with('{') {
-            match serde_json::from_str::<Members>(trimmed) {
-                Ok(Members(members)) => {
-                    for (k, v) in members {
-                        put(k, v, &mut error);
-                    }
-                }
+            use serde::de::DeserializeSeed as _;
+            let mut repeated = None;
+            let mut de = serde_json::Deserializer::from_str(trimmed);
+            let read = Members(&mut |k, v| put(k, v, &mut repeated))
+                .deserialize(&mut de)
+                .and_then(|()| de.end());
+            match read {
+                Ok(()) => error = repeated,
                 Err(e) => {
+                    // As if nothing had been read: a malformed body has no fields.
+                    params.clear();
                     error = Some(WixError::InvalidRequest(format!(
                         "malformed JSON body: {e}"
                     )))
@@ -124,7 +183,7 @@ impl Params {
             ));
         } else {
             for (k, v) in url::form_urlencoded::parse(trimmed.as_bytes()) {
-                put(k.into_owned(), Value::String(v.into_owned()), &mut error);
+                put(k, Value::String(v.into_owned()), &mut error);
             }
         }
         (Params(params), error)
@@ -149,7 +208,7 @@ impl Params {
     }
 
     /// Every field, snake_case names.
-    pub fn fields(&self) -> &BTreeMap<String, Value> {
+    pub fn fields(&self) -> &BTreeMap<Cow<'static, str>, Value> {
         &self.0
     }
 }
@@ -171,16 +230,6 @@ pub fn snake_case(name: &str) -> String {
         }
     }
     out
-}
-
-/// [`snake_case`] of a name the caller owns: a name that needs no folding (every snake_case one)
-/// is returned as it is, without a copy (a token request's four or five fields, issue 13).
-fn snake_case_owned(name: String) -> String {
-    if name.bytes().any(|c| c.is_ascii_uppercase()) {
-        snake_case(&name)
-    } else {
-        name
-    }
 }
 
 /// Whether `snake_case(name) == snake`, without building the folded name.
@@ -224,6 +273,17 @@ pub fn query_params(raw: &str) -> Result<BTreeMap<String, String>, String> {
     Ok(out)
 }
 
+/// The tokens a token endpoint's answer carries, handed over by the handler (through
+/// [`Incoming::issued`]) so the conformance observer need not parse the JSON it just wrote (issue
+/// 13: the re-parse was ~3 % of a token request).
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub access_token: crate::jwt::Token,
+    pub refresh_token: Option<crate::jwt::Token>,
+    /// `None` for `/oauth/access`, whose answer has no `expires_in` (F-12).
+    pub expires_in: Option<u64>,
+}
+
 /// One request as every part of the pipeline sees it.
 #[derive(Debug, Clone, Default)]
 pub struct Incoming {
@@ -231,8 +291,6 @@ pub struct Incoming {
     pub method: Method,
     /// The path as the routes see it: any `/__ns/NAME` prefix removed, otherwise as received.
     pub raw_path: String,
-    /// The same without a trailing `/` (except for `/` itself), as fault patterns compare it.
-    pub path: String,
     /// The query string, empty when there is none.
     pub raw_query: String,
     /// The query's parameters, leniently (the first of a repeated name kept).
@@ -253,6 +311,9 @@ pub struct Incoming {
     pub app_id: Option<String>,
     /// The instance: a field, the access token's, or that of the code or refresh token sent.
     pub instance_id: Option<String>,
+    /// The tokens the handler's answer issued, set once by the handler. A field rather than a
+    /// response extension: an extension costs three allocations per answer (issue 13).
+    pub issued: std::sync::OnceLock<Issued>,
 }
 
 impl Incoming {
@@ -264,10 +325,6 @@ impl Incoming {
         headers: HeaderMap,
         body: Bytes,
     ) -> Incoming {
-        let path = match raw_path.trim_end_matches('/') {
-            "" => "/".to_string(),
-            p => p.to_string(),
-        };
         let mut query = BTreeMap::new();
         for (k, v) in url::form_urlencoded::parse(raw_query.as_bytes()) {
             query.entry(k.into_owned()).or_insert(v.into_owned());
@@ -281,7 +338,6 @@ impl Incoming {
         Incoming {
             method,
             raw_path,
-            path,
             raw_query,
             query,
             headers,
@@ -293,6 +349,15 @@ impl Incoming {
             stub: None,
             app_id: None,
             instance_id: None,
+            issued: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The path without a trailing `/` (except for `/` itself), as fault patterns compare it.
+    pub fn path(&self) -> &str {
+        match self.raw_path.trim_end_matches('/') {
+            "" => "/",
+            p => p,
         }
     }
 
@@ -400,6 +465,32 @@ mod tests {
     }
 
     #[test]
+    fn a_malformed_json_body_has_no_fields_even_after_good_members() {
+        let (params, error) = Params::read(br#"{"grant_type":"client_credentials","client_id":"#);
+        assert!(params.fields().is_empty(), "{params:?}");
+        assert!(
+            matches!(error, Some(WixError::InvalidRequest(m)) if m.starts_with("malformed JSON body"))
+        );
+        // Trailing text after the object is malformed too, as `serde_json::from_str` says.
+        let (params, error) = Params::read(br#"{"code":"a"} {"code":"b"}"#);
+        assert!(params.fields().is_empty());
+        assert!(error.is_some());
+    }
+
+    #[test]
+    fn names_with_escapes_read_like_plain_ones_and_unknown_names_are_kept() {
+        let (params, error) =
+            Params::read(br#"{"grant\u005ftype":"anonymous","clientId":"c","myField":"x"}"#);
+        assert!(error.is_none());
+        assert_eq!(params.required("grant_type").unwrap(), "anonymous");
+        assert_eq!(params.required("client_id").unwrap(), "c");
+        let names: Vec<&str> = params.fields().keys().map(|k| &**k).collect();
+        assert_eq!(names, ["client_id", "grant_type", "my_field"]);
+        // A repeat spelled once with an escape is still a repeat.
+        assert!(Params::parse(br#"{"code":"a","c\u006fde":"b"}"#).is_err());
+    }
+
+    #[test]
     fn folding_compares_like_snake_case() {
         for (name, snake) in [
             ("grantType", "grant_type"),
@@ -418,8 +509,9 @@ mod tests {
             "é_x",
             "xÉy",
         ] {
+            assert_eq!(param_name(Cow::Borrowed(name)), snake_case(name), "{name}");
             assert_eq!(
-                snake_case_owned(name.to_string()),
+                param_name(Cow::Owned(name.to_string())),
                 snake_case(name),
                 "{name}"
             );

@@ -3,6 +3,8 @@
 //! Grants: `authorization_code` (the installer's code) and `refresh_token`. The client authenticates
 //! with `client_id` + `client_secret` in the body, or with HTTP Basic as RFC 6749 clients do.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use base64::prelude::BASE64_STANDARD;
 use warp::reply::Response;
@@ -15,6 +17,7 @@ use crate::error::WixError;
 /// POST /oauth/access (and /oauth/access/) — exchange an authorization code or a refresh token.
 pub async fn access(app: App, req: &Incoming) -> Response {
     reply_tokens(
+        req,
         exchange(req.params(), req.header("authorization"), app),
         |a| Issued {
             access_token: a.access_token.clone(),
@@ -53,19 +56,20 @@ fn exchange(
 }
 
 /// The client's id and secret, from the body or from HTTP Basic (RFC 6749 §2.3.1).
-pub fn client_credentials(
-    params: &Params,
+/// Borrowed from the body when sent there (the usual case: no copy per token request).
+pub fn client_credentials<'a>(
+    params: &'a Params,
     authorization: Option<&str>,
-) -> Result<(String, String), WixError> {
+) -> Result<(Cow<'a, str>, Cow<'a, str>), WixError> {
     let from_body = (
         params.optional("client_id")?,
         params.optional("client_secret")?,
     );
     if let (Some(id), Some(secret)) = from_body {
-        return Ok((id.to_string(), secret.to_string()));
+        return Ok((Cow::Borrowed(id), Cow::Borrowed(secret)));
     }
     if let Some((id, secret)) = authorization.and_then(basic_credentials) {
-        return Ok((id, secret));
+        return Ok((Cow::Owned(id), Cow::Owned(secret)));
     }
     match from_body.0 {
         None => Err(WixError::InvalidRequest(

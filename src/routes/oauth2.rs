@@ -18,13 +18,15 @@ use crate::world::identity::{Minted, TokenInfo};
 /// POST /oauth2/token — every grant: `client_credentials`, `anonymous`, `refresh_token`,
 /// `authorization_code`, `strip_bound_session`, `authorized_client`.
 pub async fn token(app: App, req: &Incoming) -> Response {
-    reply_tokens(grant(req.params(), req.header("authorization"), app), |m| {
-        Issued {
+    reply_tokens(
+        req,
+        grant(req.params(), req.header("authorization"), app),
+        |m| Issued {
             access_token: m.access_token.clone(),
             refresh_token: m.refresh_token.clone(),
             expires_in: Some(m.expires_in),
-        }
-    })
+        },
+    )
 }
 
 fn grant(
@@ -49,6 +51,10 @@ fn grant(
             // The client's kind decides (World::refresh); a legacy app token needs the secret.
             let client_id = params.optional("client_id")?;
             let credentials = client_credentials(params, authorization);
+            let credentials = match &credentials {
+                Ok((id, secret)) => Ok((&**id, &**secret)),
+                Err(e) => Err(e.clone()),
+            };
             app.refresh(client_id, credentials, refresh_token)
         }
         "authorization_code" => {

@@ -57,6 +57,7 @@ pub fn reply_json<T: serde::Serialize>(result: Result<T, WixError>) -> Response 
 /// Like [`reply_json`], with the tokens the value carries attached for the conformance observer
 /// (so it need not parse the answer back).
 pub fn reply_tokens<T: crate::jwt::WriteJson>(
+    req: &super::Incoming,
     result: Result<T, WixError>,
     issued: impl FnOnce(&T) -> crate::conformance::Issued,
 ) -> Response {
@@ -67,9 +68,9 @@ pub fn reply_tokens<T: crate::jwt::WriteJson>(
             // buffer sized once for a token answer.
             let mut body = Vec::with_capacity(1024);
             value.write_json(&mut body);
-            let mut res = json_bytes(StatusCode::OK, body);
-            res.extensions_mut().insert(tokens);
-            res
+            // A handler answers once, so the cell is empty.
+            let _ = req.issued.set(tokens);
+            json_bytes(StatusCode::OK, body)
         }
         Err(e) => e.into_response(),
     }

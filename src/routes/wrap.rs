@@ -7,8 +7,9 @@
 //!
 //! Admin paths (`/__admin/...`) pass straight to their handler: no faults, no journal.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use tracing::Instrument;
 use warp::Reply;
 use warp::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
@@ -16,7 +17,7 @@ use warp::reply::Response;
 
 use super::{Incoming, admin_guard, dispatch, stubs};
 use crate::app::App;
-use crate::conformance::{Issued, Observed};
+use crate::conformance::Observed;
 use crate::endpoints::{self, Endpoint, Routed};
 use crate::error::WixError;
 use crate::faults::{Applied, Plan};
@@ -150,8 +151,15 @@ async fn api(
     // No endpoint serves the path: a stub may (issue 15). Matched before the fault plan, so a
     // `match.stub` fault sees the stub's name.
     let mut found = None;
+    // The endpoint table's own text of the path, when the request used a literal path as written.
+    let mut literal = None;
     match &routed {
-        Ok((endpoint, _)) => req.endpoint = endpoint.fault_name,
+        Ok((endpoint, args)) => {
+            req.endpoint = endpoint.fault_name;
+            if args.is_empty() {
+                literal = endpoint.paths.iter().copied().find(|p| *p == req.raw_path);
+            }
+        }
         Err(_) if unreadable.is_none() && app.recorder().is_some() => {}
         Err(_) if unreadable.is_none() && !app.stubs().is_empty() => {
             found = Some(app.match_stub(req));
@@ -201,11 +209,8 @@ async fn api(
     };
     let (mut parts, res_body) = res.into_parts();
     // Handlers answer with whole in-memory bodies: this only takes the bytes back, it waits on nothing.
-    let mut bytes = match res_body.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => Bytes::new(),
-    };
-    let mut issued = parts.extensions.remove::<Issued>();
+    let mut bytes = super::whole(res_body).await.unwrap_or_default();
+    let mut issued = req.issued.take();
     let applied = if plan.state.is_some()
         || !plan.expires.is_empty()
         || parts.headers.contains_key(header::LOCATION)
@@ -235,7 +240,10 @@ async fn api(
         Answered {
             request_id,
             method: req.method.as_str(),
-            path: &req.raw_path,
+            path: match literal {
+                Some(path) => Cow::Borrowed(path),
+                None => Cow::Owned(req.raw_path.clone()),
+            },
             raw_query: &req.raw_query,
             body: req.params.fields(),
             status: parts.status.as_u16(),

@@ -120,12 +120,12 @@ impl World {
     pub fn refresh(
         &mut self,
         client_id: Option<&str>,
-        credentials: Result<(String, String), WixError>,
+        credentials: Result<(&str, &str), WixError>,
         refresh_token: &str,
         now: DateTime<Utc>,
         ids: &Ids,
     ) -> Result<Minted, WixError> {
-        let basic_id = credentials.as_ref().ok().map(|(id, _)| id.as_str());
+        let basic_id = credentials.as_ref().ok().map(|(id, _)| *id);
         let headless = match client_id.or(basic_id) {
             Some(id) if self.oauth_apps.contains_key(id) => true,
             Some(id) if self.apps.contains_key(id) => false,
@@ -139,7 +139,7 @@ impl World {
             self.refresh_headless(client_id.as_deref(), refresh_token, now, ids)
         } else {
             let (id, secret) = credentials?;
-            self.refresh_app(&id, &secret, refresh_token, now, ids)
+            self.refresh_app(id, secret, refresh_token, now, ids)
         }
     }
 

@@ -474,8 +474,6 @@ impl World {
         &mut self,
         token: &crate::jwt::Token,
         kind: &'static str,
-        app_id: &str,
-        instance_id: &str,
         now: DateTime<Utc>,
         exp: DateTime<Utc>,
     ) {
@@ -485,8 +483,6 @@ impl World {
         self.recent_tokens.push_back(IssuedToken {
             token: token.clone(),
             kind,
-            app_id: app_id.to_string(),
-            instance_id: instance_id.to_string(),
             issued_at: now,
             expires_at: exp,
         });
@@ -554,7 +550,7 @@ impl World {
                     ..Default::default()
                 };
                 let token = self.signer.mint(claim, now, exp);
-                self.remember(&token, "user", &instance.app_id, &instance_id, now, exp);
+                self.remember(&token, "user", now, exp);
                 Ok(minted(token, None))
             }
             Subject::Visitor {
@@ -583,7 +579,7 @@ impl World {
                     now,
                     now + secs(REFRESH_TOKEN_SECS),
                 );
-                self.remember(&token, "visitor", &client_id, "", now, exp);
+                self.remember(&token, "visitor", now, exp);
                 Ok(minted(token, Some(refresh)))
             }
             Subject::Member {
@@ -625,7 +621,7 @@ impl World {
                     now,
                     now + secs(REFRESH_TOKEN_SECS),
                 );
-                self.remember(&token, "member", &client_id, "", now, exp);
+                self.remember(&token, "member", now, exp);
                 Ok(minted(token, Some(refresh)))
             }
             Subject::HeadlessAdmin { client_id } => {
@@ -635,7 +631,7 @@ impl World {
                     ..self.headless_claim(&client_id, &site_id, now, exp)
                 };
                 let token = self.signer.mint(claim, now, exp);
-                self.remember(&token, "headless_admin", &client_id, "", now, exp);
+                self.remember(&token, "headless_admin", now, exp);
                 Ok(minted(token, None))
             }
         }

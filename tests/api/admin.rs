@@ -117,6 +117,52 @@ async fn the_state_lists_apps_instances_codes_and_tokens() {
 }
 
 #[tokio::test]
+async fn the_state_lists_each_live_access_token_with_its_app_and_instance() {
+    let app = spawn_app();
+    let app_token = app
+        .post_json(
+            "/oauth2/token",
+            &json!({"grant_type": "client_credentials", "client_id": APP_ID,
+                    "client_secret": APP_SECRET, "instance_id": INSTANCE_ID}),
+        )
+        .await;
+    let visitor = app
+        .post_json(
+            "/oauth2/token",
+            &json!({"grant_type": "anonymous", "client_id": CLIENT_ID}),
+        )
+        .await;
+    let listed = app.state().await["access_tokens"].clone();
+    let row = |token: &serde_json::Value| {
+        let token = token["access_token"].as_str().unwrap();
+        let row = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["access_token"] == token)
+            .unwrap_or_else(|| panic!("{token} not in {listed:#}"));
+        (
+            row["kind"].clone(),
+            row["app_id"].clone(),
+            row["instance_id"].clone(),
+        )
+    };
+    assert_eq!(
+        row(&app_token.json()),
+        (
+            json!("client_credentials"),
+            json!(APP_ID),
+            json!(INSTANCE_ID)
+        )
+    );
+    // A Headless token belongs to the OAuth app, and to no app instance.
+    assert_eq!(
+        row(&visitor.json()),
+        (json!("visitor"), json!(CLIENT_ID), json!(""))
+    );
+}
+
+#[tokio::test]
 async fn the_journal_records_requests_with_secrets_redacted() {
     // Arrange
     let app = spawn_app();

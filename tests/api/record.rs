@@ -88,7 +88,7 @@ async fn record_then_replay_reproduces_the_upstream_answers_byte_for_byte_after_
     let upstream_journal = up.journal().entries();
     let statuses: Vec<(String, u16)> = upstream_journal
         .iter()
-        .map(|e| (e.path.clone(), e.status))
+        .map(|e| (e.path.to_string(), e.status))
         .collect();
     assert_eq!(
         statuses,
