@@ -624,7 +624,7 @@ impl App {
         instance_id: Option<&str>,
     ) -> Result<Minted, WixError> {
         self.with_world(|w, now, ids| match instance_id {
-            Some(instance_id) => w.instance_token(id, secret, instance_id, now, ids),
+            Some(instance_id) => w.instance_token(id, secret, instance_id, now),
             None if w.oauth_apps.contains_key(id) => w.headless_admin_token(id, secret, now, ids),
             None if w.apps.contains_key(id) => Err(WixError::InvalidRequest(
                 "missing required parameter `instance_id`".into(),

@@ -175,11 +175,21 @@ pub fn is_guid(s: &str) -> bool {
 /// timestamp, and a token request writes three: issue 13). Years outside 0-9999 and leap seconds,
 /// which RFC 3339's fixed shape does not cover, are left to chrono.
 pub fn rfc3339_millis(t: DateTime<Utc>) -> String {
+    match millis_text(t) {
+        // Only ASCII digits and separators went in, so this is always the whole text.
+        Some(text) => std::str::from_utf8(&text).unwrap_or_default().to_string(),
+        None => t.to_rfc3339_opts(SecondsFormat::Millis, true),
+    }
+}
+
+/// [`rfc3339_millis`] on the stack, for the years 0 to 9999 (`None` outside them, or for a leap
+/// second, which chrono writes its own way).
+fn millis_text(t: DateTime<Utc>) -> Option<[u8; 24]> {
     // The UTC date and time as stored: each of `t`'s own accessors would convert it again.
     let (date, time) = (t.naive_utc().date(), t.naive_utc().time());
     let (year, nanos) = (date.year(), time.nanosecond());
     if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
-        return t.to_rfc3339_opts(SecondsFormat::Millis, true);
+        return None;
     }
     let mut out = *b"0000-00-00T00:00:00.000Z";
     let mut put = |at: usize, width: usize, mut value: u32| {
@@ -195,13 +205,64 @@ pub fn rfc3339_millis(t: DateTime<Utc>) -> String {
     put(14, 2, time.minute());
     put(17, 2, time.second());
     put(20, 3, nanos / 1_000_000);
-    // Only ASCII digits and separators went in, so this is always the whole text.
-    std::str::from_utf8(&out).unwrap_or_default().to_string()
+    Some(out)
+}
+
+/// An instant written as RFC 3339 with milliseconds and `Z` ([`rfc3339_millis`]) only when it is
+/// serialised or displayed: a journal entry's time, a token claim's dates. Most are never read, and
+/// the text cost an allocation each when made up front (issue 13). Reads back any RFC 3339 time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stamp(pub DateTime<Utc>);
+
+impl Stamp {
+    fn write<R>(&self, with: impl FnOnce(&str) -> R) -> R {
+        match millis_text(self.0) {
+            Some(text) => with(std::str::from_utf8(&text).unwrap_or_default()),
+            None => with(&self.0.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        }
+    }
+}
+
+impl serde::Serialize for Stamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.write(|text| s.serialize_str(text))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Stamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Stamp, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| Stamp(t.with_timezone(&Utc)))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::fmt::Display for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.write(|text| f.write_str(text))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stamp_is_written_as_rfc3339_millis_and_reads_back_the_same() {
+        use chrono::TimeZone;
+        for (secs, millis) in [(0, 0), (1_767_225_600, 7), (253_402_300_799, 999)] {
+            let t = Utc.timestamp_opt(secs, millis * 1_000_000).unwrap();
+            let json = serde_json::to_string(&Stamp(t)).unwrap();
+            assert_eq!(json, format!("\"{}\"", rfc3339_millis(t)));
+            assert_eq!(Stamp(t).to_string(), rfc3339_millis(t));
+            assert_eq!(serde_json::from_str::<Stamp>(&json).unwrap(), Stamp(t));
+        }
+        // Any RFC 3339 time reads; anything else is an error, not a default.
+        let plain: Stamp = serde_json::from_str("\"2026-01-01T01:00:00+01:00\"").unwrap();
+        assert_eq!(plain.to_string(), "2026-01-01T00:00:00.000Z");
+        assert!(serde_json::from_str::<Stamp>("\"yesterday\"").is_err());
+    }
 
     #[test]
     fn timestamps_are_written_as_chrono_writes_them() {

@@ -91,23 +91,9 @@ impl Default for Budget {
     }
 }
 
-/// When a request arrived: kept as the instant and written as RFC 3339 (milliseconds, `Z`) only
-/// when the journal is read. Every API request is journaled, few entries are ever read, and the
-/// text cost a token request an allocation and 1 % of its instructions (issue 13).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stamp(pub chrono::DateTime<chrono::Utc>);
-
-impl Serialize for Stamp {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::ids::rfc3339_millis(self.0))
-    }
-}
-
-impl std::fmt::Display for Stamp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&crate::ids::rfc3339_millis(self.0))
-    }
-}
+/// When a request arrived: kept as the instant, written as RFC 3339 (milliseconds, `Z`) only when
+/// the journal is read.
+pub use crate::ids::Stamp;
 
 /// A method's name as an entry keeps it: borrowed for the methods every client sends.
 fn method_name(method: &str) -> Cow<'static, str> {

@@ -73,8 +73,8 @@ pub struct InstanceClaim {
     pub instance_id: String,
     /// The app id.
     pub app_def_id: String,
-    /// When the token was signed, RFC 3339.
-    pub sign_date: String,
+    /// When the token was signed, RFC 3339 (written when the token is signed).
+    pub sign_date: crate::ids::Stamp,
     /// The Wix user the token acts for, when it acts for one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
@@ -94,7 +94,7 @@ pub struct InstanceClaim {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta_site_id: Option<String>,
     /// When the token expires, RFC 3339.
-    pub expiration_date: String,
+    pub expiration_date: crate::ids::Stamp,
     /// The anonymous visitor id, when the token acts for a visitor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aid: Option<String>,
@@ -519,12 +519,16 @@ struct DataRef<'a> {
 mod tests {
     use super::*;
 
+    fn stamp(text: &str) -> crate::ids::Stamp {
+        crate::ids::Stamp(text.parse().unwrap())
+    }
+
     #[test]
     fn claims_are_written_byte_for_byte_as_serde_json_writes_them() {
         let instance = InstanceClaim {
             instance_id: "i-\"quoted\" \\ back\u{1}\n\t\u{8}\u{c}\r\u{1f}\u{7f} é 😀".into(),
             app_def_id: "app".into(),
-            sign_date: "2024-01-01T00:00:00.000Z".into(),
+            sign_date: stamp("2024-01-01T00:00:00.000Z"),
             ..Default::default()
         };
         let data = serde_json::to_string(&DataRef {
@@ -578,8 +582,8 @@ mod tests {
         InstanceClaim {
             instance_id: "54f783ac-8c25-4a73-9ebf-a1125f71c5e3".into(),
             app_def_id: "5e2c9a6f-8a61-4b4f-9a43-0f3d2b1c7a10".into(),
-            sign_date: "2026-01-01T00:00:00.000Z".into(),
-            expiration_date: "2026-01-01T00:05:00.000Z".into(),
+            sign_date: stamp("2026-01-01T00:00:00.000Z"),
+            expiration_date: stamp("2026-01-01T00:05:00.000Z"),
             ..Default::default()
         }
     }

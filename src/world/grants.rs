@@ -35,7 +35,6 @@ impl World {
         client_secret: &str,
         instance_id: &str,
         now: DateTime<Utc>,
-        ids: &Ids,
     ) -> Result<Minted, WixError> {
         if self.oauth_apps.contains_key(client_id) {
             return Err(WixError::InvalidClient(format!(
@@ -53,14 +52,7 @@ impl World {
             ));
         }
         let ttl = self.ttl.access_token_secs;
-        self.mint_for(
-            Subject::App {
-                instance_id: instance_id.to_string(),
-            },
-            ttl,
-            now,
-            ids,
-        )
+        self.app_token(instance_id, ttl, now)
     }
 
     /// `client_credentials` with an OAuth app's id and secret and no instance: a Headless admin token.

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use super::member_login::{MemberCode, RedirectSession};
 use super::{Caller, IssuedToken, RECENT_TOKENS, World, secs};
 use crate::error::WixError;
-use crate::ids::{Ids, rfc3339_millis};
+use crate::ids::{Ids, Stamp};
 use crate::jwt::InstanceClaim;
 use crate::scenario::{MemberLogin, Scenario};
 
@@ -488,6 +488,23 @@ impl World {
         });
     }
 
+    /// An app's access token for an instance it is installed on, as a token answer carries it
+    /// (`client_credentials`; the instance id is borrowed, not copied into a [`Subject`]).
+    pub(crate) fn app_token(
+        &mut self,
+        instance_id: &str,
+        ttl_secs: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Minted, WixError> {
+        let token = self.mint_access_token(instance_id, "client_credentials", ttl_secs, now)?;
+        Ok(Minted {
+            access_token: token,
+            token_type: "Bearer",
+            expires_in: ttl_secs,
+            refresh_token: None,
+        })
+    }
+
     /// Mints tokens for any identity (the admin API, and every grant below).
     pub fn mint_for(
         &mut self,
@@ -509,9 +526,7 @@ impl World {
                 if !self.instances.contains_key(&instance_id) {
                     return Err(unknown_instance(&instance_id));
                 }
-                let token =
-                    self.mint_access_token(&instance_id, "client_credentials", ttl_secs, now)?;
-                Ok(minted(token, None))
+                self.app_token(&instance_id, ttl_secs, now)
             }
             Subject::User {
                 instance_id,
@@ -541,12 +556,12 @@ impl World {
                 let claim = InstanceClaim {
                     instance_id: instance.instance_id.clone(),
                     app_def_id: instance.app_id.clone(),
-                    sign_date: rfc3339_millis(now),
+                    sign_date: Stamp(now),
                     uid: Some(user_id.clone()),
                     permissions: scopes.join(","),
                     site_owner_id: site.map(|s| s.owner_id.clone()),
                     meta_site_id: Some(instance.site_id.clone()),
-                    expiration_date: rfc3339_millis(exp),
+                    expiration_date: Stamp(exp),
                     ..Default::default()
                 };
                 let token = self.signer.mint(claim, now, exp);
@@ -648,10 +663,10 @@ impl World {
             // Headless tokens belong to an OAuth app, not to an app instance.
             instance_id: String::new(),
             app_def_id: client_id.to_string(),
-            sign_date: rfc3339_millis(now),
+            sign_date: Stamp(now),
             site_owner_id: self.sites.get(site_id).map(|s| s.owner_id.clone()),
             meta_site_id: Some(site_id.to_string()),
-            expiration_date: rfc3339_millis(exp),
+            expiration_date: Stamp(exp),
             ..Default::default()
         }
     }

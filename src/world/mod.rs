@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
 use crate::error::WixError;
-use crate::ids::{Ids, rfc3339_millis};
+use crate::ids::{Ids, Stamp, rfc3339_millis};
 use crate::jwt::{InstanceClaim, Invalid, Signer};
 use crate::scenario::{ConsentMode, EventSpec, EventTrigger, Scenario, Ttl};
 
@@ -846,10 +846,10 @@ impl World {
         let claim = InstanceClaim {
             instance_id: instance.instance_id.clone(),
             app_def_id: instance.app_id.clone(),
-            sign_date: rfc3339_millis(now),
+            sign_date: Stamp(now),
             site_owner_id: site.map(|s| s.owner_id.clone()),
             meta_site_id: Some(instance.site_id.clone()),
-            expiration_date: rfc3339_millis(exp),
+            expiration_date: Stamp(exp),
             ..Default::default()
         };
         let token = self.signer.mint(claim, now, exp);
