@@ -371,7 +371,11 @@ impl Conformance {
         }
 
         // Redirects carrying a code.
-        if let Some(location) = o.headers.get("location").and_then(|v| v.to_str().ok()) {
+        if let Some(location) = o
+            .headers
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+        {
             let params = redirect_params(location);
             if let Some(code) = params.get("code") {
                 if let Some(instance) = params.get("instanceId") {

@@ -97,7 +97,7 @@ pub fn matches(m: &Match, req: &Incoming, status: Option<u16>) -> bool {
     if let Some(h) = &m.header
         && !field_matches(
             h,
-            req.header(&h.name.to_ascii_lowercase()).map(str::to_string),
+            req.header(h.name.to_ascii_lowercase()).map(str::to_string),
         )
     {
         return false;

@@ -330,7 +330,7 @@ impl Incoming {
             query.entry(k.into_owned()).or_insert(v.into_owned());
         }
         let token = headers
-            .get("authorization")
+            .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(|v| strip_bearer(v).to_string())
             .filter(|t| !t.is_empty() && !t.starts_with("Basic ") && !t.starts_with("basic "));
@@ -401,7 +401,7 @@ impl Incoming {
     }
 
     /// A header's value as text (`None` when absent or not visible ASCII).
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: impl http::header::AsHeaderName) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
@@ -413,7 +413,7 @@ impl Incoming {
     /// The `Authorization` header's token: raw, as Wix documents it, or after `Bearer `
     /// (docs/fidelity.md F-03, I-01).
     pub fn access_token(&self) -> Option<String> {
-        self.header("authorization")
+        self.header(http::header::AUTHORIZATION)
             .map(|v| strip_bearer(v).to_string())
     }
 }

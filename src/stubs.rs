@@ -809,7 +809,7 @@ impl Context<'_> {
                             .map(|(_, v)| v.as_str()),
                     ),
                     ("query", n) => text(req.query.get(n).map(String::as_str)),
-                    ("headers", n) => text(req.header(&n.to_ascii_lowercase())),
+                    ("headers", n) => text(req.header(n.to_ascii_lowercase())),
                     ("body", "") => self.req.json().cloned().unwrap_or(Value::Null),
                     ("body", p) => pick(self.req.json(), p),
                     _ => Value::Null,

@@ -18,7 +18,11 @@ use crate::error::WixError;
 pub async fn access(app: App, req: &Incoming) -> Response {
     reply_tokens(
         req,
-        exchange(req.params(), req.header("authorization"), app),
+        exchange(
+            req.params(),
+            req.header(warp::http::header::AUTHORIZATION),
+            app,
+        ),
         |a| Issued {
             access_token: a.access_token.clone(),
             refresh_token: Some(a.refresh_token.clone().into()),

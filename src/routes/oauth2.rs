@@ -20,7 +20,11 @@ use crate::world::identity::{Minted, TokenInfo};
 pub async fn token(app: App, req: &Incoming) -> Response {
     reply_tokens(
         req,
-        grant(req.params(), req.header("authorization"), app),
+        grant(
+            req.params(),
+            req.header(warp::http::header::AUTHORIZATION),
+            app,
+        ),
         |m| Issued {
             access_token: m.access_token.clone(),
             refresh_token: m.refresh_token.clone(),

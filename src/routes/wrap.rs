@@ -30,6 +30,9 @@ use crate::stubs::Found;
 /// checks and copies the name on every request (0.5 % of a token request, issue 13).
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-wix-request-id");
 
+/// The namespace header's name, made once for the same reason.
+static NAMESPACE: HeaderName = HeaderName::from_static(namespaces::HEADER);
+
 /// Answers one request read by the filter: picks the namespace's app, then [`serve`]s.
 pub async fn handle(
     all: &Namespaces,
@@ -40,7 +43,7 @@ pub async fn handle(
     body: Result<Bytes, WixError>,
 ) -> Response {
     // A header value that is not visible ASCII cannot be a valid name: say so instead of ignoring it.
-    let mut given = headers.get_all(namespaces::HEADER).iter();
+    let mut given = headers.get_all(&NAMESPACE).iter();
     let named = given.next().map(|v| v.to_str().unwrap_or("\u{fffd}"));
     if given.next().is_some() {
         // Two names: which one a proxy or client meant is unknowable, so neither wins (issue 18).
