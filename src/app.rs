@@ -347,7 +347,7 @@ impl App {
     }
 
     /// The `x-wix-request-id` for the next API answer (seeded, so a run replays with the same ids).
-    pub fn next_request_id(&self) -> String {
+    pub fn next_request_id(&self) -> crate::ids::RequestId {
         let n = self
             .inner
             .answered
@@ -497,7 +497,7 @@ impl App {
         let n = self.inner.stubs.next_render();
         // Derived from the seed and a count (not drawn from the stream), so stubs never shift the
         // tokens and codes a run issues.
-        let random_id = self.inner.ids.request_id(n | 1 << 62);
+        let random_id = self.inner.ids.request_id(n | 1 << 62).to_string();
         let seen = Seen::new(req);
         let now = rfc3339_millis(now);
         let ctx = Context {

@@ -123,7 +123,7 @@ impl Ids {
     /// The `x-wix-request-id` of the `n`th answer: a GUID derived from the seed and `n`, so it is
     /// the same run after run and draws nothing from the stream (docs/fidelity.md I-05). A request
     /// id is no secret, so a SplitMix64 mix does (a hash per answer showed in the profile).
-    pub fn request_id(&self, n: u64) -> String {
+    pub fn request_id(&self, n: u64) -> RequestId {
         fn mix(mut z: u64) -> u64 {
             z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
             z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -137,17 +137,20 @@ impl Ids {
         g[8..].copy_from_slice(&lo.to_be_bytes());
         g[6] = (g[6] & 0x0f) | 0x40;
         g[8] = (g[8] & 0x3f) | 0x80;
-        // On every API answer: written straight into one string, no allocation per byte.
+        // On every API answer: written in place, no allocation.
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut out = String::with_capacity(36);
+        let mut out = [0u8; 36];
+        let mut at = 0;
         for (i, byte) in g.iter().enumerate() {
             if matches!(i, 4 | 6 | 8 | 10) {
-                out.push('-');
+                out[at] = b'-';
+                at += 1;
             }
-            out.push(HEX[usize::from(byte >> 4)] as char);
-            out.push(HEX[usize::from(byte & 0x0f)] as char);
+            out[at] = HEX[usize::from(byte >> 4)];
+            out[at + 1] = HEX[usize::from(byte & 0x0f)];
+            at += 2;
         }
-        out
+        RequestId(Some(out))
     }
 
     /// A number in `0..bound`, for seeded choices (probabilistic faults, jitter).
@@ -206,6 +209,59 @@ fn millis_text(t: DateTime<Utc>) -> Option<[u8; 24]> {
     put(17, 2, time.second());
     put(20, 3, nanos / 1_000_000);
     Some(out)
+}
+
+/// An `x-wix-request-id` (a GUID), held in place: every API answer carries one and its journal entry
+/// keeps it, and as a `String` it was an allocation per request, freed long after when the entry
+/// left the journal (issue 13). Empty for requests answered without one.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct RequestId(Option<[u8; 36]>);
+
+impl RequestId {
+    /// The id as text (`""` when there is none).
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Only hex digits and dashes are ever written.
+            Some(text) => std::str::from_utf8(text).unwrap_or_default(),
+            None => "",
+        }
+    }
+
+    /// Whether there is no id.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl std::ops::Deref for RequestId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl serde::Serialize for RequestId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for RequestId {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
 }
 
 /// An instant written as RFC 3339 with milliseconds and `Z` ([`rfc3339_millis`]) only when it is
@@ -343,6 +399,23 @@ mod tests {
         }
         assert!(!is_guid("not-a-guid"));
         assert!(!is_guid("5e2c9a6f-8a61-4b4f-9a43-0f3d2b1c7a1g"));
+    }
+
+    #[test]
+    fn request_ids_are_guids_of_the_seed_and_count_and_none_is_empty() {
+        let ids = Ids::new(Some(1));
+        let first = ids.request_id(1);
+        assert!(is_guid(&first), "{first}");
+        assert_eq!(&first[14..15], "4");
+        assert_eq!(first, Ids::new(Some(1)).request_id(1), "derived, not drawn");
+        assert_ne!(first, ids.request_id(2));
+        assert_ne!(first, Ids::new(Some(2)).request_id(1));
+        assert_eq!(
+            serde_json::to_string(&first).unwrap(),
+            format!("\"{first}\"")
+        );
+        let none = RequestId::default();
+        assert!(none.is_empty() && none.as_str().is_empty() && !first.is_empty());
     }
 
     #[test]

@@ -95,7 +95,7 @@ impl Default for Budget {
 
 /// When a request arrived: kept as the instant, written as RFC 3339 (milliseconds, `Z`) only when
 /// the journal is read.
-pub use crate::ids::Stamp;
+pub use crate::ids::{RequestId, Stamp};
 
 /// A method's name as an entry keeps it: borrowed for the methods every client sends.
 fn method_name(method: &str) -> Cow<'static, str> {
@@ -115,8 +115,8 @@ pub struct Entry {
     pub id: u64,
     /// The `x-wix-request-id` the answer carried (what an SDK error quotes); empty for requests the
     /// mock answered without one.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub request_id: String,
+    #[serde(skip_serializing_if = "RequestId::is_empty")]
+    pub request_id: RequestId,
     /// When it arrived, on the virtual clock (RFC 3339 with milliseconds when serialised).
     pub time: Stamp,
     /// The method; the standard ones are not copied per entry.
@@ -184,7 +184,7 @@ impl Serialize for Fields {
 #[derive(Debug)]
 pub struct Answered<'a> {
     /// The answer's `x-wix-request-id`.
-    pub request_id: String,
+    pub request_id: RequestId,
     pub method: &'a str,
     /// Borrowed from the endpoint table when it is one of its literal paths (no copy per request).
     pub path: Cow<'static, str>,
@@ -277,7 +277,7 @@ impl Journal {
         self.record_full(
             time,
             Answered {
-                request_id: String::new(),
+                request_id: RequestId::default(),
                 method,
                 path: Cow::Owned(path.to_string()),
                 raw_query,
@@ -307,7 +307,6 @@ impl Journal {
         let query = redact_query(raw_query);
         let body = redact_body(body);
         let size = 160
-            + request_id.len()
             + 24 // the time, as it is written
             + method.len()
             + path.len().min(FIELD_MAX)
@@ -654,7 +653,7 @@ mod tests {
         j.record_full(
             T0,
             Answered {
-                request_id: String::new(),
+                request_id: RequestId::default(),
                 method: "POST",
                 path: Cow::Borrowed("/oauth2/token"),
                 raw_query: "",

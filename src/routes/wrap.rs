@@ -235,7 +235,7 @@ async fn api(
     // Wix sends a request id on every API answer, and the SDK quotes it in its errors (F-44); the
     // journal keeps it so the request an error names can be found.
     let request_id = app.next_request_id();
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
+    if let Ok(v) = HeaderValue::from_str(request_id.as_str()) {
         parts.headers.insert(REQUEST_ID.clone(), v);
     }
     let entry = app.journal().record_full(

@@ -98,7 +98,7 @@ impl JournalFilter {
                 .as_ref()
                 .is_none_or(|s| status_matches(s, e.status))
             && self.fault.as_ref().is_none_or(|f| e.faults.contains(f))
-            && self.request_id.as_ref().is_none_or(|r| *r == e.request_id)
+            && self.request_id.as_ref().is_none_or(|r| e.request_id == **r)
             && self.since.as_ref().is_none_or(|s| match s.parse::<u64>() {
                 Ok(id) => e.id > id,
                 // Compared as the entry shows its time: cut to milliseconds.
