@@ -271,7 +271,8 @@ impl PartialEq<str> for RequestId {
 pub struct Stamp(pub DateTime<Utc>);
 
 impl Stamp {
-    fn write<R>(&self, with: impl FnOnce(&str) -> R) -> R {
+    /// Calls `with` with the text, written on the stack.
+    pub fn with_text<R>(&self, with: impl FnOnce(&str) -> R) -> R {
         match millis_text(self.0) {
             Some(text) => with(std::str::from_utf8(&text).unwrap_or_default()),
             None => with(&self.0.to_rfc3339_opts(SecondsFormat::Millis, true)),
@@ -281,7 +282,7 @@ impl Stamp {
 
 impl serde::Serialize for Stamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.write(|text| s.serialize_str(text))
+        self.with_text(|text| s.serialize_str(text))
     }
 }
 
@@ -296,7 +297,7 @@ impl<'de> serde::Deserialize<'de> for Stamp {
 
 impl std::fmt::Display for Stamp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.write(|text| f.write_str(text))
+        self.with_text(|text| f.write_str(text))
     }
 }
 
