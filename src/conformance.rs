@@ -305,7 +305,7 @@ impl Conformance {
             });
         }
         let secret_sent = req.text_ref("client_secret").is_some();
-        if secret_sent && let Some(origin) = req.header("origin") {
+        if secret_sent && let Some(origin) = req.header(http::header::ORIGIN) {
             s.add(Kind::SecretFromBrowser, || {
                 (
                     format!("client_secret sent from a browser context (Origin: {origin})"),
