@@ -657,7 +657,10 @@ fn uses_plain_pkce(req: &Incoming) -> bool {
     }
     req.text("code_challenge_method")
         .is_some_and(|m| m.eq_ignore_ascii_case("plain"))
-        || req.params.fields().values().any(walk)
+        || req
+            .params
+            .fields()
+            .any(|(_, f)| matches!(f, crate::request::Field::Other(v) if walk(v)))
 }
 
 /// `parts` joined into one map key, allocated once at its final size (`format!` grew it from 8

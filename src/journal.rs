@@ -13,6 +13,8 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Notify;
 
+use crate::request::{Field, Params};
+
 /// How many requests the journal keeps; the oldest are dropped first.
 pub const DEFAULT_CAPACITY: usize = 1000;
 
@@ -190,7 +192,7 @@ pub struct Answered<'a> {
     pub path: Cow<'static, str>,
     pub raw_query: &'a str,
     /// Body fields, not yet redacted.
-    pub body: &'a BTreeMap<Cow<'static, str>, Value>,
+    pub body: &'a Params,
     pub status: u16,
     /// Names of the faults that fired.
     pub faults: Vec<String>,
@@ -281,7 +283,7 @@ impl Journal {
                 method,
                 path: Cow::Owned(path.to_string()),
                 raw_query,
-                body: &BTreeMap::new(),
+                body: &Params::default(),
                 status,
                 faults: Vec::new(),
                 stub: None,
@@ -497,7 +499,7 @@ fn redact_value(name: &str, value: &Value, room: &mut usize) -> Value {
 
 /// Body fields as the journal keeps them: redacted and cut to [`ENTRY_BODY_MAX`] bytes, written
 /// straight into one JSON object text (no intermediate map).
-fn redact_body(body: &BTreeMap<Cow<'static, str>, Value>) -> Fields {
+fn redact_body(body: &Params) -> Fields {
     if body.is_empty() {
         return Fields::default();
     }
@@ -507,7 +509,7 @@ fn redact_body(body: &BTreeMap<Cow<'static, str>, Value>) -> Fields {
     let mut out: Vec<u8> = Vec::with_capacity(2 + body.len() * 64);
     out.push(b'{');
     let mut left_out = 0;
-    for (k, v) in body {
+    for (k, v) in body.fields() {
         if room == 0 {
             left_out += 1;
             continue;
@@ -520,12 +522,12 @@ fn redact_body(body: &BTreeMap<Cow<'static, str>, Value>) -> Fields {
         out.push(b':');
         match v {
             _ if is_secret(k) => json_str(&mut out, REDACTED),
-            Value::String(text) => {
+            Field::Text(text) => {
                 let kept = truncated(text);
                 room = room.saturating_sub(kept.len());
                 json_str(&mut out, &kept);
             }
-            other => {
+            Field::Other(other) => {
                 // Writing to a Vec cannot fail.
                 let _ = serde_json::to_writer(&mut out, &redact_value(k, other, &mut room));
             }
@@ -670,10 +672,7 @@ mod tests {
     }
 
     fn record_body(j: &Journal, body: &BTreeMap<String, Value>) -> Arc<Entry> {
-        let body = body
-            .iter()
-            .map(|(k, v)| (Cow::Owned(k.clone()), v.clone()))
-            .collect();
+        let body = Params::parse(&serde_json::to_vec(body).unwrap()).unwrap();
         j.record_full(
             T0,
             Answered {

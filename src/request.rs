@@ -30,28 +30,123 @@ pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 /// A JSON object's members in order, handed to `put` one by one, repeated names included:
 /// `serde_json`'s `Map` keeps only the last of a repeated name, which would let
 /// `{"grant_type": "a", "grant_type": "b"}` through where the same form body is refused. Straight
-/// into the caller's map, with names borrowed from the body: no list of members and no copy of a
-/// name per field (issue 13).
-struct Members<'f, F>(&'f mut F);
+/// into the caller's map, with names borrowed from the body and string values appended to the
+/// params' one text buffer: no list of members, no copy of a name and no allocation per value
+/// (issue 13).
+struct Members<'f, F>(&'f mut F, &'f mut String);
 
-impl<'de, F: FnMut(Cow<'de, str>, Value)> serde::de::DeserializeSeed<'de> for Members<'_, F> {
+impl<'de, F: FnMut(Cow<'de, str>, Slot)> serde::de::DeserializeSeed<'de> for Members<'_, F> {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de, F: FnMut(Cow<'de, str>, Value)> serde::de::Visitor<'de> for Members<'_, F> {
+impl<'de, F: FnMut(Cow<'de, str>, Slot)> serde::de::Visitor<'de> for Members<'_, F> {
     type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a JSON object")
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(Name(name)) = map.next_key()? {
-            let value = map.next_value()?;
-            (self.0)(name, value);
+            let slot = map.next_value_seed(SlotOf(&mut *self.1))?;
+            (self.0)(name, slot);
         }
         Ok(())
+    }
+}
+
+/// One member's value: a string goes to the text buffer, anything else becomes a [`Value`] as
+/// `serde_json` reads it.
+struct SlotOf<'t>(&'t mut String);
+
+impl<'de> serde::de::DeserializeSeed<'de> for SlotOf<'_> {
+    type Value = Slot;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Slot, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for SlotOf<'_> {
+    type Value = Slot;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Slot, E> {
+        Ok(Slot::text(self.0, v))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Slot, E> {
+        Ok(Slot::Other(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Slot, E> {
+        Ok(Slot::Other(Value::from(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Slot, E> {
+        Ok(Slot::Other(Value::from(v)))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Slot, E> {
+        // As serde_json's own `Value` reads it (JSON has no NaN or infinity anyway).
+        Ok(Slot::Other(
+            serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
+        ))
+    }
+    fn visit_unit<E>(self) -> Result<Slot, E> {
+        Ok(Slot::Other(Value::Null))
+    }
+    fn visit_none<E>(self) -> Result<Slot, E> {
+        Ok(Slot::Other(Value::Null))
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Slot, D::Error> {
+        serde::Deserialize::deserialize(d).map(Slot::Other)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Slot, A::Error> {
+        serde::Deserialize::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+            .map(Slot::Other)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Slot, A::Error> {
+        serde::Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            .map(Slot::Other)
+    }
+}
+
+/// Where a parameter's value is kept: a string's place in [`Params`]'s text buffer, or any other
+/// JSON value.
+#[derive(Debug, Clone)]
+enum Slot {
+    Text(std::ops::Range<usize>),
+    Other(Value),
+}
+
+impl Slot {
+    fn text(buffer: &mut String, value: &str) -> Slot {
+        let start = buffer.len();
+        buffer.push_str(value);
+        Slot::Text(start..buffer.len())
+    }
+}
+
+/// A parameter's value as read from the body.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Field<'a> {
+    /// A string (a form's values are all strings).
+    Text(&'a str),
+    /// Any other JSON value (`null`, a number, an object…).
+    Other(&'a Value),
+}
+
+impl Field<'_> {
+    /// The value as JSON.
+    pub fn to_value(self) -> Value {
+        match self {
+            Field::Text(text) => Value::String(text.to_string()),
+            Field::Other(value) => value.clone(),
+        }
+    }
+}
+
+impl PartialEq<&str> for Field<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        matches!(self, Field::Text(text) if text == other)
     }
 }
 
@@ -115,8 +210,19 @@ fn param_name(name: Cow<'_, str>) -> Cow<'static, str> {
 ///
 /// Wix's token endpoints take both case styles and both encodings "whatever the Content-Type says"
 /// (docs/fidelity.md I-03: an old client sent JSON as text/plain), so the body is sniffed instead.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Params(BTreeMap<Cow<'static, str>, Value>);
+#[derive(Debug, Clone, Default)]
+pub struct Params {
+    /// Every string value's text, one after another: one allocation for all of a body's strings.
+    text: String,
+    fields: BTreeMap<Cow<'static, str>, Slot>,
+}
+
+impl PartialEq for Params {
+    /// The same fields with the same values (wherever their text sits in the buffer).
+    fn eq(&self, other: &Params) -> bool {
+        self.fields().eq(other.fields())
+    }
+}
 
 impl Params {
     /// Parses a body: empty, a JSON object, or `application/x-www-form-urlencoded`. Strict: a
@@ -138,8 +244,10 @@ impl Params {
         };
         let trimmed = text.trim();
         let mut params = BTreeMap::new();
+        // Room for a token request's values (ids, a secret, a grant type) without regrowth.
+        let mut buffer = String::with_capacity(trimmed.len().min(1024));
         let mut error = None;
-        let mut put = |key: Cow<'_, str>, value: Value, error: &mut Option<WixError>| {
+        let mut put = |key: Cow<'_, str>, value: Slot, error: &mut Option<WixError>| {
             match params.entry(param_name(key)) {
                 std::collections::btree_map::Entry::Vacant(slot) => {
                     slot.insert(value);
@@ -161,7 +269,7 @@ impl Params {
             use serde::de::DeserializeSeed as _;
             let mut repeated = None;
             let mut de = serde_json::Deserializer::from_str(trimmed);
-            let read = Members(&mut |k, v| put(k, v, &mut repeated))
+            let read = Members(&mut |k, v| put(k, v, &mut repeated), &mut buffer)
                 .deserialize(&mut de)
                 .and_then(|()| de.end());
             match read {
@@ -169,6 +277,7 @@ impl Params {
                 Err(e) => {
                     // As if nothing had been read: a malformed body has no fields.
                     params.clear();
+                    buffer.clear();
                     error = Some(WixError::InvalidRequest(format!(
                         "malformed JSON body: {e}"
                     )))
@@ -183,19 +292,36 @@ impl Params {
             ));
         } else {
             for (k, v) in url::form_urlencoded::parse(trimmed.as_bytes()) {
-                put(k, Value::String(v.into_owned()), &mut error);
+                let value = Slot::text(&mut buffer, &v);
+                put(k, value, &mut error);
             }
         }
-        (Params(params), error)
+        let params = Params {
+            text: buffer,
+            fields: params,
+        };
+        (params, error)
+    }
+
+    /// A field by its snake_case name.
+    pub fn get(&self, name: &str) -> Option<Field<'_>> {
+        self.fields.get(name).map(|slot| self.field(slot))
+    }
+
+    fn field<'a>(&'a self, slot: &'a Slot) -> Field<'a> {
+        match slot {
+            Slot::Text(at) => Field::Text(self.text.get(at.clone()).unwrap_or_default()),
+            Slot::Other(value) => Field::Other(value),
+        }
     }
 
     /// A string parameter; absent and empty are both `None`, any other JSON type is an error.
     pub fn optional(&self, name: &str) -> Result<Option<&str>, WixError> {
-        match self.0.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.is_empty() => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(WixError::InvalidRequest(format!(
+        match self.get(name) {
+            None | Some(Field::Other(Value::Null)) => Ok(None),
+            Some(Field::Text("")) => Ok(None),
+            Some(Field::Text(s)) => Ok(Some(s)),
+            Some(Field::Other(_)) => Err(WixError::InvalidRequest(format!(
                 "`{name}` must be a string"
             ))),
         }
@@ -208,8 +334,20 @@ impl Params {
     }
 
     /// Every field, snake_case names.
-    pub fn fields(&self) -> &BTreeMap<Cow<'static, str>, Value> {
-        &self.0
+    pub fn fields(&self) -> impl Iterator<Item = (&str, Field<'_>)> {
+        self.fields
+            .iter()
+            .map(|(name, slot)| (&**name, self.field(slot)))
+    }
+
+    /// Whether the body had no fields.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// How many fields the body had.
+    pub fn len(&self) -> usize {
+        self.fields.len()
     }
 }
 
@@ -386,7 +524,7 @@ impl Incoming {
         } else {
             name
         };
-        let value = self.params.0.get(snake).map(value_text).or_else(|| {
+        let value = self.params.get(snake).map(field_text).or_else(|| {
             self.query
                 .iter()
                 .find(|(k, _)| folds_to(k, snake))
@@ -418,11 +556,11 @@ impl Incoming {
     }
 }
 
-fn value_text(v: &Value) -> Cow<'_, str> {
-    match v {
-        Value::String(s) => Cow::Borrowed(s),
-        Value::Null => Cow::Borrowed(""),
-        other => Cow::Owned(other.to_string()),
+fn field_text(field: Field<'_>) -> Cow<'_, str> {
+    match field {
+        Field::Text(s) => Cow::Borrowed(s),
+        Field::Other(Value::Null) => Cow::Borrowed(""),
+        Field::Other(other) => Cow::Owned(other.to_string()),
     }
 }
 
@@ -458,22 +596,22 @@ mod tests {
     #[test]
     fn a_repeated_field_keeps_the_first_for_the_journal_and_fails_for_the_handler() {
         let (params, error) = Params::read(b"code=a&code=b");
-        assert_eq!(params.fields()["code"], "a");
+        assert_eq!(params.get("code"), Some(Field::Text("a")));
         assert!(error.is_some());
         let (params, _) = Params::read(&[0xff]);
-        assert!(params.fields().is_empty());
+        assert!(params.is_empty());
     }
 
     #[test]
     fn a_malformed_json_body_has_no_fields_even_after_good_members() {
         let (params, error) = Params::read(br#"{"grant_type":"client_credentials","client_id":"#);
-        assert!(params.fields().is_empty(), "{params:?}");
+        assert!(params.is_empty(), "{params:?}");
         assert!(
             matches!(error, Some(WixError::InvalidRequest(m)) if m.starts_with("malformed JSON body"))
         );
         // Trailing text after the object is malformed too, as `serde_json::from_str` says.
         let (params, error) = Params::read(br#"{"code":"a"} {"code":"b"}"#);
-        assert!(params.fields().is_empty());
+        assert!(params.is_empty());
         assert!(error.is_some());
     }
 
@@ -484,10 +622,36 @@ mod tests {
         assert!(error.is_none());
         assert_eq!(params.required("grant_type").unwrap(), "anonymous");
         assert_eq!(params.required("client_id").unwrap(), "c");
-        let names: Vec<&str> = params.fields().keys().map(|k| &**k).collect();
+        let names: Vec<&str> = params.fields().map(|(k, _)| k).collect();
         assert_eq!(names, ["client_id", "grant_type", "my_field"]);
         // A repeat spelled once with an escape is still a repeat.
         assert!(Params::parse(br#"{"code":"a","c\u006fde":"b"}"#).is_err());
+    }
+
+    #[test]
+    fn every_json_value_reads_as_serde_json_reads_it() {
+        let body = br#"{"s":"t\u00e9xt\n","n":-1,"u":18446744073709551615,"f":1.5e3,"b":true,
+            "z":null,"a":[1,"x",{"k":null}],"o":{"deep":{"x":[]}},"e":""}"#;
+        let (params, error) = Params::read(body);
+        assert!(error.is_none(), "{error:?}");
+        let want: serde_json::Map<String, Value> = serde_json::from_slice(body).unwrap();
+        let got: serde_json::Map<String, Value> = params
+            .fields()
+            .map(|(k, v)| (k.to_string(), v.to_value()))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(params.get("s"), Some(Field::Text("téxt\n")));
+        assert_eq!(params.optional("e").unwrap(), None);
+        assert!(params.optional("n").is_err() && params.optional("z").unwrap().is_none());
+        // Equal fields are equal params, wherever their text sits in the buffer.
+        assert_eq!(
+            Params::parse(br#"{"b":"2","a":"1"}"#).unwrap(),
+            Params::parse(b"a=1&b=2").unwrap()
+        );
+        assert_ne!(
+            Params::parse(b"a=1").unwrap(),
+            Params::parse(b"a=2").unwrap()
+        );
     }
 
     #[test]

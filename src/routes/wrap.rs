@@ -248,7 +248,7 @@ async fn api(
                 None => Cow::Owned(req.raw_path.clone()),
             },
             raw_query: &req.raw_query,
-            body: req.params.fields(),
+            body: &req.params,
             status: parts.status.as_u16(),
             faults: plan.fired.clone(),
             stub: req.stub.clone(),
