@@ -13,6 +13,9 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Notify;
 
+// `text` as a JSON string, as serde_json writes it; names and ids, which need no escaping, are
+// copied (serde_json's writer per name and value was 1 % of a token request, issue 13).
+use crate::jwt::write_json_str as json_str;
 use crate::request::{Field, Params};
 
 /// How many requests the journal keeps; the oldest are dropped first.
@@ -546,19 +549,6 @@ fn redact_body(body: &Params) -> Fields {
     // serde_json writes UTF-8 only.
     // Kept at the capacity it was written in: shrinking it was a realloc per request (issue 13).
     Fields(String::from_utf8(out).unwrap_or_default())
-}
-
-/// `text` as a JSON string. Names and ids need no escaping: those are copied between quotes
-/// (serde_json's writer per name and value was 1 % of a token request, issue 13).
-fn json_str(out: &mut Vec<u8>, text: &str) {
-    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.push(b'"');
-        out.extend_from_slice(text.as_bytes());
-        out.push(b'"');
-    } else {
-        // Writing to a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, text);
-    }
 }
 
 /// `s`, or its first [`FIELD_MAX`] bytes (on a character boundary) and how many were cut.

@@ -411,7 +411,7 @@ fn write_instance_data(out: &mut Vec<u8>, c: &InstanceClaim) {
     // through serde_json with the escaping formatter.
     fn text(out: &mut Vec<u8>, name: &[u8], value: &str) {
         out.extend_from_slice(name);
-        if value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        if !needs_escape(value) {
             out.extend_from_slice(b"\\\"");
             out.extend_from_slice(value.as_bytes());
             out.extend_from_slice(b"\\\"");
@@ -506,16 +506,20 @@ pub trait WriteJson: Serialize {
 /// escaped as serde_json escapes.
 pub fn write_json_str(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
-    // A fold, not `any`: with no early exit the compiler checks 16 or 32 bytes at a time.
-    let needs_escape = text.bytes().fold(false, |seen, b| {
-        seen | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    if needs_escape {
+    if needs_escape(text) {
         escape_json_string_body(out, text.as_bytes());
     } else {
         out.extend_from_slice(text.as_bytes());
     }
     out.push(b'"');
+}
+
+/// Whether serde_json would escape anything in `text` (a `"`, a `\\` or a control byte).
+fn needs_escape(text: &str) -> bool {
+    // A fold, not `any`: with no early exit the compiler checks 16 or 32 bytes at a time.
+    text.bytes().fold(false, |seen, b| {
+        seen | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
 }
 
 /// Appends `bytes` (UTF-8) escaped the way serde_json escapes a string's content: a table lookup
