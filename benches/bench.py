@@ -262,7 +262,9 @@ def ab(secs, rounds=3):
     against the static server, for the issue-13 cases at 16 and 64 connections, wrk pinned to core
     0, `rounds` rounds, medians; then the last binary with 1 and 2 workers driving 4 namespaces.
     AB_CASES=client_credentials,... keeps only those cases; AB_WORKERS=0 skips the workers table;
-    AB_ROUNDS=5 takes the median of more rounds on a noisy machine."""
+    AB_ROUNDS=5 takes the median of more rounds on a noisy machine. For each case the static server
+    and every binary run side by side and the rounds take turns, so each ratio compares runs made
+    in the same minutes."""
     rounds = int(os.environ.get("AB_ROUNDS", rounds))
     bins = [b.split("=", 1) for b in os.environ.get("AB_BINS", f"mock={MOCK}").split(",")]
     print(f"# wix-oauth-mock A/B, {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPUs, {load()}")
@@ -306,24 +308,46 @@ def ab(secs, rounds=3):
     print("| server | case | conns | req/s | vs static | CPU µs/req | p99 | peak RSS | errors |")
     print("|---|---|---|---|---|---|---|---|---|")
     static_body = {"grant_type": "client_credentials"}
+    only = [c for c in os.environ.get("AB_CASES", "").split(",") if c]
+    # Each binary's request cases (they need a token it issued) and idle RSS, from a probe server.
+    probes = {}
+    for label, binary in bins:
+        probe_port = free_port()
+        probe, _ = start([binary, "--port", str(probe_port), "--no-watch"], probe_port)
+        probes[label] = (cases(probe_port), rss_kib(probe.pid))
+        stop(probe)
     for conns in (16, 64):
-        base = measure(static_cmd, "/oauth2/token", static_body, None, conns)
-        print(f"| static | constant JSON | {conns} | {base['rps']:.0f} | 1.00 | {base['cpu_us']:.1f} | "
-              f"{base['p99_us']:.0f} µs | {base['peak'] / 1024:.1f} MiB | {base['errors']} |", flush=True)
-        for label, binary in bins:
-            probe_port = free_port()
-            probe, _ = start([binary, "--port", str(probe_port), "--no-watch"], probe_port)
-            cs = cases(probe_port)
-            idle = rss_kib(probe.pid)
-            stop(probe)
-            only = [c for c in os.environ.get("AB_CASES", "").split(",") if c]
-            for name, path, body, auth in cs:
-                if only and name not in only:
-                    continue
-                r = measure(lambda port: [binary, "--port", str(port), "--no-watch"], path, body, auth, conns)
-                print(f"| {label} | {name} | {conns} | {r['rps']:.0f} | {r['rps'] / base['rps']:.2f} | "
-                      f"{r['cpu_us']:.1f} | {r['p99_us']:.0f} µs | {r['peak'] / 1024:.1f} MiB (idle "
-                      f"{idle / 1024:.1f}) | {r['errors']} |", flush=True)
+        for i, (name, _, _, _) in enumerate(probes[bins[0][0]][0]):
+            if only and name not in only:
+                continue
+            # Every server of the comparison runs at once and the rounds take turns (static, A, B,
+            # static, A, B, ...): a slow spell of a shared machine then falls on all of them, where
+            # consecutive rounds per server gave one of them all of it.
+            servers = [("static", "constant JSON", static_cmd, "/oauth2/token", static_body, None)]
+            for label, binary in bins:
+                _, path, body, auth = probes[label][0][i]
+                servers.append((label, name, lambda port, b=binary: [b, "--port", str(port), "--no-watch"],
+                                path, body, auth))
+            running = []
+            for label, case, cmd, path, body, auth in servers:
+                port = free_port()
+                proc, _ = start(cmd(port), port)
+                running.append((label, case, proc, port, path, body, auth, []))
+            time.sleep(0.2)
+            for _ in range(rounds):
+                for label, case, proc, port, path, body, auth, runs in running:
+                    runs.append(wrk(port, path, body, auth, conns, secs, proc.pid, lua=LUA, pin=0))
+            base_rps = None
+            for label, case, proc, port, path, body, auth, runs in running:
+                peak = rss_kib(proc.pid, "VmHWM")
+                stop(proc)
+                med = lambda k: statistics.median(r[k] for r in runs)
+                rps = med("rps")
+                base_rps = base_rps or rps
+                idle = f" (idle {probes[label][1] / 1024:.1f})" if label in probes else ""
+                print(f"| {label} | {case} | {conns} | {rps:.0f} | {rps / base_rps:.2f} | "
+                      f"{med('cpu_us'):.1f} | {med('p99_us'):.0f} µs | {peak / 1024:.1f} MiB{idle} | "
+                      f"{sum(r['errors'] for r in runs)} |", flush=True)
 
     if os.environ.get("AB_WORKERS", "1") == "0":
         print(f"\nfinished with {load()}")
