@@ -119,22 +119,16 @@ async fn the_state_lists_apps_instances_codes_and_tokens() {
 #[tokio::test]
 async fn the_state_lists_each_live_access_token_with_its_app_and_instance() {
     let app = spawn_app();
-    let app_token = app
-        .post_json(
-            "/oauth2/token",
-            &json!({"grant_type": "client_credentials", "client_id": APP_ID,
-                    "client_secret": APP_SECRET, "instance_id": INSTANCE_ID}),
-        )
-        .await;
+    let app_token = app.app_token().await;
     let visitor = app
-        .post_json(
-            "/oauth2/token",
-            &json!({"grant_type": "anonymous", "client_id": CLIENT_ID}),
-        )
-        .await;
+        .oauth2_token(&json!({"grant_type": "anonymous", "client_id": CLIENT_ID}))
+        .await
+        .json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let listed = app.state().await["access_tokens"].clone();
-    let row = |token: &serde_json::Value| {
-        let token = token["access_token"].as_str().unwrap();
+    let row = |token: &str| {
         let row = listed
             .as_array()
             .unwrap()
@@ -148,7 +142,7 @@ async fn the_state_lists_each_live_access_token_with_its_app_and_instance() {
         )
     };
     assert_eq!(
-        row(&app_token.json()),
+        row(&app_token),
         (
             json!("client_credentials"),
             json!(APP_ID),
@@ -157,7 +151,7 @@ async fn the_state_lists_each_live_access_token_with_its_app_and_instance() {
     );
     // A Headless token belongs to the OAuth app, and to no app instance.
     assert_eq!(
-        row(&visitor.json()),
+        row(&visitor),
         (json!("visitor"), json!(CLIENT_ID), json!(""))
     );
 }
