@@ -262,7 +262,8 @@ def ab(secs, rounds=3):
     against the static server, for the issue-13 cases at 16 and 64 connections, wrk pinned to core
     0, `rounds` rounds, medians; then the last binary with 1 and 2 workers driving 4 namespaces.
     AB_CASES=client_credentials,... keeps only those cases; AB_WORKERS=0 skips the workers table;
-    AB_ROUNDS=5 takes the median of more rounds on a noisy machine. For each case the static server
+    AB_ROUNDS=5 takes the median of more rounds on a noisy machine; AB_STATIC1=0 leaves out the
+    static server on one worker (the per-core ceiling). For each case the static server
     and every binary run side by side and the rounds take turns, so each ratio compares runs made
     in the same minutes."""
     rounds = int(os.environ.get("AB_ROUNDS", rounds))
@@ -324,6 +325,12 @@ def ab(secs, rounds=3):
             # static, A, B, ...): a slow spell of a shared machine then falls on all of them, where
             # consecutive rounds per server gave one of them all of it.
             servers = [("static", "constant JSON", static_cmd, "/oauth2/token", static_body, None)]
+            if os.environ.get("AB_STATIC1", "1") != "0":
+                # The same static server on one worker, as the mock serves by default: with wrk on
+                # core 0 both are bound by one core, so this row is the per-core ceiling.
+                servers.append(("static, 1 worker", "constant JSON",
+                                lambda port: ["env", "TOKIO_WORKER_THREADS=1"] + static_cmd(port),
+                                "/oauth2/token", static_body, None))
             for label, binary in bins:
                 _, path, body, auth = probes[label][0][i]
                 servers.append((label, name, lambda port, b=binary: [b, "--port", str(port), "--no-watch"],
@@ -332,6 +339,10 @@ def ab(secs, rounds=3):
             for label, case, cmd, path, body, auth in servers:
                 port = free_port()
                 proc, _ = start(cmd(port), port)
+                if auth is not None:
+                    # A token from this server, now: the probe's would expire during a long run (its
+                    # 401s were counted as errors in a 5-round run).
+                    _, path, body, auth = cases(port)[i]
                 running.append((label, case, proc, port, path, body, auth, []))
             time.sleep(0.2)
             for _ in range(rounds):
