@@ -407,7 +407,7 @@ impl crate::jwt::WriteJson for AccessResponse {
     fn write_json(&self, out: &mut Vec<u8>) {
         use crate::jwt::write_json_str;
         out.extend_from_slice(b"{\"access_token\":");
-        write_json_str(out, self.access_token.as_str());
+        self.access_token.write_json(out);
         out.extend_from_slice(b",\"refresh_token\":");
         write_json_str(out, &self.refresh_token);
         out.push(b'}');

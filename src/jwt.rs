@@ -314,6 +314,21 @@ impl Token {
         }
     }
 
+    /// Appends the token as a JSON string, byte for byte what serde_json writes. A token signed
+    /// here is its prefix and base64url, so only the prefix is checked for anything to escape, not
+    /// its ~700 bytes (issue 13: the scan was 1.6 % of a token request's instructions).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let text = self.as_str();
+        match &self.0.unsigned {
+            Some((_, prefix, ..)) if !needs_escape(prefix) => {
+                out.push(b'"');
+                out.extend_from_slice(text.as_bytes());
+                out.push(b'"');
+            }
+            _ => write_json_str(out, text),
+        }
+    }
+
     /// The token's text, signed now if it was not yet.
     pub fn as_str(&self) -> &str {
         self.0.text.get_or_init(|| match &self.0.unsigned {
@@ -708,6 +723,31 @@ mod tests {
             signer.verify(&token, t("2026-01-01T00:05:00Z")),
             Err(Invalid::Expired)
         );
+    }
+
+    #[test]
+    fn a_token_is_written_into_json_as_serde_json_writes_it() {
+        let signer = Arc::new(Signer::new(
+            b"0123456789abcdef0123456789abcdef",
+            "kid12345".into(),
+        ));
+        let minted = signer.mint(
+            claim(),
+            t("2026-01-01T00:00:00Z"),
+            t("2026-01-01T00:05:00Z"),
+        );
+        // Minted (written without the escape scan), and given as text, with and without anything
+        // to escape.
+        for token in [
+            minted,
+            Token::from("plain.token".to_string()),
+            Token::from("a \"quoted\" \\ token\n".to_string()),
+        ] {
+            let mut out = b"[".to_vec();
+            token.write_json(&mut out);
+            out.push(b']');
+            assert_eq!(out, serde_json::to_vec(&[&token]).unwrap(), "{token}");
+        }
     }
 
     #[test]

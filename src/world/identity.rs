@@ -159,7 +159,7 @@ impl crate::jwt::WriteJson for Minted {
     fn write_json(&self, out: &mut Vec<u8>) {
         use crate::jwt::write_json_str;
         out.extend_from_slice(b"{\"access_token\":");
-        write_json_str(out, self.access_token.as_str());
+        self.access_token.write_json(out);
         out.extend_from_slice(b",\"token_type\":");
         write_json_str(out, self.token_type);
         out.extend_from_slice(b",\"expires_in\":");
@@ -167,7 +167,7 @@ impl crate::jwt::WriteJson for Minted {
         let _ = serde_json::to_writer(&mut *out, &self.expires_in);
         if let Some(refresh) = &self.refresh_token {
             out.extend_from_slice(b",\"refresh_token\":");
-            write_json_str(out, refresh.as_str());
+            refresh.write_json(out);
         }
         out.push(b'}');
     }
