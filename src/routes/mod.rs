@@ -22,6 +22,7 @@ mod stubs;
 mod wrap;
 
 use std::convert::Infallible;
+use std::task::Poll;
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::TryStreamExt;
@@ -93,7 +94,15 @@ async fn read_body(headers: &HeaderMap, body: hyper::body::Incoming) -> Result<B
         return Err(WixError::PayloadTooLarge(BODY_LIMIT));
     }
     let limited = http_body_util::Limited::new(body, BODY_LIMIT as usize);
-    match tokio::time::timeout(BODY_READ_TIMEOUT, whole(limited)).await {
+    let mut read = std::pin::pin!(whole(limited));
+    // Nearly every body has arrived with its headers: read once before arming the timeout, whose
+    // clock read and timer entry were 0.7 % of a token request (issue 13).
+    let first = std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
+    let read = match first {
+        Poll::Ready(read) => Ok(read),
+        Poll::Pending => tokio::time::timeout(BODY_READ_TIMEOUT, read).await,
+    };
+    match read {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
             Err(WixError::PayloadTooLarge(BODY_LIMIT))
