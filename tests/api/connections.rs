@@ -72,6 +72,44 @@ async fn a_half_sent_request_is_closed_after_the_header_timeout() {
 }
 
 #[tokio::test]
+async fn headers_trickled_a_byte_at_a_time_are_closed_after_the_header_timeout() {
+    // Arrange
+    let addr = serve_with(Limits {
+        max_connections: 8,
+        header_read: Duration::from_millis(300),
+    })
+    .await;
+    let mut slow = TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /__admin/health HTTP/1.1\r\nx-slow: ")
+        .await
+        .unwrap();
+    let started = Instant::now();
+
+    // Act: one more byte every 40 ms, far more often than the timeout, never finishing the headers.
+    let mut closed_after = None;
+    while started.elapsed() < Duration::from_secs(3) {
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        let mut probe = [0u8; 64];
+        let ended =
+            match tokio::time::timeout(Duration::from_millis(1), slow.read(&mut probe)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => true,
+                Ok(Ok(_)) | Err(_) => false,
+            };
+        if ended || slow.write_all(b"a").await.is_err() {
+            closed_after = Some(started.elapsed());
+            break;
+        }
+    }
+
+    // Assert: bytes arriving do not keep a request that never completes.
+    let closed_after = closed_after.expect("the trickling connection was still open after 3 s");
+    assert!(
+        closed_after >= Duration::from_millis(250),
+        "{closed_after:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
     // Arrange
     let addr = serve_with(Limits {
