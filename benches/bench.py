@@ -376,6 +376,33 @@ def ab(secs, rounds=3):
     print(f"\nfinished with {load()}")
 
 
+def starts(rounds):
+    """Where a start goes: each binary in $AB_BINS (label=path, default the release build) and the
+    static server started in turn, `rounds` times, interleaved so a busy minute hits all alike. For
+    each: the median wall time to the first answer, the CPU its threads used by then (summed from
+    /proc/PID/task/*/schedstat, in ns, not clock ticks) and its minor page faults."""
+    import glob
+    bins = [b.split("=", 1) for b in os.environ.get("AB_BINS", f"mock={MOCK}").split(",")]
+    servers = [("static", static_cmd)] + [
+        (label, lambda port, b=binary: [b, "--port", str(port), "--no-watch"]) for label, binary in bins]
+    seen = {label: ([], [], []) for label, _ in servers}
+    print(f"# starts, {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPUs, {load()}, {rounds} interleaved rounds")
+    for _ in range(rounds):
+        for label, cmd in servers:
+            port = free_port()
+            proc, secs = start(cmd(port), port)
+            cpu = sum(int(open(f).read().split()[0]) for f in glob.glob(f"/proc/{proc.pid}/task/*/schedstat"))
+            with open(f"/proc/{proc.pid}/stat") as f:
+                faults = int(f.read().rsplit(")", 1)[1].split()[7])
+            stop(proc)
+            for into, value in zip(seen[label], (secs * 1000, cpu / 1e6, faults)):
+                into.append(value)
+    print("| server | start (wall) | CPU by the first answer | minor page faults |\n|---|---|---|---|")
+    for label, (wall, cpu, faults) in seen.items():
+        print(f"| {label} | {statistics.median(wall):.2f} ms | {statistics.median(cpu):.2f} ms | {statistics.median(faults):.0f} |")
+    print(f"finished with {load()}")
+
+
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "full"
     if mode == "full":
@@ -388,5 +415,7 @@ if __name__ == "__main__":
         mixed(int(os.environ.get("MIXED_SECS", "60")))
     elif mode == "ab":
         ab(int(os.environ.get("BENCH_SECS", "3")))
+    elif mode == "starts":
+        starts(int(os.environ.get("STARTS", "60")))
     else:
-        raise SystemExit("usage: benches/run.sh [full|quick|soak|mixed|ab]")
+        raise SystemExit("usage: benches/run.sh [full|quick|soak|mixed|ab|starts]")

@@ -9,6 +9,8 @@
 #   ab    before/after: every binary in AB_BINS (label=path,...) against the static server for
 #         client_credentials, refresh_token and bi-event at 16/64 connections, wrk pinned to core 0,
 #         3 rounds, medians; then the last binary with 1 and 2 workers driving 4 namespaces
+#   starts where a start goes: wall time, CPU and page faults to the first answer, AB_BINS and the
+#         static server started in turn (STARTS=60 rounds)
 #
 # Installs wrk from Debian when it is missing, builds the release binaries, and serves on 127.0.0.1 only.
 set -euo pipefail
