@@ -214,7 +214,10 @@ fn param_name(name: Cow<'_, str>) -> Cow<'static, str> {
 pub struct Params {
     /// Every string value's text, one after another: one allocation for all of a body's strings.
     text: String,
-    fields: BTreeMap<Cow<'static, str>, Slot>,
+    /// The fields sorted by name. A request has a handful, and a token request looks them up
+    /// about 26 times (handler, faults, observer): a binary search over one small vector costs
+    /// fewer instructions than a B-tree node's linear scan and the node's allocation (issue 13).
+    fields: Vec<(Cow<'static, str>, Slot)>,
 }
 
 impl PartialEq for Params {
@@ -243,19 +246,18 @@ impl Params {
             return (Params::default(), Some(e));
         };
         let trimmed = text.trim();
-        let mut params = BTreeMap::new();
-        // Room for a token request's values (ids, a secret, a grant type) without regrowth.
+        // Room for a token request's fields and values (ids, a secret, a grant type) without
+        // regrowth.
+        let mut params: Vec<(Cow<'static, str>, Slot)> = Vec::with_capacity(8);
         let mut buffer = String::with_capacity(trimmed.len().min(1024));
         let mut error = None;
         let mut put = |key: Cow<'_, str>, value: Slot, error: &mut Option<WixError>| {
-            match params.entry(param_name(key)) {
-                std::collections::btree_map::Entry::Vacant(slot) => {
-                    slot.insert(value);
-                }
-                std::collections::btree_map::Entry::Occupied(slot) => {
+            let name = param_name(key);
+            match params.binary_search_by(|(k, _)| (**k).cmp(&*name)) {
+                Err(at) => params.insert(at, (name, value)),
+                Ok(_) => {
                     // RFC 6749 §3.1: "Request and response parameters MUST NOT be included more
                     // than once."
-                    let name = slot.key();
                     error.get_or_insert_with(|| {
                         WixError::InvalidRequest(format!(
                             "parameter `{name}` is given more than once"
@@ -305,7 +307,11 @@ impl Params {
 
     /// A field by its snake_case name.
     pub fn get(&self, name: &str) -> Option<Field<'_>> {
-        self.fields.get(name).map(|slot| self.field(slot))
+        let at = self
+            .fields
+            .binary_search_by(|(k, _)| (**k).cmp(name))
+            .ok()?;
+        Some(self.field(&self.fields[at].1))
     }
 
     fn field<'a>(&'a self, slot: &'a Slot) -> Field<'a> {
