@@ -307,11 +307,19 @@ impl Params {
 
     /// A field by its snake_case name.
     pub fn get(&self, name: &str) -> Option<Field<'_>> {
-        let at = self
-            .fields
-            .binary_search_by(|(k, _)| (**k).cmp(name))
-            .ok()?;
-        Some(self.field(&self.fields[at].1))
+        // A handful of fields: a scan whose string comparisons stop at the length (one `bcmp` for
+        // the name that matches) beats a binary search, whose ordering compares call `memcmp` at
+        // every step (callgrind: 177 instructions a lookup against 88). A body of many fields is searched.
+        let slot = if self.fields.len() <= 16 {
+            &self.fields.iter().find(|(k, _)| **k == *name)?.1
+        } else {
+            let at = self
+                .fields
+                .binary_search_by(|(k, _)| (**k).cmp(name))
+                .ok()?;
+            &self.fields[at].1
+        };
+        Some(self.field(slot))
     }
 
     fn field<'a>(&'a self, slot: &'a Slot) -> Field<'a> {
@@ -606,6 +614,28 @@ mod tests {
         assert!(error.is_some());
         let (params, _) = Params::read(&[0xff]);
         assert!(params.is_empty());
+    }
+
+    #[test]
+    fn every_field_of_a_body_is_found_however_many_there_are() {
+        // Up to 16 fields are scanned, more are searched: both find each field and only those.
+        for n in [1, 16, 17, 40] {
+            let body = (0..n)
+                .map(|i| format!("f{i}=v{i}"))
+                .collect::<Vec<_>>()
+                .join("&");
+            let (params, error) = Params::read(body.as_bytes());
+            assert!(error.is_none());
+            assert_eq!(params.len(), n);
+            for i in 0..n {
+                assert_eq!(
+                    params.optional(&format!("f{i}")).unwrap(),
+                    Some(&*format!("v{i}"))
+                );
+            }
+            assert_eq!(params.get(&format!("f{n}")), None);
+            assert_eq!(params.get("f"), None);
+        }
     }
 
     #[test]
