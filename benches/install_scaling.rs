@@ -99,8 +99,8 @@ fn main() {
             micros(median),
             micros(at(&times, 0.99)),
             micros(mean),
-            w.sites.len(),
-            w.instances.len(),
+            w.counts().0,
+            w.counts().1,
             fill.as_secs_f64()
         );
     }

@@ -1,9 +1,10 @@
 //! The `App` handle: the shared state of one running mock, and the only place that takes its lock.
 //!
 //! Cloning an `App` is shallow (an `Arc` increment), as with mini-redis's `Db`. One
-//! `parking_lot::Mutex<World>` guards the simulated state: a code exchange must be atomic across
-//! several maps and a mock has no contention worth splitting for. The guard is `!Send`, so it can
-//! never be held across an `.await` in a handler. The clock is read once per operation and passed in.
+//! `parking_lot::RwLock<World>` guards the simulated state: a code exchange must be atomic across
+//! several maps, and lookups (token checks, token info, reports) share the read lock. The guards
+//! are `!Send`, so none can be held across an `.await` in a handler. The clock is read once per
+//! operation and passed in.
 
 use std::sync::Arc;
 
@@ -434,7 +435,7 @@ impl App {
 
     /// Whether a site exists.
     pub fn has_site(&self, site_id: &str) -> bool {
-        self.read(|w, _| w.sites.contains_key(site_id))
+        self.read(|w, _| w.site(site_id).is_some())
     }
 
     /// Fills the ids a request carries indirectly (through its token, code or refresh token), for
@@ -568,7 +569,7 @@ impl App {
                     refresh_token.to_string(),
                 ),
             };
-            let ttl = w.ttl.legacy_access_token_secs;
+            let ttl = w.ttl().legacy_access_token_secs;
             let access_token = w.mint_access_token(&instance_id, "legacy", ttl, now)?;
             Ok(AccessResponse {
                 access_token,
@@ -600,9 +601,9 @@ impl App {
             let caller = w.authorize(token, now)?;
             caller.require_app_instance()?;
             caller.require_scope(&[scope])?;
-            let instance = w.instances.get(&caller.instance_id).cloned();
-            let app = w.apps.get(&caller.app_id).cloned();
-            let site = w.sites.get(&caller.site_id).cloned();
+            let instance = w.instance(&caller.instance_id).cloned();
+            let app = w.app(&caller.app_id).cloned();
+            let site = w.site(&caller.site_id).cloned();
             match (instance, app, site) {
                 (Some(instance), Some(app), Some(site)) => Ok((caller, instance, app, site)),
                 _ => Err(WixError::NotFound {
@@ -625,8 +626,8 @@ impl App {
     ) -> Result<Minted, WixError> {
         self.with_world(|w, now, ids| match instance_id {
             Some(instance_id) => w.instance_token(id, secret, instance_id, now),
-            None if w.oauth_apps.contains_key(id) => w.headless_admin_token(id, secret, now, ids),
-            None if w.apps.contains_key(id) => Err(WixError::InvalidRequest(
+            None if w.is_oauth_app(id) => w.headless_admin_token(id, secret, now, ids),
+            None if w.app(id).is_some() => Err(WixError::InvalidRequest(
                 "missing required parameter `instance_id`".into(),
             )),
             None => Err(WixError::InvalidClient(format!("unknown client_id `{id}`"))),
@@ -694,7 +695,7 @@ impl App {
     /// `POST /__admin/tokens`: tokens for any identity; `ttl_secs` defaults to the scenario's.
     pub fn mint_token(&self, subject: Subject, ttl_secs: Option<u64>) -> Result<Minted, WixError> {
         self.with_world(|w, now, ids| {
-            let ttl = ttl_secs.unwrap_or(w.ttl.access_token_secs);
+            let ttl = ttl_secs.unwrap_or(w.ttl().access_token_secs);
             w.mint_for(subject, ttl, now, ids)
         })
     }
@@ -795,9 +796,7 @@ impl App {
     pub fn recovery_link(&self, token: &str) -> Result<String, WixError> {
         self.read(|w, now| {
             let rec = w.recovery_link(token, now)?;
-            Ok(w.identities
-                .members
-                .get(&rec.member_id)
+            Ok(w.member(&rec.member_id)
                 .map(|m| m.email.clone())
                 .unwrap_or_default())
         })
@@ -959,8 +958,7 @@ impl App {
     /// Sends a delivery's event again, to its app's current webhook URL.
     pub fn redeliver(&self, delivery: u64) -> Result<crate::delivery::Delivery, WixError> {
         let urls: std::collections::HashMap<String, Option<String>> = self.read(|w, _| {
-            w.apps
-                .values()
+            w.apps()
                 .map(|a| (a.id.clone(), a.webhook_url.clone()))
                 .collect()
         });
@@ -1058,7 +1056,7 @@ fn stub_caller(
             }
             Identity::HeadlessAdmin => (IdentityKind::OauthApp, None, None, None),
         };
-        let app_scopes = w.apps.get(&caller.app_id).map(|a| a.scopes.clone());
+        let app_scopes = w.app(&caller.app_id).map(|a| a.scopes.clone());
         let nonempty = |s: &String| (!s.is_empty()).then(|| s.clone());
         let who = Who {
             kind,
@@ -1104,7 +1102,7 @@ fn stub_caller(
         }
     }
     let member = who.member_id.as_ref().and_then(|id| {
-        w.identities.members.get(id).map(|m| {
+        w.member(id).map(|m| {
             let slug: String = m
                 .nickname
                 .to_ascii_lowercase()

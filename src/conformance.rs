@@ -573,13 +573,7 @@ impl Conformance {
         let mut violations = s.violations.clone();
         for (instance, exchange) in &s.installed {
             // Only an app with a setup step (it finished one somewhere) leaves an install incomplete.
-            let unfinished = world.instances.get(instance).is_some_and(|i| {
-                !i.setup_complete
-                    && world
-                        .instances
-                        .values()
-                        .any(|o| o.app_id == i.app_id && o.setup_complete)
-            });
+            let unfinished = world.setup_unfinished(instance);
             if unfinished {
                 violations.push(Violation {
                     kind: Kind::SetupNotFinished,

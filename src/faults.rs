@@ -35,7 +35,7 @@ const STATES_KEPT: usize = 16;
 /// Fills `app_id` and `instance_id` from the request and, for codes, refresh tokens and access
 /// tokens, from what the world knows about them.
 pub fn derive_ids(req: &mut Incoming, world: &World) {
-    let claim = req.token.as_deref().and_then(|t| world.signer.decode(t));
+    let claim = req.token.as_deref().and_then(|t| world.signer().decode(t));
     req.app_id = req
         .query
         .get("appId")
@@ -48,11 +48,11 @@ pub fn derive_ids(req: &mut Incoming, world: &World) {
         .or_else(|| claim.as_ref().map(|(c, _)| c.instance_id.clone()))
         .or_else(|| {
             let code = req.text("code")?;
-            world.codes.get(&code).map(|c| c.instance_id.clone())
+            world.instance_of_code(&code).map(str::to_string)
         })
         .or_else(|| {
             let rt = req.text("refresh_token")?;
-            world.refresh_tokens.get(&rt).map(|g| g.instance_id.clone())
+            world.instance_of_refresh_token(&rt).map(str::to_string)
         });
 }
 
@@ -355,29 +355,30 @@ impl Faults {
         for target in &plan.revokes {
             match target {
                 RevokeTarget::RefreshToken => {
-                    let tokens: Vec<String> = match req.text("refresh_token") {
-                        Some(rt) => vec![rt],
-                        None => world
-                            .refresh_tokens
-                            .iter()
-                            .filter(|(_, g)| Some(&g.instance_id) == req.instance_id.as_ref())
-                            .map(|(t, _)| t.clone())
-                            .collect(),
+                    // The one sent (known or not), else every one of the instance involved.
+                    let revoked = match req.text("refresh_token") {
+                        Some(rt) => {
+                            world.revoke_refresh_token(&rt);
+                            vec![rt]
+                        }
+                        None => req
+                            .instance_id
+                            .as_deref()
+                            .map(|id| world.revoke_refresh_tokens_of(id))
+                            .unwrap_or_default(),
                     };
-                    for t in tokens {
-                        world.refresh_tokens.remove(&t);
+                    for t in revoked {
                         s.revoke(t);
                     }
                 }
                 RevokeTarget::Instance => {
                     if let Some(id) = &req.instance_id {
-                        world.instances.remove(id);
-                        world.refresh_tokens.retain(|_, g| &g.instance_id != id);
+                        world.revoke_instance(id);
                     }
                 }
                 RevokeTarget::OauthApp => {
                     if let Some(id) = req.text("client_id") {
-                        world.oauth_apps.remove(&id);
+                        world.revoke_oauth_app(&id);
                     }
                 }
             }

@@ -34,7 +34,9 @@
 //!   specs, the shipped library. [`schema`]: their JSON Schema. [`watch`]: reload on file change.
 //! - [`world`]: the simulated Wix (apps, sites, instances, codes, grants, identities, members with
 //!   credentials and their outbox (`world/members.rs`, `world/credentials.rs`), OAuth apps, Wix's
-//!   query language, webhook events). Pure: no warp, no locks, every function takes `now`.
+//!   query language, webhook events, the saved state of `world/saved.rs`). Its fields are private:
+//!   the rest of the server calls its named operations and read-only views. Pure: no warp, no
+//!   locks, every function takes `now`.
 //!   [`redirect`] (leaf): redirect hygiene, the one check of every URL the mock redirects or posts to.
 //! - [`app`]: [`App`], one namespace's state and its named operations, which own their lock scope.
 //!   [`namespaces`]: [`namespaces::Namespaces`], the default namespace and the LRU of named ones.
@@ -43,7 +45,7 @@
 //! - [`routes`]: the HTTP surface (see above); [`pages`]: the HTML pages a person sees (their CSS and
 //!   the dashboard's files are in `src/assets/`).
 //! - [`server`]: the `serve` command, listeners (HTTP, HTTPS with [`tls`]), workers, autosave and
-//!   shutdown; [`state_file`]: `--state-file`. [`cli`]: the other commands; `main.rs` only
+//!   shutdown; [`state_file`]: `--state-file` (the file around `world/saved.rs`). [`cli`]: the other commands; `main.rs` only
 //!   dispatches; [`client`]: the HTTP GET the commands send.
 //! - [`mock`]: library mode, [`WixMock`], for Rust tests.
 

@@ -2,7 +2,7 @@
 //!
 //! Built from the endpoint table ([`crate::endpoints::TABLE`]: paths, methods, summaries, path
 //! parameters) plus, per admin endpoint, what the table does not know: query parameters, the request
-//! body's schema with an example, and the answer's status and schema. [`operation`] matches every
+//! body's schema with an example, and the answer's status and schema. `operation` matches every
 //! [`Id`] without a wildcard, so a new admin endpoint does not compile until it is described here;
 //! `tests/api/openapi.rs` calls every described operation with its example and checks the answer
 //! against the schema, and checks the npm client (`clients/node`) only calls what is described.

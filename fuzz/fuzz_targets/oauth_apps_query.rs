@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
+use wix_oauth_mock::world::oauth_apps::SiteScope;
 use wix_oauth_mock::world::query::Query;
 use wix_oauth_mock::{App, Scenario};
 
@@ -17,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(query) = Query::parse(Some(&value)) {
         let app = APP.get_or_init(|| App::new(Scenario::builtin(), "<fuzz>", Default::default()));
         app.with_world(|w, _, _| {
-            let page = query.run(&w.oauth_apps, |_| true);
+            let page = w.query_oauth_apps(SiteScope(None), &query);
             let _ = page.items.len();
         });
     }

@@ -69,7 +69,7 @@ pub fn routes(namespaces: Namespaces) -> BoxedFilter<(Response,)> {
 
 /// Answers one request straight from hyper, the way the server runs (no warp filter tree): the
 /// parts are moved, not cloned, and the body is read once with [`BODY_LIMIT`] and
-/// [`BODY_READ_TIMEOUT`], then [`wrap::handle`] does the rest exactly as for [`routes`] (which the
+/// [`BODY_READ_TIMEOUT`], then `wrap::handle` does the rest exactly as for [`routes`] (which the
 /// in-process tests drive through `warp::test`). Issue 13's profile had warp's filter state, its
 /// route `RefCell` and `headers_cloned` at about 2 % of a token request.
 pub async fn answer(

@@ -325,6 +325,40 @@ impl World {
     }
 }
 
+/// Revocations a `revoke` fault makes (docs/faults.md), in the middle of a flow.
+impl World {
+    /// Forgets a refresh token; whether it was known.
+    pub fn revoke_refresh_token(&mut self, refresh_token: &str) -> bool {
+        self.refresh_tokens.remove(refresh_token).is_some()
+    }
+
+    /// Forgets every refresh token of an instance; returns them.
+    pub fn revoke_refresh_tokens_of(&mut self, instance_id: &str) -> Vec<String> {
+        let revoked: Vec<String> = self
+            .refresh_tokens
+            .iter()
+            .filter(|(_, g)| g.instance_id == instance_id)
+            .map(|(t, _)| t.clone())
+            .collect();
+        for t in &revoked {
+            self.refresh_tokens.remove(t);
+        }
+        revoked
+    }
+
+    /// Takes an instance away with its refresh tokens: its access tokens answer `TOKEN_REVOKED`.
+    pub fn revoke_instance(&mut self, instance_id: &str) {
+        self.instances.remove(instance_id);
+        self.refresh_tokens
+            .retain(|_, g| g.instance_id != instance_id);
+    }
+
+    /// Deletes a Headless OAuth app: its tokens and secret stop working.
+    pub fn revoke_oauth_app(&mut self, client_id: &str) {
+        self.oauth_apps.remove(client_id);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

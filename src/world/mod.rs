@@ -23,6 +23,7 @@ pub mod member_login;
 pub mod members;
 pub mod oauth_apps;
 pub mod query;
+pub mod saved;
 pub mod signed;
 pub mod webhooks;
 
@@ -280,26 +281,26 @@ pub struct BiEvent {
 /// The whole simulated state.
 #[derive(Debug)]
 pub struct World {
-    pub ttl: Ttl,
-    pub signer: std::sync::Arc<Signer>,
-    pub apps: BTreeMap<String, WixApp>,
-    pub sites: BTreeMap<String, Site>,
-    pub instances: BTreeMap<String, Instance>,
-    pub install_tokens: HashMap<String, InstallToken>,
-    pub consents: HashMap<String, PendingConsent>,
-    pub codes: HashMap<String, AuthCode>,
-    pub refresh_tokens: HashMap<String, RefreshGrant>,
-    pub recent_tokens: VecDeque<IssuedToken>,
+    ttl: Ttl,
+    signer: std::sync::Arc<Signer>,
+    apps: BTreeMap<String, WixApp>,
+    sites: BTreeMap<String, Site>,
+    instances: BTreeMap<String, Instance>,
+    install_tokens: HashMap<String, InstallToken>,
+    consents: HashMap<String, PendingConsent>,
+    codes: HashMap<String, AuthCode>,
+    refresh_tokens: HashMap<String, RefreshGrant>,
+    recent_tokens: VecDeque<IssuedToken>,
     /// Headless OAuth apps by id (deleted ones are removed).
-    pub oauth_apps: BTreeMap<String, OAuthApp>,
+    oauth_apps: BTreeMap<String, OAuthApp>,
     /// Users, members, member sessions and member-login state.
-    pub identities: Identities,
+    identities: Identities,
     /// Uninstalled instances, by id: their tokens no longer work; a reinstall on the same site reuses the id.
-    pub removed_instances: BTreeMap<String, RemovedInstance>,
+    removed_instances: BTreeMap<String, RemovedInstance>,
     /// Webhook events not yet handed to delivery (see [`World::take_outbox`]).
-    pub outbox: Vec<WebhookEvent>,
+    outbox: Vec<WebhookEvent>,
     /// The scenario's further events (`webhooks.events`).
-    pub declared_events: Vec<EventSpec>,
+    declared_events: Vec<EventSpec>,
     /// (site id, app id) → id of the live instance of that app there, so an install finds it without
     /// scanning every instance (issue 18: 40,000 installs made each install 5× slower). Lookups check
     /// the entry against `instances`, which stays the truth; [`World::reindex`] rebuilds it.
@@ -313,6 +314,92 @@ pub struct World {
 
 fn installer_error(msg: impl Into<String>) -> WixError {
     WixError::InstallerPage(msg.into())
+}
+
+/// What the rest of the server may read. The fields themselves are private to `world/`: everything
+/// that changes the world is a named operation (here and in `world/*.rs`), called by `App` under
+/// the lock it chooses.
+impl World {
+    /// The scenario's lifetimes.
+    pub fn ttl(&self) -> &Ttl {
+        &self.ttl
+    }
+
+    /// The access-token signer (its key is drawn from the seed).
+    pub fn signer(&self) -> &std::sync::Arc<Signer> {
+        &self.signer
+    }
+
+    /// A declared Wix app.
+    pub fn app(&self, id: &str) -> Option<&WixApp> {
+        self.apps.get(id)
+    }
+
+    /// Every declared Wix app, by id.
+    pub fn apps(&self) -> impl Iterator<Item = &WixApp> {
+        self.apps.values()
+    }
+
+    /// Whether `id` is a Headless OAuth app (deleted ones are not).
+    pub fn is_oauth_app(&self, id: &str) -> bool {
+        self.oauth_apps.contains_key(id)
+    }
+
+    /// A site, declared or made by an install.
+    pub fn site(&self, id: &str) -> Option<&Site> {
+        self.sites.get(id)
+    }
+
+    /// A live instance (uninstalled ones are not).
+    pub fn instance(&self, id: &str) -> Option<&Instance> {
+        self.instances.get(id)
+    }
+
+    /// A declared Wix app, to change in place: for tests and benchmarks that arrange what the API
+    /// and the scenario checks would refuse (through `App::with_world`); the server never calls it.
+    pub fn app_mut(&mut self, id: &str) -> Option<&mut WixApp> {
+        self.apps.get_mut(id)
+    }
+
+    /// A Headless OAuth app, to change in place (for tests, as [`World::app_mut`]).
+    pub fn oauth_app_mut(&mut self, id: &str) -> Option<&mut OAuthApp> {
+        self.oauth_apps.get_mut(id)
+    }
+
+    /// How many sites and live instances there are.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.sites.len(), self.instances.len())
+    }
+
+    /// A member, declared or registered.
+    pub fn member(&self, id: &str) -> Option<&identity::Member> {
+        self.identities.members.get(id)
+    }
+
+    /// The instance an installer code was issued for, while the world remembers the code (what a
+    /// fault or an expectation matches a request's `code` by).
+    pub fn instance_of_code(&self, code: &str) -> Option<&str> {
+        self.codes.get(code).map(|c| c.instance_id.as_str())
+    }
+
+    /// The instance a live refresh token was issued for.
+    pub fn instance_of_refresh_token(&self, refresh_token: &str) -> Option<&str> {
+        self.refresh_tokens
+            .get(refresh_token)
+            .map(|g| g.instance_id.as_str())
+    }
+
+    /// Whether an instance has not finished its setup while another install of the same app
+    /// has: only an app with a setup step can leave an install incomplete.
+    pub fn setup_unfinished(&self, instance_id: &str) -> bool {
+        self.instances.get(instance_id).is_some_and(|i| {
+            !i.setup_complete
+                && self
+                    .instances
+                    .values()
+                    .any(|o| o.app_id == i.app_id && o.setup_complete)
+        })
+    }
 }
 
 impl World {
@@ -942,7 +1029,7 @@ impl World {
     ///   ([`VISITOR_TOKENS_LIVE_SECS`]), counted from when the sweep first saw the logout (never
     ///   earlier than the logout itself, so no revoked token comes back).
     ///
-    /// Linear in what is live; called through [`World::maybe_gc`]. Public so the server can also
+    /// Linear in what is live; called through `World::maybe_gc`. Public so the server can also
     /// sweep before it saves the state file or after it moves the clock.
     pub fn sweep(&mut self, now: DateTime<Utc>) {
         let horizon = now - Duration::hours(1);

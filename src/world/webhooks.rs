@@ -51,7 +51,7 @@ impl WebhookEvent {
     }
 }
 
-/// An instance that was uninstalled: gone from [`World::instances`], so its tokens stop working, but
+/// An instance that was uninstalled: gone from the live instances ([`World::instance`]), so its tokens stop working, but
 /// remembered so the admin API shows it and a reinstall on the same site gets the same id back.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RemovedInstance {

@@ -377,10 +377,7 @@ async fn a_generate_secret_body_is_never_read() {
     let app = spawn_app();
     let token = app.app_token().await;
     app.app.with_world(|w, _, _| {
-        w.oauth_apps
-            .get_mut(OAUTH_APP)
-            .unwrap()
-            .allow_secret_generation = true;
+        w.oauth_app_mut(OAUTH_APP).unwrap().allow_secret_generation = true;
     });
     // Act: a body no endpoint could decode.
     let res = app

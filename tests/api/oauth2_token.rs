@@ -124,8 +124,7 @@ async fn an_uninstalled_instance_gets_no_token_and_its_tokens_stop_working() {
     // Arrange
     let app = spawn_app();
     let token = app.app_token().await;
-    app.app
-        .with_world(|w, _, _| w.instances.remove(INSTANCE_ID));
+    app.app.with_world(|w, _, _| w.revoke_instance(INSTANCE_ID));
     // Act
     let res = app.oauth2_token(&client_credentials()).await;
     let info = app.token_info(&token).await;
@@ -230,7 +229,7 @@ async fn a_refresh_token_of_a_deleted_oauth_app_is_refused() {
         .oauth2_token(&json!({"clientId": CLIENT_ID, "grantType": "anonymous"}))
         .await
         .json();
-    app.app.with_world(|w, _, _| w.oauth_apps.remove(CLIENT_ID));
+    app.app.with_world(|w, _, _| w.revoke_oauth_app(CLIENT_ID));
     // Act
     let res = app
         .oauth2_token(

@@ -119,10 +119,8 @@ async fn a_domain_registered_with_a_port_allows_only_that_port() {
     // Arrange
     let app = spawn_app();
     app.app.with_world(|w, _, _| {
-        w.oauth_apps
-            .get_mut(CLIENT_ID)
-            .unwrap()
-            .allowed_redirect_domains = vec!["app.example:8443".into()];
+        w.oauth_app_mut(CLIENT_ID).unwrap().allowed_redirect_domains =
+            vec!["app.example:8443".into()];
     });
     let logout = |url: &str| {
         format!(
@@ -161,11 +159,7 @@ async fn a_registered_redirect_url_that_fails_the_check_is_never_used() {
     let app = spawn_app();
     let bad = "http://localhost:3000@evil.example/cb";
     app.app.with_world(|w, _, _| {
-        w.apps
-            .get_mut(APP_ID)
-            .unwrap()
-            .redirect_urls
-            .push(bad.into());
+        w.app_mut(APP_ID).unwrap().redirect_urls.push(bad.into());
     });
     // Act
     let res = app
@@ -188,7 +182,7 @@ async fn the_app_market_never_redirects_to_an_app_url_that_fails_the_check() {
     // Arrange
     let app = spawn_app();
     app.app.with_world(|w, _, _| {
-        w.apps.get_mut(APP_ID).unwrap().app_url = "http://localhost\\@evil.example/".into();
+        w.app_mut(APP_ID).unwrap().app_url = "http://localhost\\@evil.example/".into();
     });
     // Act
     let res = app
@@ -203,7 +197,7 @@ async fn regression_18_a_login_session_refuses_every_attack_redirect_uri() {
     // Arrange: every attack URL is even registered, as the OAuth Apps API lets any absolute URI be.
     let app = spawn_app();
     app.app.with_world(|w, _, _| {
-        let o = w.oauth_apps.get_mut(CLIENT_ID).unwrap();
+        let o = w.oauth_app_mut(CLIENT_ID).unwrap();
         o.allowed_redirect_uris
             .extend(ATTACKS.iter().map(|s| s.to_string()));
     });
@@ -238,8 +232,7 @@ async fn a_native_app_redirect_uri_with_a_reverse_domain_scheme_still_works() {
     let app = spawn_app();
     let native = "com.example.app:/oauth-callback";
     app.app.with_world(|w, _, _| {
-        w.oauth_apps
-            .get_mut(CLIENT_ID)
+        w.oauth_app_mut(CLIENT_ID)
             .unwrap()
             .allowed_redirect_uris
             .push(native.into());
