@@ -62,8 +62,12 @@ pub struct App {
 struct Inner {
     scenario: RwLock<Loaded>,
     overrides: Overrides,
-    /// Read by token checks, token info and lookups together; written by grants and changes.
+    /// Read by token checks, token info, lookups and the grants that only mint; written by the
+    /// operations that change it (codes redeemed, installs, members, ...).
     world: RwLock<World>,
+    /// The newest access tokens for `GET /__admin/state`, recorded after the world's lock is
+    /// released, so a grant that only mints never takes the write lock.
+    issued: parking_lot::Mutex<crate::world::IssuedTokens>,
     clock: Clock,
     ids: Ids,
     journal: Journal,
@@ -193,6 +197,7 @@ impl App {
                 scenario: RwLock::new(Loaded { scenario, origin }),
                 overrides,
                 world: RwLock::new(world),
+                issued: Default::default(),
                 clock,
                 ids,
                 journal,
@@ -333,6 +338,7 @@ impl App {
         self.inner.ids.reseed(seed);
         self.inner.clock.reset();
         *world = World::from_scenario(&scenario, self.inner.clock.now(), &self.inner.ids);
+        self.inner.issued.lock().clear();
         self.inner.journal.reset();
         self.inner
             .answered
@@ -376,7 +382,7 @@ impl App {
 
     /// Everything live, for `GET /__admin/state`.
     pub fn state(&self) -> Value {
-        let mut state = self.read(|w, now| w.snapshot(now));
+        let mut state = self.read(|w, now| w.snapshot(now, &self.inner.issued.lock()));
         state["clock"] = json!(self.inner.clock.status());
         state["seed"] = json!(self.inner.ids.seed());
         state["scenario"] = json!(self.scenario().name);
@@ -427,6 +433,48 @@ impl App {
         f(&world, now)
     }
 
+    /// A grant that only mints (it changes nothing in the world): under the read lock, and its
+    /// access token listed for the admin API once the lock is released.
+    fn mint(
+        &self,
+        f: impl FnOnce(&World, DateTime<Utc>, &Ids) -> Result<Minted, WixError>,
+    ) -> Result<Minted, WixError> {
+        let now = self.now();
+        let minted = f(&self.inner.world.read(), now, &self.inner.ids)?;
+        self.list_issued(&minted.access_token, minted.kind, now, minted.expires_in);
+        Ok(minted)
+    }
+
+    /// A grant that also changes the world (a code redeemed): under the write lock, listed after.
+    fn mint_changing(
+        &self,
+        f: impl FnOnce(&mut World, DateTime<Utc>, &Ids) -> Result<Minted, WixError>,
+    ) -> Result<Minted, WixError> {
+        let (minted, now) = self.with_world(|w, now, ids| f(w, now, ids).map(|m| (m, now)))?;
+        self.list_issued(&minted.access_token, minted.kind, now, minted.expires_in);
+        Ok(minted)
+    }
+
+    fn list_issued(
+        &self,
+        token: &crate::jwt::Token,
+        kind: &'static str,
+        now: DateTime<Utc>,
+        ttl_secs: u64,
+    ) {
+        let expires_at = now
+            .checked_add_signed(chrono::Duration::seconds(
+                ttl_secs.min(i64::MAX as u64 / 1000) as i64,
+            ))
+            .unwrap_or(now);
+        self.inner.issued.lock().record(crate::world::IssuedToken {
+            token: token.clone(),
+            kind,
+            issued_at: now,
+            expires_at,
+        });
+    }
+
     /// Who an access token speaks for (`MISSING_TOKEN`, `TOKEN_EXPIRED`, ... when it speaks for no
     /// one).
     pub fn authorize(&self, token: Option<&str>) -> Result<crate::world::Caller, WixError> {
@@ -451,7 +499,11 @@ impl App {
         req: &crate::request::Incoming,
         plan: &crate::faults::Plan,
     ) -> Option<WixError> {
-        self.with_world(|w, now, _| self.inner.faults.before(w, req, plan, now))
+        if plan.revokes.is_empty() {
+            self.inner.faults.before(None, req, plan, self.now())
+        } else {
+            self.with_world(|w, now, _| self.inner.faults.before(Some(w), req, plan, now))
+        }
     }
 
     /// The conformance report, with the world's view of what the client left unfinished.
@@ -557,25 +609,39 @@ impl App {
         client_secret: &str,
         grant: Result<LegacyGrant<'_>, WixError>,
     ) -> Result<AccessResponse, WixError> {
-        self.with_world(|w, now, ids| {
-            w.authenticate_client(client_id, client_secret)?;
-            let (instance_id, refresh_token) = match grant? {
-                LegacyGrant::Code { code, redirect_uri } => {
-                    w.exchange_code(client_id, code, redirect_uri, now, ids)?
-                }
-                // Wix returns the refresh token "identical to the one ... sent".
-                LegacyGrant::Refresh(refresh_token) => (
-                    w.check_refresh(client_id, refresh_token)?,
-                    refresh_token.to_string(),
-                ),
-            };
+        // A legacy access token for an instance, with the refresh token the answer carries.
+        let mint = |w: &World, instance_id: &str, refresh_token: String, now: DateTime<Utc>| {
             let ttl = w.ttl().legacy_access_token_secs;
-            let access_token = w.mint_access_token(&instance_id, "legacy", ttl, now)?;
-            Ok(AccessResponse {
+            let access_token = w.mint_access_token(instance_id, ttl, now)?;
+            let answer = AccessResponse {
                 access_token,
                 refresh_token,
-            })
-        })
+            };
+            Ok::<_, WixError>((answer, now, ttl))
+        };
+        let (answer, now, ttl) = match grant {
+            // A refresh only reads the world; a code is redeemed once, under the write lock.
+            Ok(LegacyGrant::Refresh(refresh_token)) => self.read(|w, now| {
+                w.authenticate_client(client_id, client_secret)?;
+                let instance_id = w.check_refresh(client_id, refresh_token)?;
+                // Wix returns the refresh token "identical to the one ... sent".
+                mint(w, &instance_id, refresh_token.to_string(), now)
+            })?,
+            Ok(LegacyGrant::Code { code, redirect_uri }) => self.with_world(|w, now, ids| {
+                w.authenticate_client(client_id, client_secret)?;
+                let (instance_id, refresh_token) =
+                    w.exchange_code(client_id, code, redirect_uri, now, ids)?;
+                mint(w, &instance_id, refresh_token, now)
+            })?,
+            // The client's credentials are checked before what it asked for.
+            Err(e) => {
+                return Err(self
+                    .read(|w, _| w.authenticate_client(client_id, client_secret).err())
+                    .unwrap_or(e));
+            }
+        };
+        self.list_issued(&answer.access_token, "legacy", now, ttl);
+        Ok(answer)
     }
 
     /// `POST /apps/v1/bi-event` for an authorized caller (`APP_FINISHED_CONFIGURATION` finishes setup).
@@ -624,7 +690,7 @@ impl App {
         secret: &str,
         instance_id: Option<&str>,
     ) -> Result<Minted, WixError> {
-        self.with_world(|w, now, ids| match instance_id {
+        self.mint(|w, now, ids| match instance_id {
             Some(instance_id) => w.instance_token(id, secret, instance_id, now),
             None if w.is_oauth_app(id) => w.headless_admin_token(id, secret, now, ids),
             None if w.app(id).is_some() => Err(WixError::InvalidRequest(
@@ -636,7 +702,7 @@ impl App {
 
     /// `anonymous`: a new visitor's tokens for a Headless client.
     pub fn visitor_tokens(&self, client_id: &str) -> Result<Minted, WixError> {
-        self.with_world(|w, now, ids| w.visitor_tokens(client_id, now, ids))
+        self.mint(|w, now, ids| w.visitor_tokens(client_id, now, ids))
     }
 
     /// `refresh_token`: the client's kind (Headless OAuth app or Wix app) decides which grant it
@@ -647,7 +713,7 @@ impl App {
         credentials: Result<(&str, &str), WixError>,
         refresh_token: &str,
     ) -> Result<Minted, WixError> {
-        self.with_world(|w, now, ids| w.refresh(client_id, credentials, refresh_token, now, ids))
+        self.mint(|w, now, ids| w.refresh(client_id, credentials, refresh_token, now, ids))
     }
 
     /// `authorization_code` + PKCE: a member's code from the login page, redeemed once.
@@ -658,7 +724,7 @@ impl App {
         verifier: &str,
         redirect_uri: Option<&str>,
     ) -> Result<Minted, WixError> {
-        self.with_world(|w, now, ids| {
+        self.mint_changing(|w, now, ids| {
             w.exchange_member_code(client_id, code, verifier, redirect_uri, now, ids)
         })
     }
@@ -670,9 +736,7 @@ impl App {
         client_id: Option<&str>,
         secret: &str,
     ) -> Result<Minted, WixError> {
-        self.with_world(|w, now, ids| {
-            w.strip_bound_session(access_token, client_id, secret, now, ids)
-        })
+        self.mint(|w, now, ids| w.strip_bound_session(access_token, client_id, secret, now, ids))
     }
 
     /// `authorized_client`: a member's tokens for a visitor token plus an API key.
@@ -682,9 +746,7 @@ impl App {
         api_key: &str,
         member_id: &str,
     ) -> Result<Minted, WixError> {
-        self.with_world(|w, now, ids| {
-            w.authorized_client(visitor_token, api_key, member_id, now, ids)
-        })
+        self.mint(|w, now, ids| w.authorized_client(visitor_token, api_key, member_id, now, ids))
     }
 
     /// What a token says (`/oauth2/token-info`).
@@ -694,7 +756,7 @@ impl App {
 
     /// `POST /__admin/tokens`: tokens for any identity; `ttl_secs` defaults to the scenario's.
     pub fn mint_token(&self, subject: Subject, ttl_secs: Option<u64>) -> Result<Minted, WixError> {
-        self.with_world(|w, now, ids| {
+        self.mint(|w, now, ids| {
             let ttl = ttl_secs.unwrap_or(w.ttl().access_token_secs);
             w.mint_for(subject, ttl, now, ids)
         })
@@ -841,7 +903,7 @@ impl App {
         member_id: &str,
         session_token: &str,
     ) -> Result<Minted, WixError> {
-        self.with_world(|w, now, ids| {
+        self.mint_changing(|w, now, ids| {
             w.authorized_client_with_session(
                 visitor_token,
                 api_key,

@@ -344,41 +344,44 @@ impl Faults {
 
     /// Request-side effects before the route runs (revocations, grants sent made to expire), then the
     /// standing checks against what earlier faults left behind. An error here replaces the route.
+    /// Only the revocations need `world`: `App` passes it, under the write lock, when the plan has any.
     pub fn before(
         &self,
-        world: &mut World,
+        world: Option<&mut World>,
         req: &Incoming,
         plan: &Plan,
         now: DateTime<Utc>,
     ) -> Option<WixError> {
         let mut s = self.inner.lock();
-        for target in &plan.revokes {
-            match target {
-                RevokeTarget::RefreshToken => {
-                    // The one sent (known or not), else every one of the instance involved.
-                    let revoked = match req.text("refresh_token") {
-                        Some(rt) => {
-                            world.revoke_refresh_token(&rt);
-                            vec![rt]
+        if let Some(world) = world {
+            for target in &plan.revokes {
+                match target {
+                    RevokeTarget::RefreshToken => {
+                        // The one sent (known or not), else every one of the instance involved.
+                        let revoked = match req.text("refresh_token") {
+                            Some(rt) => {
+                                world.revoke_refresh_token(&rt);
+                                vec![rt]
+                            }
+                            None => req
+                                .instance_id
+                                .as_deref()
+                                .map(|id| world.revoke_refresh_tokens_of(id))
+                                .unwrap_or_default(),
+                        };
+                        for t in revoked {
+                            s.revoke(t);
                         }
-                        None => req
-                            .instance_id
-                            .as_deref()
-                            .map(|id| world.revoke_refresh_tokens_of(id))
-                            .unwrap_or_default(),
-                    };
-                    for t in revoked {
-                        s.revoke(t);
                     }
-                }
-                RevokeTarget::Instance => {
-                    if let Some(id) = &req.instance_id {
-                        world.revoke_instance(id);
+                    RevokeTarget::Instance => {
+                        if let Some(id) = &req.instance_id {
+                            world.revoke_instance(id);
+                        }
                     }
-                }
-                RevokeTarget::OauthApp => {
-                    if let Some(id) = req.text("client_id") {
-                        world.revoke_oauth_app(&id);
+                    RevokeTarget::OauthApp => {
+                        if let Some(id) = req.text("client_id") {
+                            world.revoke_oauth_app(&id);
+                        }
                     }
                 }
             }

@@ -30,7 +30,7 @@ impl World {
 
     /// `client_credentials` with `instance_id`: the app's token for one of its instances (§4a).
     pub fn instance_token(
-        &mut self,
+        &self,
         client_id: &str,
         client_secret: &str,
         instance_id: &str,
@@ -57,7 +57,7 @@ impl World {
 
     /// `client_credentials` with an OAuth app's id and secret and no instance: a Headless admin token.
     pub fn headless_admin_token(
-        &mut self,
+        &self,
         client_id: &str,
         client_secret: &str,
         now: DateTime<Utc>,
@@ -81,7 +81,7 @@ impl World {
 
     /// `anonymous`: visitor access and refresh tokens for a Headless client (no secret).
     pub fn visitor_tokens(
-        &mut self,
+        &self,
         client_id: &str,
         now: DateTime<Utc>,
         ids: &Ids,
@@ -110,7 +110,7 @@ impl World {
     /// with no client id at all falls back on the token's prefix. `credentials` is the route's
     /// reading of `client_id`/`client_secret` (body or Basic), whose error matters only for an app.
     pub fn refresh(
-        &mut self,
+        &self,
         client_id: Option<&str>,
         credentials: Result<(&str, &str), WixError>,
         refresh_token: &str,
@@ -138,7 +138,7 @@ impl World {
     /// `refresh_token` for a Headless visitor or member: a new access token; the refresh token stays
     /// valid and is returned as it was (the SDK keeps its old one).
     pub fn refresh_headless(
-        &mut self,
+        &self,
         client_id: Option<&str>,
         refresh_token: &str,
         now: DateTime<Utc>,
@@ -169,7 +169,7 @@ impl World {
     /// `refresh_token` on `/oauth2/token` with a legacy app refresh token and the app's credentials:
     /// a 4-hour app token for the instance (the refresh token is returned unchanged).
     pub fn refresh_app(
-        &mut self,
+        &self,
         client_id: &str,
         client_secret: &str,
         refresh_token: &str,
@@ -235,7 +235,7 @@ impl World {
     /// `strip_bound_session`: a fresh, unbound app token for the instance of `access_token`. The
     /// SDK sends no client id, so the app is the token's (docs/fidelity.md F-18); its secret must match.
     pub fn strip_bound_session(
-        &mut self,
+        &self,
         access_token: &str,
         client_id: Option<&str>,
         client_secret: &str,
@@ -273,7 +273,7 @@ impl World {
     /// `authorized_client`: member tokens for `member_id`, asked with a visitor token of a Headless
     /// client and an API key of the same site (docs/fidelity.md F-22, external login).
     pub fn authorized_client(
-        &mut self,
+        &self,
         visitor_token: &str,
         api_key: &str,
         member_id: &str,

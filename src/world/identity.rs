@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::member_login::{MemberCode, RedirectSession};
-use super::{Caller, IssuedToken, RECENT_TOKENS, World, secs};
+use super::{Caller, World, secs};
 use crate::error::WixError;
 use crate::ids::{Ids, Stamp};
 use crate::jwt::InstanceClaim;
@@ -153,6 +153,9 @@ pub struct Minted {
     pub expires_in: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<crate::jwt::Token>,
+    /// How the admin API's token list names the grant (`client_credentials`, `visitor`, ...).
+    #[serde(skip)]
+    pub kind: &'static str,
 }
 
 impl crate::jwt::WriteJson for Minted {
@@ -470,57 +473,42 @@ impl World {
 
     // ---- Minting ------------------------------------------------------------------------------------
 
-    fn remember(
-        &mut self,
-        token: &crate::jwt::Token,
-        kind: &'static str,
-        now: DateTime<Utc>,
-        exp: DateTime<Utc>,
-    ) {
-        if self.recent_tokens.len() == RECENT_TOKENS {
-            self.recent_tokens.pop_front();
-        }
-        self.recent_tokens.push_back(IssuedToken {
-            token: token.clone(),
-            kind,
-            issued_at: now,
-            expires_at: exp,
-        });
-    }
-
     /// An app's access token for an instance it is installed on, as a token answer carries it
     /// (`client_credentials`; the instance id is borrowed, not copied into a [`Subject`]).
     pub(crate) fn app_token(
-        &mut self,
+        &self,
         instance_id: &str,
         ttl_secs: u64,
         now: DateTime<Utc>,
     ) -> Result<Minted, WixError> {
-        let token = self.mint_access_token(instance_id, "client_credentials", ttl_secs, now)?;
+        let token = self.mint_access_token(instance_id, ttl_secs, now)?;
         Ok(Minted {
             access_token: token,
             token_type: "Bearer",
             expires_in: ttl_secs,
             refresh_token: None,
+            kind: "client_credentials",
         })
     }
 
     /// Mints tokens for any identity (the admin API, and every grant below).
     pub fn mint_for(
-        &mut self,
+        &self,
         subject: Subject,
         ttl_secs: u64,
         now: DateTime<Utc>,
         ids: &Ids,
     ) -> Result<Minted, WixError> {
         let exp = now + secs(ttl_secs);
-        let minted =
-            |access_token: crate::jwt::Token, refresh_token: Option<crate::jwt::Token>| Minted {
-                access_token,
-                token_type: "Bearer",
-                expires_in: ttl_secs,
-                refresh_token,
-            };
+        let minted = |access_token: crate::jwt::Token,
+                      refresh_token: Option<crate::jwt::Token>,
+                      kind: &'static str| Minted {
+            access_token,
+            token_type: "Bearer",
+            expires_in: ttl_secs,
+            refresh_token,
+            kind,
+        };
         match subject {
             Subject::App { instance_id } => {
                 if !self.instances.contains_key(&instance_id) {
@@ -565,8 +553,7 @@ impl World {
                     ..Default::default()
                 };
                 let token = self.signer.mint(claim, now, exp);
-                self.remember(&token, "user", now, exp);
-                Ok(minted(token, None))
+                Ok(minted(token, None, "user"))
             }
             Subject::Visitor {
                 client_id,
@@ -594,8 +581,7 @@ impl World {
                     now,
                     now + secs(REFRESH_TOKEN_SECS),
                 );
-                self.remember(&token, "visitor", now, exp);
-                Ok(minted(token, Some(refresh)))
+                Ok(minted(token, Some(refresh), "visitor"))
             }
             Subject::Member {
                 client_id,
@@ -636,8 +622,7 @@ impl World {
                     now,
                     now + secs(REFRESH_TOKEN_SECS),
                 );
-                self.remember(&token, "member", now, exp);
-                Ok(minted(token, Some(refresh)))
+                Ok(minted(token, Some(refresh), "member"))
             }
             Subject::HeadlessAdmin { client_id } => {
                 let site_id = self.oauth_client(&client_id)?.site_id.clone();
@@ -646,8 +631,7 @@ impl World {
                     ..self.headless_claim(&client_id, &site_id, now, exp)
                 };
                 let token = self.signer.mint(claim, now, exp);
-                self.remember(&token, "headless_admin", now, exp);
-                Ok(minted(token, None))
+                Ok(minted(token, None, "headless_admin"))
             }
         }
     }
@@ -837,6 +821,7 @@ mod tests {
                     token_type: "Bearer",
                     expires_in: 14_400,
                     refresh_token: refresh,
+                    kind: "test",
                 };
                 assert_eq!(
                     written(&|out| minted.write_json(out)),

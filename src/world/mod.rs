@@ -33,7 +33,7 @@ pub use webhooks::{RemovedInstance, WebhookEvent};
 
 /// How many recently issued access tokens `GET /__admin/state` lists. Access tokens are
 /// self-contained JWTs, so the mock keeps no table of them; this ring is only for people looking.
-const RECENT_TOKENS: usize = 50;
+pub const RECENT_TOKENS: usize = 50;
 
 /// The longest a token of a Headless visitor can live: its refresh token (access tokens, even those
 /// the admin API mints, live at most as long). A logged-out visitor is remembered this long.
@@ -197,6 +197,26 @@ pub struct IssuedToken {
     pub expires_at: DateTime<Utc>,
 }
 
+/// The newest access tokens, as `GET /__admin/state` lists them. Kept beside the world, not in
+/// it, so minting a token needs only the world's read lock (`App` records what each grant minted).
+#[derive(Debug, Default)]
+pub struct IssuedTokens(VecDeque<IssuedToken>);
+
+impl IssuedTokens {
+    /// Lists a token, forgetting the oldest beyond [`RECENT_TOKENS`].
+    pub fn record(&mut self, issued: IssuedToken) {
+        if self.0.len() == RECENT_TOKENS {
+            self.0.pop_front();
+        }
+        self.0.push_back(issued);
+    }
+
+    /// Forgets every token (a reset, a loaded state file).
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
 impl IssuedToken {
     /// The app the token was issued to (a Headless token's OAuth app).
     pub fn app_id(&self) -> &str {
@@ -290,7 +310,6 @@ pub struct World {
     consents: HashMap<String, PendingConsent>,
     codes: HashMap<String, AuthCode>,
     refresh_tokens: HashMap<String, RefreshGrant>,
-    recent_tokens: VecDeque<IssuedToken>,
     /// Headless OAuth apps by id (deleted ones are removed).
     oauth_apps: BTreeMap<String, OAuthApp>,
     /// Users, members, member sessions and member-login state.
@@ -434,7 +453,6 @@ impl World {
             consents: HashMap::new(),
             codes: HashMap::new(),
             refresh_tokens: HashMap::new(),
-            recent_tokens: VecDeque::new(),
             oauth_apps: BTreeMap::new(),
             identities: Identities::from_scenario(scenario, ids),
             removed_instances: BTreeMap::new(),
@@ -919,9 +937,8 @@ impl World {
 
     /// An access token for an instance, valid `ttl_secs` from `now` (signed when first read).
     pub fn mint_access_token(
-        &mut self,
+        &self,
         instance_id: &str,
-        kind: &'static str,
         ttl_secs: u64,
         now: DateTime<Utc>,
     ) -> Result<crate::jwt::Token, WixError> {
@@ -939,17 +956,7 @@ impl World {
             expiration_date: Stamp(exp),
             ..Default::default()
         };
-        let token = self.signer.mint(claim, now, exp);
-        if self.recent_tokens.len() == RECENT_TOKENS {
-            self.recent_tokens.pop_front();
-        }
-        self.recent_tokens.push_back(IssuedToken {
-            token: token.clone(),
-            kind,
-            issued_at: now,
-            expires_at: exp,
-        });
-        Ok(token)
+        Ok(self.signer.mint(claim, now, exp))
     }
 
     /// The shared access-token check of every protected route: signature, expiry on the virtual
@@ -1060,7 +1067,7 @@ impl World {
     }
 
     /// Everything live, for `GET /__admin/state`. Apps are listed without their secrets.
-    pub fn snapshot(&self, now: DateTime<Utc>) -> Value {
+    pub fn snapshot(&self, now: DateTime<Utc>, issued: &IssuedTokens) -> Value {
         let left = |t: &DateTime<Utc>| (*t - now).num_seconds().max(0);
         let apps: Vec<Value> = self
             .apps
@@ -1099,8 +1106,8 @@ impl World {
             (a["issued_at"].as_str(), a["refresh_token"].as_str())
                 .cmp(&(b["issued_at"].as_str(), b["refresh_token"].as_str()))
         });
-        let access: Vec<Value> = self
-            .recent_tokens
+        let access: Vec<Value> = issued
+            .0
             .iter()
             .filter(|t| t.expires_at > now)
             .map(|t| {
@@ -1217,7 +1224,7 @@ mod tests {
         let (mut w, _) = world();
         let now = t("2026-01-01T00:00:00Z");
         let instance = "54f783ac-8c25-4a73-9ebf-a1125f71c5e3";
-        let token = w.mint_access_token(instance, "legacy", 300, now).unwrap();
+        let token = w.mint_access_token(instance, 300, now).unwrap();
         assert_eq!(
             w.authorize(Some(token.as_str()), now + Duration::seconds(299))
                 .unwrap()

@@ -193,7 +193,6 @@ impl World {
         }
         world.identities.mail = w.outbox;
         world.identities.recoveries = w.recoveries.into_iter().collect();
-        world.recent_tokens.clear();
         world.outbox.clear();
         world.reindex();
     }

@@ -157,6 +157,67 @@ async fn the_state_lists_each_live_access_token_with_its_app_and_instance() {
 }
 
 #[tokio::test]
+async fn every_grant_lists_its_access_token_with_the_kind_of_grant_that_minted_it() {
+    // Arrange: the grants record their tokens outside the world's lock, each in its own App
+    // operation; one left out would vanish from this list.
+    let app = spawn_app();
+    let (legacy_code, legacy_refresh, _) = app.installed_tokens().await;
+    let refreshed = app.refresh(&legacy_refresh).await.json()["access_token"].clone();
+    let app_token = app.app_token().await;
+    let visitor = app
+        .oauth2_token(&json!({"grant_type": "anonymous", "client_id": CLIENT_ID}))
+        .await
+        .json();
+    let visitor_refreshed = app
+        .oauth2_token(
+            &json!({"grant_type": "refresh_token", "client_id": CLIENT_ID,
+            "refresh_token": visitor["refresh_token"]}),
+        )
+        .await
+        .json()["access_token"]
+        .clone();
+    let admin = app
+        .oauth2_token(
+            &json!({"grant_type": "client_credentials", "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET}),
+        )
+        .await
+        .json()["access_token"]
+        .clone();
+    let (user, _) = app
+        .mint(&json!({"identity": "user", "instance_id": INSTANCE_ID, "user_id": EDITOR_USER_ID}))
+        .await;
+    let (member, _) = app
+        .mint(&json!({"identity": "member", "client_id": CLIENT_ID, "member_id": MEMBER_ID}))
+        .await;
+    // Act
+    let listed = app.state().await["access_tokens"].clone();
+    // Assert
+    let kind = |token: &serde_json::Value| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| &t["access_token"] == token)
+            .map(|t| t["kind"].clone())
+            .unwrap_or_else(|| panic!("{token} not in {listed:#}"))
+    };
+    for (token, expected) in [
+        (json!(legacy_code), "legacy"),
+        (refreshed, "legacy"),
+        (json!(app_token), "client_credentials"),
+        (visitor["access_token"].clone(), "visitor"),
+        (visitor_refreshed, "visitor"),
+        (admin, "headless_admin"),
+        (json!(user), "user"),
+        (json!(member), "member"),
+    ] {
+        assert_eq!(kind(&token), expected);
+    }
+    assert_eq!(listed.as_array().unwrap().len(), 8);
+}
+
+#[tokio::test]
 async fn the_journal_records_requests_with_secrets_redacted() {
     // Arrange
     let app = spawn_app();
