@@ -373,9 +373,11 @@ impl Faults {
                             s.revoke(t);
                         }
                     }
+                    // What the site owner's uninstall does, AppRemoved included (an unknown or
+                    // already removed instance is left as it is).
                     RevokeTarget::Instance => {
                         if let Some(id) = &req.instance_id {
-                            world.revoke_instance(id);
+                            let _ = world.uninstall(id, now);
                         }
                     }
                     RevokeTarget::OauthApp => {

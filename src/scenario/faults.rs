@@ -363,7 +363,7 @@ pub enum StateMode {
 pub enum RevokeTarget {
     /// The refresh token sent, or every refresh token of the instance involved.
     RefreshToken,
-    /// The instance involved: the app is uninstalled from the site.
+    /// The instance involved: the app is uninstalled from the site (`AppRemoved` included).
     Instance,
     /// The Headless OAuth app named by `client_id`.
     OauthApp,

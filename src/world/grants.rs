@@ -325,7 +325,8 @@ impl World {
     }
 }
 
-/// Revocations a `revoke` fault makes (docs/faults.md), in the middle of a flow.
+/// Revocations a `revoke` fault makes (docs/faults.md), in the middle of a flow; `revoke: instance`
+/// is [`World::uninstall`].
 impl World {
     /// Forgets a refresh token; whether it was known.
     pub fn revoke_refresh_token(&mut self, refresh_token: &str) -> bool {
@@ -344,13 +345,6 @@ impl World {
             self.refresh_tokens.remove(t);
         }
         revoked
-    }
-
-    /// Takes an instance away with its refresh tokens: its access tokens answer `TOKEN_REVOKED`.
-    pub fn revoke_instance(&mut self, instance_id: &str) {
-        self.instances.remove(instance_id);
-        self.refresh_tokens
-            .retain(|_, g| g.instance_id != instance_id);
     }
 
     /// Deletes a Headless OAuth app: its tokens and secret stop working.

@@ -124,7 +124,7 @@ async fn an_uninstalled_instance_gets_no_token_and_its_tokens_stop_working() {
     // Arrange
     let app = spawn_app();
     let token = app.app_token().await;
-    app.app.with_world(|w, _, _| w.revoke_instance(INSTANCE_ID));
+    app.app.uninstall(INSTANCE_ID).unwrap();
     // Act
     let res = app.oauth2_token(&client_credentials()).await;
     let info = app.token_info(&token).await;

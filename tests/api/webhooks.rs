@@ -285,6 +285,39 @@ async fn an_unreachable_app_fails_after_max_attempts_and_redelivery_sends_it_aga
 }
 
 #[tokio::test]
+async fn a_revoke_instance_fault_uninstalls_as_the_site_owner_would_app_removed_included() {
+    // Arrange
+    let app = spawn_app_with(&scenario(FAST));
+    let mut receiver = Receiver::start(&[]).await;
+    app.set_webhook_url(&receiver.url).await;
+    let (access, _, instance_id) = app.installed_tokens().await;
+    receiver.next().await; // AppInstalled
+    app.arm(&format!(
+        "match: {{endpoint: bi_event, instance_id: {instance_id}}}\neffects: [{{revoke: instance}}]"
+    ))
+    .await;
+
+    // Act
+    let bi = app.bi_event(&access, "APP_DASHBOARD_LOADED").await;
+    let got = receiver.next().await;
+
+    // Assert
+    assert_eq!(
+        bi.json()["details"]["applicationError"]["code"],
+        "TOKEN_REVOKED"
+    );
+    let (public_pem, _) = app.public_key().await;
+    let (_, claims) = verify_webhook(&got.body, &public_pem);
+    assert_eq!(claims["data"]["eventType"], "AppRemoved");
+    assert_eq!(claims["data"]["instanceId"], json!(instance_id));
+    let state = app.state().await;
+    assert_eq!(
+        state["removed_instances"][0]["instance_id"],
+        json!(instance_id)
+    );
+}
+
+#[tokio::test]
 async fn uninstalling_sends_app_removed_and_the_instances_tokens_stop_working() {
     // Arrange
     let app = spawn_app_with(&scenario(FAST));
