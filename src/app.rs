@@ -441,7 +441,10 @@ impl App {
     ) -> Result<Minted, WixError> {
         let now = self.now();
         let minted = f(&self.inner.world.read(), now, &self.inner.ids)?;
-        self.list_issued(&minted.access_token, minted.kind, now, minted.expires_in);
+        self.inner
+            .issued
+            .lock()
+            .record(&minted.access_token, minted.kind, now, minted.expires_in);
         Ok(minted)
     }
 
@@ -451,28 +454,11 @@ impl App {
         f: impl FnOnce(&mut World, DateTime<Utc>, &Ids) -> Result<Minted, WixError>,
     ) -> Result<Minted, WixError> {
         let (minted, now) = self.with_world(|w, now, ids| f(w, now, ids).map(|m| (m, now)))?;
-        self.list_issued(&minted.access_token, minted.kind, now, minted.expires_in);
+        self.inner
+            .issued
+            .lock()
+            .record(&minted.access_token, minted.kind, now, minted.expires_in);
         Ok(minted)
-    }
-
-    fn list_issued(
-        &self,
-        token: &crate::jwt::Token,
-        kind: &'static str,
-        now: DateTime<Utc>,
-        ttl_secs: u64,
-    ) {
-        let expires_at = now
-            .checked_add_signed(chrono::Duration::seconds(
-                ttl_secs.min(i64::MAX as u64 / 1000) as i64,
-            ))
-            .unwrap_or(now);
-        self.inner.issued.lock().record(crate::world::IssuedToken {
-            token: token.clone(),
-            kind,
-            issued_at: now,
-            expires_at,
-        });
     }
 
     /// Who an access token speaks for (`MISSING_TOKEN`, `TOKEN_EXPIRED`, ... when it speaks for no
@@ -640,7 +626,10 @@ impl App {
                     .unwrap_or(e));
             }
         };
-        self.list_issued(&answer.access_token, "legacy", now, ttl);
+        self.inner
+            .issued
+            .lock()
+            .record(&answer.access_token, "legacy", now, ttl);
         Ok(answer)
     }
 

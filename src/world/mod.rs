@@ -203,12 +203,24 @@ pub struct IssuedToken {
 pub struct IssuedTokens(VecDeque<IssuedToken>);
 
 impl IssuedTokens {
-    /// Lists a token, forgetting the oldest beyond [`RECENT_TOKENS`].
-    pub fn record(&mut self, issued: IssuedToken) {
+    /// Lists a token issued at `now` for `ttl_secs`, forgetting the oldest beyond
+    /// [`RECENT_TOKENS`].
+    pub fn record(
+        &mut self,
+        token: &crate::jwt::Token,
+        kind: &'static str,
+        now: DateTime<Utc>,
+        ttl_secs: u64,
+    ) {
         if self.0.len() == RECENT_TOKENS {
             self.0.pop_front();
         }
-        self.0.push_back(issued);
+        self.0.push_back(IssuedToken {
+            token: token.clone(),
+            kind,
+            issued_at: now,
+            expires_at: now + secs(ttl_secs),
+        });
     }
 
     /// Forgets every token (a reset, a loaded state file).
