@@ -596,28 +596,29 @@ impl App {
         grant: Result<LegacyGrant<'_>, WixError>,
     ) -> Result<AccessResponse, WixError> {
         // A legacy access token for an instance, with the refresh token the answer carries.
-        let mint = |w: &World, instance_id: &str, refresh_token: String, now: DateTime<Utc>| {
-            let ttl = w.ttl().legacy_access_token_secs;
-            let access_token = w.mint_access_token(instance_id, ttl, now)?;
-            let answer = AccessResponse {
-                access_token,
-                refresh_token,
+        let legacy_token =
+            |w: &World, instance_id: &str, refresh_token: String, now: DateTime<Utc>| {
+                let ttl = w.ttl().legacy_access_token_secs;
+                let access_token = w.mint_access_token(instance_id, ttl, now)?;
+                let answer = AccessResponse {
+                    access_token,
+                    refresh_token,
+                };
+                Ok::<_, WixError>((answer, now, ttl))
             };
-            Ok::<_, WixError>((answer, now, ttl))
-        };
         let (answer, now, ttl) = match grant {
             // A refresh only reads the world; a code is redeemed once, under the write lock.
             Ok(LegacyGrant::Refresh(refresh_token)) => self.read(|w, now| {
                 w.authenticate_client(client_id, client_secret)?;
                 let instance_id = w.check_refresh(client_id, refresh_token)?;
                 // Wix returns the refresh token "identical to the one ... sent".
-                mint(w, &instance_id, refresh_token.to_string(), now)
+                legacy_token(w, &instance_id, refresh_token.to_string(), now)
             })?,
             Ok(LegacyGrant::Code { code, redirect_uri }) => self.with_world(|w, now, ids| {
                 w.authenticate_client(client_id, client_secret)?;
                 let (instance_id, refresh_token) =
                     w.exchange_code(client_id, code, redirect_uri, now, ids)?;
-                mint(w, &instance_id, refresh_token, now)
+                legacy_token(w, &instance_id, refresh_token, now)
             })?,
             // The client's credentials are checked before what it asked for.
             Err(e) => {
