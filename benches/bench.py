@@ -157,6 +157,25 @@ def wrk(port, path, body, auth, conns, secs, pid, lua=LUA, pin=None):
     return r
 
 
+# Issue 13's targets for client_credentials, refresh_token and bi-event at 16 and 64 connections,
+# and the memory and start-up ones; `full` and `ab` end with a line saying which held in their run.
+TARGET_CPU_US = 12.0
+TARGET_RATIO = 0.7
+
+
+def verdict(label, cells, idle_kib, peak_kib, startup_ratio):
+    """One line: how many of the request cells (case, conns, CPU µs/req, ratio to the static server)
+    meet both request targets, which miss and by what, and the idle/peak RSS and start-up ones."""
+    misses = [f"{case} c{conns}: " + ", ".join(
+        ([f"{cpu:.2f} µs"] if cpu > TARGET_CPU_US else []) + ([f"{ratio:.2f}"] if ratio < TARGET_RATIO else []))
+        for case, conns, cpu, ratio in cells if cpu > TARGET_CPU_US or ratio < TARGET_RATIO]
+    others = [("idle RSS ≤ 8 MiB", idle_kib / 1024 <= 8), ("peak RSS ≤ 16 MiB", peak_kib / 1024 <= 16),
+              ("startup ≤ 1.5x", startup_ratio <= 1.5)]
+    print(f"issue 13 targets, {label}: {len(cells) - len(misses)} of {len(cells)} request cells meet "
+          f"≤ {TARGET_CPU_US:.0f} µs and ≥ {TARGET_RATIO}" + (f" (misses: {'; '.join(misses)})" if misses else "")
+          + "; " + ", ".join(f"{name} {'held' if ok else 'missed'}" for name, ok in others), flush=True)
+
+
 def full(secs):
     print(f"# wix-oauth-mock benchmarks, {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPUs, {load()}")
     print(f"startup (median of 20, exec to first answer): ", end="", flush=True)
@@ -207,6 +226,12 @@ def full(secs):
     print(f"\nRSS: idle static {idle['static'] / 1024:.1f} MiB, mock {idle['mock'] / 1024:.1f} MiB; "
           f"peak static {peak['static'] / 1024:.1f} MiB, mock {peak['mock'] / 1024:.1f} MiB; "
           f"mock after load {after / 1024:.1f} MiB")
+    targeted = {"POST /oauth2/token client_credentials": "client_credentials",
+                "POST /oauth/access refresh_token": "refresh_token",
+                "POST /apps/v1/bi-event (protected)": "bi-event"}
+    verdict("mock", [(targeted[label], conns, r["cpu_us"], r["rps"] / base["rps"])
+                     for label, conns, r, base in results if label in targeted and conns in (16, 64)],
+            idle["mock"], peak["mock"], mock_start / static_start)
     print(f"finished with {load()}")
     errors = sum(r["errors"] for _, _, r, _ in results)
     if errors:
@@ -274,9 +299,12 @@ def ab(secs, rounds=3):
     def startup(binary):
         return startup_ms(lambda port: [binary, "--port", str(port), "--no-watch"])
 
-    print("startup (median of 20): static %.2f ms" % startup_ms(static_cmd), end="")
+    static_start = startup_ms(static_cmd)
+    print("startup (median of 20): static %.2f ms" % static_start, end="")
+    started = {}
     for label, binary in bins:
-        print(f", {label} {startup(binary):.2f} ms", end="", flush=True)
+        started[label] = startup(binary)
+        print(f", {label} {started[label]:.2f} ms", end="", flush=True)
     print("\n")
 
     def cases(port):
@@ -317,6 +345,8 @@ def ab(secs, rounds=3):
         probe, _ = start([binary, "--port", str(probe_port), "--no-watch"], probe_port)
         probes[label] = (cases(probe_port), rss_kib(probe.pid))
         stop(probe)
+    cells = {label: [] for label, _ in bins}
+    peaks = {label: 0 for label, _ in bins}
     for conns in (16, 64):
         for i, (name, _, _, _) in enumerate(probes[bins[0][0]][0]):
             if only and name not in only:
@@ -356,10 +386,16 @@ def ab(secs, rounds=3):
                 rps = med("rps")
                 base_rps = base_rps or rps
                 idle = f" (idle {probes[label][1] / 1024:.1f})" if label in probes else ""
+                if label in cells:
+                    cells[label].append((name, conns, med("cpu_us"), rps / base_rps))
+                    peaks[label] = max(peaks[label], peak)
                 print(f"| {label} | {case} | {conns} | {rps:.0f} | {rps / base_rps:.2f} | "
                       f"{med('cpu_us'):.1f} | {med('p99_us'):.0f} µs | {peak / 1024:.1f} MiB{idle} | "
                       f"{sum(r['errors'] for r in runs)} |", flush=True)
 
+    print()
+    for label, _ in bins:
+        verdict(label, cells[label], probes[label][1], peaks[label], started[label] / static_start)
     if os.environ.get("AB_WORKERS", "1") == "0":
         print(f"\nfinished with {load()}")
         return
