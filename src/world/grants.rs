@@ -328,22 +328,21 @@ impl World {
 /// Revocations a `revoke` fault makes (docs/faults.md), in the middle of a flow; `revoke: instance`
 /// is [`World::uninstall`].
 impl World {
-    /// Forgets a refresh token; whether it was known.
-    pub fn revoke_refresh_token(&mut self, refresh_token: &str) -> bool {
-        self.refresh_tokens.remove(refresh_token).is_some()
+    /// Forgets a refresh token.
+    pub fn revoke_refresh_token(&mut self, refresh_token: &str) {
+        self.refresh_tokens.remove(refresh_token);
     }
 
     /// Forgets every refresh token of an instance; returns them.
     pub fn revoke_refresh_tokens_of(&mut self, instance_id: &str) -> Vec<String> {
-        let revoked: Vec<String> = self
-            .refresh_tokens
-            .iter()
-            .filter(|(_, g)| g.instance_id == instance_id)
-            .map(|(t, _)| t.clone())
-            .collect();
-        for t in &revoked {
-            self.refresh_tokens.remove(t);
-        }
+        let mut revoked = Vec::new();
+        self.refresh_tokens.retain(|t, g| {
+            let keep = g.instance_id != instance_id;
+            if !keep {
+                revoked.push(t.clone());
+            }
+            keep
+        });
         revoked
     }
 

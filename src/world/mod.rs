@@ -223,7 +223,7 @@ impl IssuedTokens {
         });
     }
 
-    /// Forgets every token (a reset, a loaded state file).
+    /// Forgets every token (a reset or a new scenario).
     pub fn clear(&mut self) {
         self.0.clear();
     }
