@@ -176,7 +176,13 @@ def verdict(label, cells, idle_kib, peak_kib, startup_ratio):
           + "; " + ", ".join(f"{name} {'held' if ok else 'missed'}" for name, ok in others), flush=True)
 
 
-def full(secs):
+def medians(runs):
+    """One cell from several wrk runs: the median of each figure, the errors of all of them."""
+    med = {k: statistics.median(r[k] for r in runs) for k in ("rps", "cpu_us", "p50_us", "p99_us")}
+    return {**med, "errors": sum(r["errors"] for r in runs)}
+
+
+def full(secs, rounds):
     print(f"# wix-oauth-mock benchmarks, {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPUs, {load()}")
     print(f"startup (median of 20, exec to first answer): ", end="", flush=True)
     static_start = startup_ms(static_cmd)
@@ -206,16 +212,24 @@ def full(secs):
         ("POST /apps/v1/bi-event (protected)", "/apps/v1/bi-event", {"eventName": "APP_DASHBOARD_LOADED"}, token),
         ("POST /oauth-app/v1/oauth-apps/query", "/oauth-app/v1/oauth-apps/query", QUERY, token),
     ]
-    print(f"\nthroughput: wrk -t1, keep-alive, {secs} s per run; CPU = server user+sys per request")
+    # As issue 13 measured: the load generator pinned to core 0, every cell `rounds` times (the
+    # static server first in each round, so both see the same minutes), medians reported.
+    print(f"\nthroughput: wrk -t1 pinned to core 0, keep-alive, {secs} s per run, median of {rounds} "
+          f"interleaved rounds; CPU = server user+sys per request")
     print("| case | conns | req/s | vs static | p50 | p99 | CPU µs/req | static CPU µs/req | errors |")
     print("|---|---|---|---|---|---|---|---|---|")
     results = []
     for conns in (1, 16, 64):
-        base = wrk(sport, "/oauth2/token", cases[0][2], None, conns, secs, sproc.pid)
+        runs = {label: [] for label in ["static", *(c[0] for c in cases)]}
+        for _ in range(rounds):
+            runs["static"].append(wrk(sport, "/oauth2/token", cases[0][2], None, conns, secs, sproc.pid, pin=0))
+            for label, path, body, auth in cases:
+                runs[label].append(wrk(mport, path, body, auth, conns, secs, mproc.pid, pin=0))
+        base = medians(runs["static"])
         print(f"| static JSON | {conns} | {base['rps']:.0f} | 1.00 | {base['p50_us']:.0f} µs | "
               f"{base['p99_us']:.0f} µs | {base['cpu_us']:.1f} | {base['cpu_us']:.1f} | {base['errors']} |", flush=True)
         for label, path, body, auth in cases:
-            r = wrk(mport, path, body, auth, conns, secs, mproc.pid)
+            r = medians(runs[label])
             results.append((label, conns, r, base))
             print(f"| {label} | {conns} | {r['rps']:.0f} | {r['rps'] / base['rps']:.2f} | {r['p50_us']:.0f} µs | "
                   f"{r['p99_us']:.0f} µs | {r['cpu_us']:.1f} | {base['cpu_us']:.1f} | {r['errors']} |", flush=True)
@@ -288,7 +302,8 @@ def ab(secs, rounds=3):
     0, `rounds` rounds, medians; then the last binary with 1 and 2 workers driving 4 namespaces.
     AB_CASES=client_credentials,... keeps only those cases; AB_WORKERS=0 skips the workers table;
     AB_ROUNDS=5 takes the median of more rounds on a noisy machine; AB_STATIC1=0 leaves out the
-    static server on one worker (the per-core ceiling). For each case the static server
+    static server on one worker (the per-core ceiling); AB_STATIC_SIZED=1 adds that server answering
+    712 bytes, as long as the mock's token answer. For each case the static server
     and every binary run side by side and the rounds take turns, so each ratio compares runs made
     in the same minutes."""
     rounds = int(os.environ.get("AB_ROUNDS", rounds))
@@ -361,6 +376,12 @@ def ab(secs, rounds=3):
                 servers.append(("static, 1 worker", "constant JSON",
                                 lambda port: ["env", "TOKIO_WORKER_THREADS=1"] + static_cmd(port),
                                 "/oauth2/token", static_body, None))
+            if os.environ.get("AB_STATIC_SIZED", "0") != "0":
+                # The one-worker static server answering as many bytes as the mock's token answer
+                # (712): what the longer answer costs the kernel, apart from the mock's own code.
+                servers.append(("static, 1 worker, 712 B", "constant JSON",
+                                lambda port: ["env", "TOKIO_WORKER_THREADS=1", "STATIC_BODY_BYTES=712"]
+                                + static_cmd(port), "/oauth2/token", static_body, None))
             for label, binary in bins:
                 _, path, body, auth = probes[label][0][i]
                 servers.append((label, name, lambda port, b=binary: [b, "--port", str(port), "--no-watch"],
@@ -442,9 +463,9 @@ def starts(rounds):
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "full"
     if mode == "full":
-        full(int(os.environ.get("BENCH_SECS", "5")))
+        full(int(os.environ.get("BENCH_SECS", "5")), int(os.environ.get("BENCH_ROUNDS", "3")))
     elif mode == "quick":
-        full(2)
+        full(2, int(os.environ.get("BENCH_ROUNDS", "1")))
     elif mode == "soak":
         soak(int(os.environ.get("SOAK_TOKENS", "1000000")))
     elif mode == "mixed":

@@ -2,8 +2,10 @@
 # The one benchmark command (issue 8): `bash benches/run.sh [quick|full|soak|mixed]`.
 #
 #   full  (default) startup, throughput/latency at 1/16/64 connections for four endpoints, RSS, CPU
-#         per request, all as a ratio to a minimal warp static-JSON server (examples/static_server.rs)
-#   quick the same with 2-second runs
+#         per request, all as a ratio to a minimal warp static-JSON server (examples/static_server.rs);
+#         as issue 13 measured: wrk pinned to core 0, each cell 3 interleaved rounds (BENCH_ROUNDS),
+#         medians, 5-second runs (BENCH_SECS); about 5 minutes
+#   quick the same with 2-second runs and one round
 #   soak  1 000 000 tokens, RSS sampled as they go (flat within 10 % after warm-up, or exit 1)
 #   mixed 60 seconds of mixed flows (install, exchange, refresh, tokens, API calls) with zero errors
 #   ab    before/after: every binary in AB_BINS (label=path,...) against the static server for
