@@ -240,9 +240,18 @@ impl<V> Recent<V> {
         self.current.get(key).or_else(|| self.previous.get(key))
     }
 
-    fn insert(&mut self, key: String, value: V) {
+    /// Keeps `value` under `key` in the newest generation. A key already there is updated in place:
+    /// one probe and no new key, where a token request's two updates (the grant's last token, its
+    /// burst) each hashed the key three times and copied it (issue 13). A key is never in both
+    /// generations, so nothing is left behind in `previous`.
+    fn insert<K: AsRef<str> + Into<String>>(&mut self, key: K, value: V) {
+        if let Some(slot) = self.current.get_mut(key.as_ref()) {
+            *slot = value;
+            return;
+        }
+        let key = key.into();
         self.previous.remove(&key);
-        if self.current.len() >= MAX_TRACKED && !self.current.contains_key(&key) {
+        if self.current.len() >= MAX_TRACKED {
             self.previous = std::mem::take(&mut self.current);
         }
         self.current.insert(key, value);
@@ -351,7 +360,7 @@ impl Conformance {
                 if let Some(first) = s.exchanged.get(&code).cloned() {
                     s.add(Kind::CodeReused, || (format!("an authorization code first exchanged in request {} was exchanged again", first.id), vec![first, entry.clone()]));
                 } else {
-                    s.exchanged.insert(code.clone(), entry.clone());
+                    s.exchanged.insert(code.as_str(), entry.clone());
                 }
                 // Reported once per code: a second exchange of it is `code_reused`.
                 if let Some((mode, redirect)) = s.tainted.remove(&code) {
@@ -379,10 +388,10 @@ impl Conformance {
             let params = redirect_params(location);
             if let Some(code) = params.get("code") {
                 if let Some(instance) = params.get("instanceId") {
-                    s.code_instance.insert(code.clone(), instance.clone());
+                    s.code_instance.insert(code.as_str(), instance.clone());
                 }
                 if let Some((c, mode)) = &o.applied.tainted_code {
-                    s.tainted.insert(c.clone(), (*mode, entry.clone()));
+                    s.tainted.insert(c.as_str(), (*mode, entry.clone()));
                 }
             }
         }
@@ -443,7 +452,7 @@ impl Conformance {
                 if let Some(first) = s.expired.get(token).cloned() {
                     s.add(Kind::ExpiredTokenReused, || (format!("an access token refused as expired in request {} was used again instead of refreshing", first.id), vec![first, entry.clone()]));
                 } else {
-                    s.expired.insert(token.clone(), entry.clone());
+                    s.expired.insert(token.as_str(), entry.clone());
                 }
                 // The grant's last token is known expired now: refreshing is the right move.
                 for (t, exp) in s.last_token.values_mut() {
@@ -484,7 +493,7 @@ impl Conformance {
                 s.early.remove(key);
                 s.add(Kind::WastefulRefresh, || (format!("{count} new access tokens of one grant were requested within a minute, each while the last was still valid (this one for {left} more seconds): cache the token until it expires"), vec![entry.clone()]));
             } else {
-                s.early.insert(key.clone(), (start, count));
+                s.early.insert(key.as_str(), (start, count));
             }
         }
         // What the answer issued: handed over by the handler, or parsed from the body when a
@@ -756,7 +765,7 @@ fn observe_members(s: &mut State, o: &Observed<'_>) {
             }
             let a = answer();
             if a.get("state").and_then(Value::as_str) == Some("REQUIRE_EMAIL_VERIFICATION") {
-                s.awaiting_code.insert(email.clone(), entry.clone());
+                s.awaiting_code.insert(email.as_str(), entry.clone());
             }
             let code = a
                 .pointer("/details/applicationError/code")
@@ -892,5 +901,23 @@ mod tests {
         assert_eq!(r.get(&newest.to_string()), Some(&newest));
         assert!(r.get(&(newest - MAX_TRACKED + 1).to_string()).is_some());
         assert_eq!(r.get("0"), None);
+    }
+
+    #[test]
+    fn updating_a_recent_key_keeps_one_value_whichever_generation_held_it() {
+        let mut r = Recent::default();
+        r.insert("grant", 1);
+        r.insert("grant", 2);
+        assert_eq!((r.get("grant"), r.len()), (Some(&2), 1));
+        // Enough new keys to move "grant" to the previous generation, then update it.
+        for i in 0..MAX_TRACKED {
+            r.insert(i.to_string(), 0);
+        }
+        assert!(r.previous.contains_key("grant"));
+        r.insert("grant", 3);
+        assert_eq!(r.get("grant"), Some(&3));
+        assert!(!r.previous.contains_key("grant"));
+        assert_eq!(r.remove("grant"), Some(3));
+        assert_eq!(r.get("grant"), None);
     }
 }
