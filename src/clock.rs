@@ -118,6 +118,15 @@ fn system_now() -> DateTime<Utc> {
     Utc::now()
 }
 
+/// The system time in microseconds since the Unix epoch (negative before it).
+fn system_micros() -> i64 {
+    let micros = |d: std::time::Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(since) => micros(since),
+        Err(before) => -micros(before.duration()),
+    }
+}
+
 /// The earliest time the virtual clock shows.
 pub fn earliest() -> DateTime<Utc> {
     DateTime::<Utc>::UNIX_EPOCH
@@ -167,12 +176,15 @@ impl Clock {
     /// The current virtual time, truncated to milliseconds (Wix timestamps carry milliseconds).
     pub fn now(&self) -> DateTime<Utc> {
         match self.mode() {
-            Mode::Live { offset } => clamp(
-                system_now()
-                    .checked_add_signed(offset)
-                    .unwrap_or_else(latest)
-                    .trunc_subsecs(3),
-            ),
+            // The system time in microseconds plus the offset (whole microseconds, see
+            // `Mode::encode`), cut down to the millisecond: the same instant as adding the offset
+            // with chrono and `trunc_subsecs(3)`, in integers. "Now" is read twice per token
+            // request, and chrono's date arithmetic was most of it (issue 13).
+            Mode::Live { offset } => {
+                let offset = offset.num_microseconds().unwrap_or(i64::MAX);
+                let micros = system_micros().saturating_add(offset);
+                DateTime::from_timestamp_millis(micros.div_euclid(1000)).map_or_else(latest, clamp)
+            }
             Mode::Frozen(at) => at,
         }
     }
@@ -363,5 +375,42 @@ mod tests {
         clock.freeze();
         let frozen = clock.now();
         assert_eq!(clock.now(), frozen);
+    }
+
+    #[test]
+    fn a_running_clock_reads_what_chrono_would_at_any_offset() {
+        // What `now` computed with chrono before it added microseconds in integers.
+        let by_chrono = |offset: Duration| {
+            clamp(
+                system_now()
+                    .checked_add_signed(offset)
+                    .unwrap_or_else(latest)
+                    .trunc_subsecs(3),
+            )
+        };
+        let clock = Clock::new(None, false);
+        for offset_us in [
+            0,
+            1,
+            -1,
+            999,
+            -999,
+            1_500,
+            -1_500,
+            86_400_000_000,
+            -86_400_000_123,
+            -60 * 366 * 86_400_000_000,
+            ENCODED_LIMIT,
+            -ENCODED_LIMIT,
+        ] {
+            let offset = Duration::microseconds(offset_us);
+            clock.publish(Mode::Live { offset });
+            let (before, now, after) = (by_chrono(offset), clock.now(), by_chrono(offset));
+            assert!(
+                before <= now && now <= after,
+                "{offset_us} µs: {before} {now} {after}"
+            );
+            assert_eq!(now.timestamp_subsec_nanos() % 1_000_000, 0);
+        }
     }
 }
