@@ -75,14 +75,22 @@ def stop(proc):
         proc.wait()
 
 
-def startup_ms(make_cmd, runs=20):
-    times = []
+STARTUP_ROUNDS = int(os.environ.get("BENCH_STARTS", "30"))
+
+
+def startup_ms(cmds, runs=STARTUP_ROUNDS):
+    """The median time from exec to the first answer of each server in `cmds` (label -> command for
+    a port), the servers started in turn `runs` times: a busy second then slows all of them alike.
+    Twenty starts of one server and then twenty of the other put the same code at 1.14x to 1.64x
+    the static server in one afternoon (benches/RESULTS.md, 2026-12-03)."""
+    times = {label: [] for label in cmds}
     for _ in range(runs):
-        port = free_port()
-        proc, secs = start(make_cmd(port), port)
-        stop(proc)
-        times.append(secs * 1000)
-    return statistics.median(times)
+        for label, make_cmd in cmds.items():
+            port = free_port()
+            proc, secs = start(make_cmd(port), port)
+            stop(proc)
+            times[label].append(secs * 1000)
+    return {label: statistics.median(t) for label, t in times.items()}
 
 
 def cpu_secs(pid):
@@ -184,9 +192,9 @@ def medians(runs):
 
 def full(secs, rounds):
     print(f"# wix-oauth-mock benchmarks, {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPUs, {load()}")
-    print(f"startup (median of 20, exec to first answer): ", end="", flush=True)
-    static_start = startup_ms(static_cmd)
-    mock_start = startup_ms(mock_cmd)
+    print(f"startup (median of {STARTUP_ROUNDS} interleaved starts, exec to first answer): ", end="", flush=True)
+    starts = startup_ms({"static": static_cmd, "mock": mock_cmd})
+    static_start, mock_start = starts["static"], starts["mock"]
     print(f"static {static_start:.2f} ms, mock {mock_start:.2f} ms, ratio {mock_start / static_start:.2f}x")
 
     sport, mport = free_port(), free_port()
@@ -311,16 +319,11 @@ def ab(secs, rounds=3):
     print(f"# wix-oauth-mock A/B, {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPUs, {load()}")
     print(f"wrk -t1 pinned to core 0, {secs} s per run, median of {rounds} rounds; CPU = server user+sys per request\n")
 
-    def startup(binary):
-        return startup_ms(lambda port: [binary, "--port", str(port), "--no-watch"])
-
-    static_start = startup_ms(static_cmd)
-    print("startup (median of 20): static %.2f ms" % static_start, end="")
-    started = {}
-    for label, binary in bins:
-        started[label] = startup(binary)
-        print(f", {label} {started[label]:.2f} ms", end="", flush=True)
-    print("\n")
+    print(f"startup (median of {STARTUP_ROUNDS} interleaved starts): ", end="", flush=True)
+    started = startup_ms({"static": static_cmd, **{
+        label: (lambda port, b=binary: [b, "--port", str(port), "--no-watch"]) for label, binary in bins}})
+    static_start = started.pop("static")
+    print(", ".join(f"{label} {ms:.2f} ms" for label, ms in [("static", static_start), *started.items()]) + "\n")
 
     def cases(port):
         token = post(port, "/oauth/access", {
