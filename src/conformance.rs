@@ -204,7 +204,9 @@ struct State {
 
 /// Whether `needle` occurs in `haystack`.
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+    // Every 200 answer a handler did not hand a token for is searched (an 18 KB query page
+    // compared window by window was 14 % of its CPU).
+    memchr::memmem::find(haystack, needle).is_some()
 }
 
 /// How many codes, tokens or grants each of the observer's maps remembers at least (at most twice
@@ -889,6 +891,20 @@ pub fn render_text(report: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_is_searched_for_a_token_anywhere_in_it() {
+        let needle = b"\"access_token\"";
+        assert!(contains(br#"{"access_token":"x"}"#, needle));
+        assert!(contains(br#"{"a":1,"access_token":"x"}"#, needle));
+        let mut page = br#"{"items":["#.to_vec();
+        page.extend(b"0,".repeat(10_000));
+        page.extend(br#"0],"access_token":"x"}"#);
+        assert!(contains(&page, needle));
+        assert!(!contains(br#"{"accessToken":"x"}"#, needle));
+        assert!(!contains(br#"access_token"#, needle));
+        assert!(!contains(b"", needle));
+    }
 
     #[test]
     fn recent_maps_stay_bounded_and_keep_the_newest_keys() {
