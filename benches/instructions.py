@@ -16,7 +16,9 @@ Needs valgrind (`apt-get install valgrind`).
 per core, `INSTR_LL` to change it) and prints data-cache misses per request beside the
 instructions, after 1 200 warm-up requests so that the journal (1 000 entries) is full and evicting,
 as it is under load. Simulated, so as repeatable as the instruction count: it tells whether a change
-shrinks the memory a request touches, which the wall-clock runs cannot resolve at 0.3 µs."""
+shrinks the memory a request touches, which the wall-clock runs cannot resolve at 0.3 µs.
+`INSTR_CONNS=N` sends the requests over N keep-alive connections in turn (default 1): with 64, the
+server's per-connection buffers compete for the cache as they do under `bench.py`'s load."""
 import glob
 import http.client
 import json

@@ -202,11 +202,14 @@ struct State {
     wrong_passwords: Recent<(tokio::time::Instant, u32)>,
 }
 
-/// Whether `needle` occurs in `haystack`.
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+/// Whether an answer's body names an `"access_token"` (and may therefore hold one).
+fn names_access_token(body: &[u8]) -> bool {
     // Every 200 answer a handler did not hand a token for is searched (an 18 KB query page
-    // compared window by window was 14 % of its CPU).
-    memchr::memmem::find(haystack, needle).is_some()
+    // compared window by window was 14 % of its CPU). The searcher for the one needle is built
+    // once, not per answer (callgrind: no measurable difference on a protected call's 2 bytes).
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"access_token\""));
+    FINDER.find(body).is_some()
 }
 
 /// How many codes, tokens or grants each of the observer's maps remembers at least (at most twice
@@ -508,7 +511,7 @@ impl Conformance {
                 i.access_token.expires_at(),
             )),
             Some(_) => None,
-            None if o.status == 200 && contains(o.body, b"\"access_token\"") => {
+            None if o.status == 200 && names_access_token(o.body) => {
                 serde_json::from_slice::<Value>(o.body)
                     .ok()
                     .and_then(|body| {
@@ -894,16 +897,15 @@ mod tests {
 
     #[test]
     fn an_answer_is_searched_for_a_token_anywhere_in_it() {
-        let needle = b"\"access_token\"";
-        assert!(contains(br#"{"access_token":"x"}"#, needle));
-        assert!(contains(br#"{"a":1,"access_token":"x"}"#, needle));
+        assert!(names_access_token(br#"{"access_token":"x"}"#));
+        assert!(names_access_token(br#"{"a":1,"access_token":"x"}"#));
         let mut page = br#"{"items":["#.to_vec();
         page.extend(b"0,".repeat(10_000));
         page.extend(br#"0],"access_token":"x"}"#);
-        assert!(contains(&page, needle));
-        assert!(!contains(br#"{"accessToken":"x"}"#, needle));
-        assert!(!contains(br#"access_token"#, needle));
-        assert!(!contains(b"", needle));
+        assert!(names_access_token(&page));
+        assert!(!names_access_token(br#"{"accessToken":"x"}"#));
+        assert!(!names_access_token(br#"access_token"#));
+        assert!(!names_access_token(b""));
     }
 
     #[test]
