@@ -4,6 +4,12 @@
 //! of the system clock) on a tokio interval, which is real time as a file watcher needs. A changed
 //! file is parsed and checked first; a bad one is logged (through `tracing`, so `--log-format json` covers it) as
 //! `file:line:col: message` and the running scenario stays, exactly as `PUT /__admin/scenario` does.
+//!
+//! A save is rarely one step: `std::fs::write` and many editors truncate the file and then write it,
+//! so a poll can land on an empty or half-written file. Read then, it would replace the running
+//! scenario with a wrong one (an empty file is a valid scenario, "unnamed") or log a parse error for
+//! a save that is fine. A change is therefore read only once the file has stopped changing
+//! for [`SETTLE`].
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -14,16 +20,55 @@ use crate::scenario::Scenario;
 /// How often the file is looked at.
 pub const POLL: Duration = Duration::from_millis(500);
 
+/// How long a changed file must stay unchanged before it is read.
+pub const SETTLE: Duration = Duration::from_millis(50);
+
 /// Watches `path` until the task is dropped, reloading every namespace on every change.
-pub async fn watch(namespaces: Namespaces, path: PathBuf, every: Duration) {
-    let mut last = modified(&path);
+///
+/// The file's state is read here, when the watcher is made, not when the task first runs: a change
+/// made after the server announced itself is always seen, however late the task is scheduled.
+pub fn watch(
+    namespaces: Namespaces,
+    path: PathBuf,
+    every: Duration,
+) -> impl std::future::Future<Output = ()> {
+    watch_settling(namespaces, path, every, SETTLE)
+}
+
+/// [`watch`] with a chosen settling time, for tests that must hold a half-written file longer.
+pub fn watch_settling(
+    namespaces: Namespaces,
+    path: PathBuf,
+    every: Duration,
+    settle: Duration,
+) -> impl std::future::Future<Output = ()> {
+    let last = modified(&path);
+    run(namespaces, path, every, settle, last)
+}
+
+async fn run(
+    namespaces: Namespaces,
+    path: PathBuf,
+    every: Duration,
+    settle: Duration,
+    mut last: Option<(SystemTime, u64)>,
+) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         ticks.tick().await;
-        let now = modified(&path);
+        let mut now = modified(&path);
         if now == last {
             continue;
+        }
+        // Wait for the writer to finish: read only a file that stayed the same for `settle`.
+        loop {
+            tokio::time::sleep(settle).await;
+            let again = modified(&path);
+            if again == now {
+                break;
+            }
+            now = again;
         }
         last = now;
         match Scenario::from_file(&path) {

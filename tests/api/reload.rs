@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use serde_json::json;
+use tracing_subscriber::util::SubscriberInitExt;
 use warp::http::StatusCode;
 use wix_oauth_mock::{App, Overrides, Scenario};
 
@@ -100,7 +101,6 @@ async fn the_scenario_file_is_reloaded_when_it_changes_and_kept_when_the_change_
             false
         }
     };
-    tokio::time::sleep(Duration::from_millis(30)).await;
     // Act
     std::fs::write(
         &path,
@@ -114,6 +114,82 @@ async fn the_scenario_file_is_reloaded_when_it_changes_and_kept_when_the_change_
     assert!(reloaded);
     assert_eq!(app.scenario().name, "edited");
     watcher.abort();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A `tracing` writer that keeps what is logged, for one test's thread.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_save_caught_half_written_is_read_once_whole_and_only_then() {
+    // Arrange
+    let logs = Captured::default();
+    let writer = logs.clone();
+    // A current-thread test runtime: the watcher's task runs on this thread and logs here. A second
+    // live dispatcher makes tracing-core ask every dispatcher whether a call site is wanted: with
+    // just one registered it asks only the registering thread's default, so another test's thread
+    // that logs "reloaded" first would switch that call site off for this thread too.
+    let _second = tracing::Dispatch::new(tracing_subscriber::registry());
+    let _logging = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .set_default();
+    let dir = std::env::temp_dir().join(format!("wix-mock-settle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("watched.yaml");
+    std::fs::write(&path, default_yaml()).unwrap();
+    let app = App::new(
+        Scenario::from_file(&path).unwrap(),
+        "file",
+        Overrides::default(),
+    );
+    // Polled every 5 ms; a change must hold still for 2 s, far longer than the half-written file
+    // below lasts even on a loaded machine.
+    let watcher = tokio::spawn(wix_oauth_mock::watch::watch_settling(
+        wix_oauth_mock::namespaces::Namespaces::new(app.clone()),
+        path.clone(),
+        Duration::from_millis(5),
+        Duration::from_secs(2),
+    ));
+    // Act: a save in two steps, as `std::fs::write` and editors do it, with polls in between.
+    let mut file = std::fs::File::create(&path).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    std::io::Write::write_all(
+        &mut file,
+        default_yaml()
+            .replace("name: default", "name: edited")
+            .as_bytes(),
+    )
+    .unwrap();
+    drop(file);
+    let mut reloaded = false;
+    for _ in 0..100 {
+        if app.scenario().name == "edited" {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Assert
+    watcher.abort();
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(reloaded, "{text}");
+    // An empty file is a valid scenario ("unnamed"): read half-written, it would have replaced the
+    // running one first.
+    assert_eq!(text.matches("reloaded scenario").count(), 1, "{text}");
+    assert!(text.contains("reloaded scenario \"edited\""), "{text}");
+    assert!(!text.contains("ERROR"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
