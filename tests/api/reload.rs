@@ -72,10 +72,10 @@ async fn a_bad_scenario_is_refused_with_line_and_column_and_the_old_one_stays() 
     );
 }
 
-#[tokio::test]
-async fn the_scenario_file_is_reloaded_when_it_changes_and_kept_when_the_change_is_bad() {
-    // Arrange
-    let dir = std::env::temp_dir().join(format!("wix-mock-watch-{}", std::process::id()));
+/// A fresh directory (`wix-mock-TAG-PID`) holding the default scenario as `watched.yaml`, and an app
+/// loaded from that file.
+fn app_from_a_file(tag: &str) -> (std::path::PathBuf, std::path::PathBuf, App) {
+    let dir = std::env::temp_dir().join(format!("wix-mock-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("watched.yaml");
     std::fs::write(&path, default_yaml()).unwrap();
@@ -84,30 +84,36 @@ async fn the_scenario_file_is_reloaded_when_it_changes_and_kept_when_the_change_
         "file",
         Overrides::default(),
     );
+    (dir, path, app)
+}
+
+/// Whether `app`'s scenario is named `want` within 10 s.
+async fn name_becomes(app: &App, want: &str) -> bool {
+    for _ in 0..400 {
+        if app.scenario().name == want {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn the_scenario_file_is_reloaded_when_it_changes_and_kept_when_the_change_is_bad() {
+    // Arrange
+    let (dir, path, app) = app_from_a_file("watch");
     let watcher = tokio::spawn(wix_oauth_mock::watch::watch(
         wix_oauth_mock::namespaces::Namespaces::new(app.clone()),
         path.clone(),
         Duration::from_millis(10),
     ));
-    let name_becomes = |want: &'static str| {
-        let app = app.clone();
-        async move {
-            for _ in 0..200 {
-                if app.scenario().name == want {
-                    return true;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            false
-        }
-    };
     // Act
     std::fs::write(
         &path,
         default_yaml().replace("name: default", "name: edited"),
     )
     .unwrap();
-    let reloaded = name_becomes("edited").await;
+    let reloaded = name_becomes(&app, "edited").await;
     std::fs::write(&path, "name: [broken").unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     // Assert
@@ -145,15 +151,7 @@ async fn a_save_caught_half_written_is_read_once_whole_and_only_then() {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .set_default();
-    let dir = std::env::temp_dir().join(format!("wix-mock-settle-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("watched.yaml");
-    std::fs::write(&path, default_yaml()).unwrap();
-    let app = App::new(
-        Scenario::from_file(&path).unwrap(),
-        "file",
-        Overrides::default(),
-    );
+    let (dir, path, app) = app_from_a_file("settle");
     // Polled every 5 ms; a change must hold still for 2 s, far longer than the half-written file
     // below lasts even on a loaded machine.
     let watcher = tokio::spawn(wix_oauth_mock::watch::watch_settling(
@@ -173,14 +171,7 @@ async fn a_save_caught_half_written_is_read_once_whole_and_only_then() {
     )
     .unwrap();
     drop(file);
-    let mut reloaded = false;
-    for _ in 0..100 {
-        if app.scenario().name == "edited" {
-            reloaded = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let reloaded = name_becomes(&app, "edited").await;
     // Assert
     watcher.abort();
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
