@@ -161,7 +161,12 @@ pub fn serve(args: ServeArgs) -> ExitCode {
             namespaces.set_tls_ca(pem);
         }
         if let (Some(path), false) = (args.scenario.clone(), args.no_watch) {
-            tokio::spawn(watch::watch(namespaces.clone(), path, watch::POLL));
+            tokio::spawn(watch::watch(
+                namespaces.clone(),
+                path,
+                watch::POLL,
+                watch::SETTLE,
+            ));
         }
         // `writeln!`, not `println!`: a parent that read the first line and closed the pipe must
         // not make the server panic.

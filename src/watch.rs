@@ -23,7 +23,8 @@ pub const POLL: Duration = Duration::from_millis(500);
 /// How long a changed file must stay unchanged before it is read.
 pub const SETTLE: Duration = Duration::from_millis(50);
 
-/// Watches `path` until the task is dropped, reloading every namespace on every change.
+/// Watches `path` until the task is dropped, reloading every namespace on every change; a change
+/// is read once the file has held still for `settle` ([`SETTLE`] when serving).
 ///
 /// The file's state is read here, when the watcher is made, not when the task first runs: a change
 /// made after the server announced itself is always seen, however late the task is scheduled.
@@ -31,54 +32,37 @@ pub fn watch(
     namespaces: Namespaces,
     path: PathBuf,
     every: Duration,
-) -> impl std::future::Future<Output = ()> {
-    watch_settling(namespaces, path, every, SETTLE)
-}
-
-/// [`watch`] with a chosen settling time, for tests that must hold a half-written file longer.
-pub fn watch_settling(
-    namespaces: Namespaces,
-    path: PathBuf,
-    every: Duration,
     settle: Duration,
 ) -> impl std::future::Future<Output = ()> {
-    let last = modified(&path);
-    run(namespaces, path, every, settle, last)
-}
-
-async fn run(
-    namespaces: Namespaces,
-    path: PathBuf,
-    every: Duration,
-    settle: Duration,
-    mut last: Option<(SystemTime, u64)>,
-) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        ticks.tick().await;
-        let mut now = modified(&path);
-        if now == last {
-            continue;
-        }
-        // Wait for the writer to finish: read only a file that stayed the same for `settle`.
+    let mut last = modified(&path);
+    async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
-            tokio::time::sleep(settle).await;
-            let again = modified(&path);
-            if again == now {
-                break;
+            ticks.tick().await;
+            let mut now = modified(&path);
+            if now == last {
+                continue;
             }
-            now = again;
-        }
-        last = now;
-        match Scenario::from_file(&path) {
-            Ok(scenario) => {
-                let name = scenario.name.clone();
-                namespaces.replace_scenario(scenario, format!("file {}", path.display()));
-                // `warn`, the default filter's level: a reload is rare and worth seeing.
-                tracing::warn!("reloaded scenario \"{name}\" from {}", path.display());
+            // Wait for the writer to finish: read only a file that stayed the same for `settle`.
+            loop {
+                tokio::time::sleep(settle).await;
+                let again = modified(&path);
+                if again == now {
+                    break;
+                }
+                now = again;
             }
-            Err(e) => tracing::error!("{e}; kept the running scenario"),
+            last = now;
+            match Scenario::from_file(&path) {
+                Ok(scenario) => {
+                    let name = scenario.name.clone();
+                    namespaces.replace_scenario(scenario, format!("file {}", path.display()));
+                    // `warn`, the default filter's level: a reload is rare and worth seeing.
+                    tracing::warn!("reloaded scenario \"{name}\" from {}", path.display());
+                }
+                Err(e) => tracing::error!("{e}; kept the running scenario"),
+            }
         }
     }
 }

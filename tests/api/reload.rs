@@ -106,6 +106,7 @@ async fn the_scenario_file_is_reloaded_when_it_changes_and_kept_when_the_change_
         wix_oauth_mock::namespaces::Namespaces::new(app.clone()),
         path.clone(),
         Duration::from_millis(10),
+        wix_oauth_mock::watch::SETTLE,
     ));
     // Act
     std::fs::write(
@@ -154,7 +155,7 @@ async fn a_save_caught_half_written_is_read_once_whole_and_only_then() {
     let (dir, path, app) = app_from_a_file("settle");
     // Polled every 5 ms; a change must hold still for 2 s, far longer than the half-written file
     // below lasts even on a loaded machine.
-    let watcher = tokio::spawn(wix_oauth_mock::watch::watch_settling(
+    let watcher = tokio::spawn(wix_oauth_mock::watch::watch(
         wix_oauth_mock::namespaces::Namespaces::new(app.clone()),
         path.clone(),
         Duration::from_millis(5),
