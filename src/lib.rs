@@ -16,9 +16,9 @@
 //!   `routes/admin/`, one file per resource: `clock`, `scenario`, `requests`, `faults`,
 //!   `conformance`, `namespaces`, `tokens`, `webhooks`, `apps`, `instances`, `ui`); its rules in
 //!   `world/` behind a named operation in `app.rs`.
-//! - *a fault*: the spec format and `match.endpoint` names in `scenario/faults.rs`, the engine
-//!   (which fire, what they do) in `faults.rs`, its place in a request in `routes/wrap.rs`;
-//!   webhook delivery faults in `delivery.rs`.
+//! - *a fault*: the spec format in `scenario/faults.rs` (its `match.endpoint` names are the fault
+//!   names of `src/endpoints.rs`), the engine (which fire, what they do) in `faults.rs`, its place in
+//!   a request in `routes/wrap.rs`; webhook delivery faults in `delivery.rs`.
 //! - *an admin action*: `routes/admin/<resource>.rs`, and the `App` or [`namespaces::Namespaces`]
 //!   method it calls.
 //!

@@ -64,10 +64,7 @@ fn matcher() -> Value {
             (
                 "endpoint",
                 one_of(
-                    &crate::scenario::faults::Endpoint::ALL
-                        .iter()
-                        .map(|e| e.name())
-                        .collect::<Vec<_>>(),
+                    crate::scenario::faults::Endpoint::names(),
                     "A friendly endpoint name",
                 ),
             ),

@@ -32,111 +32,45 @@ pub struct FaultSpec {
     pub effects: Vec<Effect>,
 }
 
-/// Friendly names for the paths of Wix's surfaces, so specs survive the exact spelling of a path.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Endpoint {
-    /// Every non-admin path.
-    Any,
-    /// `GET /app-market/install`.
-    AppMarket,
-    /// `GET /installer/install` and the consent page's `POST /installer/consent` (both redirect with a code).
-    Install,
-    /// `GET /installer/close-window`.
-    CloseWindow,
-    /// `POST /oauth/access` (legacy tokens).
-    OauthAccess,
-    /// `POST /oauth2/token` (also under `/_api/`).
-    Token,
-    /// `POST /oauth2/token-info` (and `/oauth2/token_info`).
-    TokenInfo,
-    /// The member-login authorize step (`/oauth2/authorize`, also under `/_api/`).
-    Authorize,
-    /// `GET /oauth2/logout` (also under `/_api/`).
-    Logout,
-    /// `POST …/redirect-session` (every documented spelling).
-    RedirectSession,
-    /// `POST …/authentication/v2/register` (members, issue 14).
-    Register,
-    /// `POST …/authentication/v2/login`.
-    Login,
-    /// `POST …/authentication/v2/sign-on`.
-    SignOn,
-    /// `GET …/authentication/v1/logout`.
-    MemberLogout,
-    /// `POST …/authentication/v2/change-password`.
-    ChangePassword,
-    /// `POST …/verification/v1/auth/verify` and `…/auth/resend`.
-    Verify,
-    /// `POST …/recovery/v1/send-email`, `…/activation-email` and `…/recover`.
-    Recovery,
-    /// The mock's reset-password page and its form (`/iam/recovery/reset-password`).
-    ResetPassword,
-    /// `POST /apps/v1/bi-event`.
-    BiEvent,
-    /// `GET /apps/v1/instance`.
-    AppInstance,
-    /// Everything under `/oauth-app/v1/oauth-apps`.
-    OauthApps,
-}
+/// A friendly name for paths of Wix's surface (`match.endpoint`), so specs survive the exact spelling
+/// of a path: `any` (every non-admin path) or a fault name of the endpoint table (`src/endpoints.rs`,
+/// which says the paths each stands for). Nothing here lists the names: a new row of the table with a
+/// new fault name is a new name here. Read and written as the name; an unknown name is refused with
+/// the list of known ones, as serde words an unknown enum variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint(&'static str);
 
 impl Endpoint {
-    /// Every name, `any` first; the others are the endpoint table's fault names (a test checks it).
-    pub const ALL: &'static [Endpoint] = &[
-        Endpoint::Any,
-        Endpoint::AppMarket,
-        Endpoint::Install,
-        Endpoint::CloseWindow,
-        Endpoint::OauthAccess,
-        Endpoint::Token,
-        Endpoint::TokenInfo,
-        Endpoint::Authorize,
-        Endpoint::Logout,
-        Endpoint::RedirectSession,
-        Endpoint::Register,
-        Endpoint::Login,
-        Endpoint::SignOn,
-        Endpoint::MemberLogout,
-        Endpoint::ChangePassword,
-        Endpoint::Verify,
-        Endpoint::Recovery,
-        Endpoint::ResetPassword,
-        Endpoint::BiEvent,
-        Endpoint::AppInstance,
-        Endpoint::OauthApps,
-    ];
+    /// Every non-admin path.
+    pub const ANY: Endpoint = Endpoint("any");
 
-    /// The name as scenario files spell it.
+    /// Every name, `any` first, then the endpoint table's fault names in table order.
+    pub fn names() -> &'static [&'static str] {
+        static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+        NAMES.get_or_init(|| {
+            std::iter::once(Endpoint::ANY.0)
+                .chain(crate::endpoints::fault_names())
+                .collect()
+        })
+    }
+
+    /// The endpoint name `name` (`None` when it is neither `any` nor a fault name of the table).
+    pub fn named(name: &str) -> Option<Endpoint> {
+        Endpoint::names()
+            .iter()
+            .find(|known| **known == name)
+            .map(|known| Endpoint(known))
+    }
+
+    /// The name as a scenario spells it.
     pub fn name(self) -> &'static str {
-        match self {
-            Endpoint::Any => "any",
-            Endpoint::AppMarket => "app_market",
-            Endpoint::Install => "install",
-            Endpoint::CloseWindow => "close_window",
-            Endpoint::OauthAccess => "oauth_access",
-            Endpoint::Token => "token",
-            Endpoint::TokenInfo => "token_info",
-            Endpoint::Authorize => "authorize",
-            Endpoint::Logout => "logout",
-            Endpoint::RedirectSession => "redirect_session",
-            Endpoint::Register => "register",
-            Endpoint::Login => "login",
-            Endpoint::SignOn => "sign_on",
-            Endpoint::MemberLogout => "member_logout",
-            Endpoint::ChangePassword => "change_password",
-            Endpoint::Verify => "verify",
-            Endpoint::Recovery => "recovery",
-            Endpoint::ResetPassword => "reset_password",
-            Endpoint::BiEvent => "bi_event",
-            Endpoint::AppInstance => "app_instance",
-            Endpoint::OauthApps => "oauth_apps",
-        }
+        self.0
     }
 
     /// Whether this name covers a request routed to the endpoint whose fault name is `routed`
     /// (`None`: a path no endpoint serves, which only `any` covers).
     pub fn covers(self, routed: Option<&str>) -> bool {
-        self == Endpoint::Any || routed == Some(self.name())
+        self == Endpoint::ANY || routed == Some(self.name())
     }
 
     /// The paths this name stands for, from the endpoint table.
@@ -146,6 +80,46 @@ impl Endpoint {
             .filter(|e| e.fault_name.is_some_and(|n| n == self.name()))
             .flat_map(|e| e.paths.iter().copied())
             .collect()
+    }
+}
+
+impl Serialize for Endpoint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Endpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Endpoint, D::Error> {
+        // Read as a unit-only enum whose variants are the names, as the derive would: a scenario
+        // file's error then points at the name, not at the `endpoint:` key.
+        struct Name;
+        impl<'de> serde::de::Visitor<'de> for Name {
+            type Value = Endpoint;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an endpoint name")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Endpoint, E> {
+                Endpoint::named(name).ok_or_else(|| E::unknown_variant(name, Endpoint::names()))
+            }
+            fn visit_enum<A: serde::de::EnumAccess<'de>>(
+                self,
+                data: A,
+            ) -> Result<Endpoint, A::Error> {
+                use serde::de::VariantAccess as _;
+                let (endpoint, variant) = data.variant_seed(Name)?;
+                variant.unit_variant()?;
+                Ok(endpoint)
+            }
+        }
+        // The variant itself, inside `visit_enum`.
+        impl<'de> serde::de::DeserializeSeed<'de> for Name {
+            type Value = Endpoint;
+            fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Endpoint, D::Error> {
+                d.deserialize_identifier(self)
+            }
+        }
+        d.deserialize_enum("Endpoint", Endpoint::names(), Name)
     }
 }
 
@@ -398,7 +372,7 @@ impl Expectation {
     pub fn matcher(&self) -> Match {
         if let Some(event) = &self.bi_event {
             return Match {
-                endpoint: Some(Endpoint::BiEvent),
+                endpoint: Endpoint::named("bi_event"),
                 method: Some("POST".into()),
                 field: Some(FieldMatch {
                     name: "eventName".into(),
@@ -569,13 +543,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn endpoint_names_are_the_endpoint_tables_fault_names() {
-        let names: Vec<&str> = Endpoint::ALL[1..].iter().map(|e| e.name()).collect();
-        assert_eq!(names, crate::endpoints::fault_names());
-        for e in Endpoint::ALL {
-            let spelled: Endpoint = serde_json::from_value(serde_json::json!(e.name())).unwrap();
-            assert_eq!(spelled, *e);
+    fn every_fault_name_of_the_endpoint_table_is_an_endpoint_name_read_and_written_as_spelled() {
+        assert_eq!(Endpoint::names()[0], "any");
+        assert_eq!(&Endpoint::names()[1..], crate::endpoints::fault_names());
+        for name in Endpoint::names() {
+            let read: Endpoint = serde_json::from_value(serde_json::json!(name)).unwrap();
+            assert_eq!(read.name(), *name);
+            assert_eq!(serde_json::to_value(read).unwrap(), serde_json::json!(name));
         }
+        assert!(Endpoint::named("bi_event").is_some());
+    }
+
+    #[test]
+    fn an_unknown_endpoint_name_is_refused_with_the_known_ones() {
+        let err = serde_json::from_value::<Endpoint>(serde_json::json!("tokens")).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("unknown variant `tokens`, expected one of `any`, `app_market`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("`token`") && text.contains("`oauth_apps`"),
+            "{text}"
+        );
+        assert_eq!(Endpoint::named("Token"), None);
     }
 
     #[test]

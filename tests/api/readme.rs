@@ -43,3 +43,27 @@ fn the_documents_endpoint_tables_are_the_endpoint_table() {
         }
     }
 }
+
+#[test]
+fn the_scenario_formats_list_of_endpoint_names_is_every_name_a_fault_may_use() {
+    // Arrange: the first column of the table under "**Endpoint names**" in scenarios/README.md.
+    let path = format!("{}/scenarios/README.md", env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(&path).expect("scenarios/README.md");
+    let from = doc.find("**Endpoint names**").expect("the list's heading");
+    let listed: Vec<&str> = doc[from..]
+        .lines()
+        .skip_while(|l| !l.starts_with("| name |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| l.split('`').nth(1))
+        .collect();
+
+    // Act: the names scenario files are read with (`any` and the endpoint table's fault names).
+    let known = wix_oauth_mock::scenario::faults::Endpoint::names();
+
+    // Assert
+    assert_eq!(
+        listed, known,
+        "scenarios/README.md's endpoint names differ from src/endpoints.rs's fault names"
+    );
+}
