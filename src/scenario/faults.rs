@@ -372,7 +372,10 @@ impl Expectation {
     pub fn matcher(&self) -> Match {
         if let Some(event) = &self.bi_event {
             return Match {
-                endpoint: Endpoint::named("bi_event"),
+                // The bi-event endpoint's fault name, by its id in the table (no spelling here).
+                endpoint: crate::endpoints::get(crate::endpoints::Id::BiEvent)
+                    .fault_name
+                    .map(Endpoint),
                 method: Some("POST".into()),
                 field: Some(FieldMatch {
                     name: "eventName".into(),
@@ -551,7 +554,11 @@ mod tests {
             assert_eq!(read.name(), *name);
             assert_eq!(serde_json::to_value(read).unwrap(), serde_json::json!(name));
         }
-        assert!(Endpoint::named("bi_event").is_some());
+        let shorthand = Expectation {
+            bi_event: Some("APP_FINISHED_CONFIGURATION".into()),
+            ..Default::default()
+        };
+        assert_eq!(shorthand.matcher().endpoint, Endpoint::named("bi_event"));
     }
 
     #[test]
